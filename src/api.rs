@@ -1,0 +1,127 @@
+//! JSON wire types shared by the server and the client.
+//!
+//! Request types reject unknown fields, so a typo in a client is a 400 rather than a silently
+//! ignored setting. Fields that carry secret material are `SecretString`s and only serialize
+//! through `sensitive::expose`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::sensitive::{self, SecretString};
+
+/// Body of every error response: a stable machine code and a human message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}
+
+/// `POST /register` and `POST /login`.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub username: String,
+    #[serde(serialize_with = "sensitive::expose")]
+    pub password: SecretString,
+}
+
+/// `201` answer to `POST /register`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub created_at: String,
+}
+
+/// `200` answer to `POST /login`.
+#[derive(Deserialize, Serialize)]
+pub struct LoginResponse {
+    #[serde(serialize_with = "sensitive::expose")]
+    pub token: SecretString,
+    pub token_type: String,
+    pub expires_at: String,
+}
+
+/// `POST /secrets`.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSecret {
+    pub name: String,
+    #[serde(serialize_with = "sensitive::expose")]
+    pub value: SecretString,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
+/// `PUT /secrets/{id}`: every field optional, at least one required.
+#[derive(Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSecret {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "sensitive::expose_opt"
+    )]
+    pub value: Option<SecretString>,
+}
+
+/// Secret metadata: everything but the value.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SecretMeta {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `200` answer to `GET /secrets/{id}`: metadata plus the value.
+#[derive(Serialize, Deserialize)]
+pub struct SecretWithValue {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub version: u64,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(serialize_with = "sensitive::expose")]
+    pub value: SecretString,
+}
+
+impl SecretWithValue {
+    /// Joins metadata and a value into one record.
+    pub fn new(meta: SecretMeta, value: SecretString) -> Self {
+        SecretWithValue {
+            id: meta.id,
+            name: meta.name,
+            description: meta.description,
+            tags: meta.tags,
+            version: meta.version,
+            created_at: meta.created_at,
+            updated_at: meta.updated_at,
+            value,
+        }
+    }
+}
+
+/// `200` answer to `GET /secrets`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretList {
+    pub secrets: Vec<SecretMeta>,
+}
+
+/// `200` answer to `GET /healthz`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+}

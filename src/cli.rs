@@ -1,0 +1,194 @@
+//! Command-line definitions (clap types only, no I/O). Man pages and completion scripts are
+//! generated from these, so help text here is the documentation.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  error (server unreachable, invalid input, server error)
+  2  usage error (bad flags or arguments)
+  3  not logged in, or the session token was rejected (401)
+  4  not found (404)
+  5  conflict: the name is already taken (409)
+
+Environment:
+  SECRETCTL_SERVER    server URL (--server)
+  SECRETCTL_TOKEN     session token to use instead of the cached login
+  SECRETCTL_USERNAME  username for register/login (--username)
+  SECRETCTL_PASSWORD  password for register/login when no terminal is available
+                      (prefer --password-stdin)
+  XDG_CONFIG_HOME     where the session cache lives (default ~/.config/secretctl/)";
+
+/// secretctl: a self-hosted secrets manager (server and client in one binary).
+#[derive(Debug, Parser)]
+#[command(name = "secretctl", version, propagate_version = true, after_long_help = EXIT_CODES)]
+pub struct Cli {
+    /// Server to talk to.
+    #[arg(
+        long,
+        global = true,
+        env = "SECRETCTL_SERVER",
+        default_value = "http://127.0.0.1:8200",
+        value_name = "URL"
+    )]
+    pub server: String,
+
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Create an account (password prompted without echo, or --password-stdin).
+    Register(AccountArgs),
+    /// Log in and cache the session token (0600) for this server.
+    Login(AccountArgs),
+    /// Revoke the cached session and forget it.
+    Logout,
+    /// Store a new secret; the value comes from --value, --from-file, or stdin.
+    Put(PutArgs),
+    /// Print a secret's value exactly, byte for byte (--json for the full record).
+    Get(NameArg),
+    /// List your secrets (never their values).
+    Ls(LsArgs),
+    /// Delete a secret.
+    Rm(NameArg),
+    /// Change a secret's name, description, tags or value.
+    Update(UpdateArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+/// `secretctl serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "SECRETCTL_ADDR", default_value = "127.0.0.1:8200", value_name = "HOST:PORT")]
+    pub addr: String,
+
+    /// Directory for the database (and the master key unless --key-file); created 0700.
+    #[arg(long, env = "SECRETCTL_DATA_DIR", default_value = "./secretctl-data", value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    /// Master key file [default: DIR/master.key]; keep it on a separate mount or backup.
+    #[arg(long, env = "SECRETCTL_KEY_FILE", value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+
+    /// How long a login session lasts (e.g. 3600, 30m, 24h, 7d).
+    #[arg(long, env = "SECRETCTL_SESSION_TTL", default_value = "24h", value_name = "DURATION")]
+    pub session_ttl: String,
+
+    /// Worker threads serving requests.
+    #[arg(long, env = "SECRETCTL_WORKERS", default_value_t = 32, value_name = "N")]
+    pub workers: usize,
+
+    /// TEST ONLY: cheap password hashing so test suites run fast. Never for real accounts.
+    #[arg(long, hide = true)]
+    pub insecure_fast_kdf: bool,
+}
+
+/// `register` and `login`.
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    /// Account name: 3-64 characters of a-z, 0-9, '.', '_', '-'.
+    #[arg(long, short = 'u', env = "SECRETCTL_USERNAME", value_name = "NAME")]
+    pub username: String,
+
+    /// Read the password from the first line of stdin (for scripts).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// Where a secret value comes from.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct ValueSource {
+    /// The value itself (visible in shell history and `ps`; prefer stdin or --from-file).
+    #[arg(long, value_name = "VALUE")]
+    pub value: Option<String>,
+
+    /// Read the value from a file, byte for byte.
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+}
+
+/// `secretctl put`.
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    /// Secret name: 1-128 characters of A-Z, a-z, 0-9, '.', '_', '/', '-'.
+    pub name: String,
+
+    /// Free-text description.
+    #[arg(long, short = 'd', value_name = "TEXT")]
+    pub description: Option<String>,
+
+    /// Tag (repeatable).
+    #[arg(long = "tag", short = 't', value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    #[command(flatten)]
+    pub source: ValueSource,
+}
+
+/// Commands that take only a secret name.
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// Secret name.
+    pub name: String,
+}
+
+/// `secretctl ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Only secrets with this tag.
+    #[arg(long, short = 't', value_name = "TAG")]
+    pub tag: Option<String>,
+}
+
+/// `secretctl update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Secret name.
+    pub name: String,
+
+    /// New name.
+    #[arg(long, value_name = "NAME")]
+    pub rename: Option<String>,
+
+    /// New description ("" clears it).
+    #[arg(long, short = 'd', value_name = "TEXT")]
+    pub description: Option<String>,
+
+    /// Replace the tags with these (repeatable).
+    #[arg(long = "tag", short = 't', value_name = "TAG", conflicts_with = "clear_tags")]
+    pub tags: Vec<String>,
+
+    /// Remove all tags.
+    #[arg(long)]
+    pub clear_tags: bool,
+
+    #[command(flatten)]
+    pub source: ValueSource,
+}
+
+/// `secretctl completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Shell to generate for.
+    pub shell: clap_complete::Shell,
+}
+
+/// The clap command, for generating man pages and completions.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}

@@ -1,0 +1,86 @@
+//! Subcommands: the only layer that reads the terminal and prints. Data goes to stdout,
+//! messages to stderr, so `$(secretctl get x)` and `--json | jq` stay clean.
+//!
+//! `CliError` maps every failure to one stderr line and a documented exit code.
+
+mod account;
+mod context;
+mod input;
+mod output;
+mod secrets;
+
+use crate::cli::{Cli, Command};
+use crate::client::ClientError;
+use crate::config::ServeConfig;
+
+/// A failed command: its message (one line) and exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CliError {
+    /// The documented exit code (see `secretctl --help`).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Other(_) => 1,
+            CliError::Usage(_) => 2,
+            CliError::Unauthorized(_) => 3,
+            CliError::NotFound(_) => 4,
+            CliError::Conflict(_) => 5,
+        }
+    }
+}
+
+impl From<ClientError> for CliError {
+    fn from(e: ClientError) -> Self {
+        match e.status() {
+            Some(401) => CliError::Unauthorized(format!(
+                "{e}: log in again with `secretctl login --username NAME`"
+            )),
+            Some(404) => CliError::NotFound(e.to_string()),
+            Some(409) => CliError::Conflict(e.to_string()),
+            _ => CliError::Other(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::client::session_cache::CacheError> for CliError {
+    fn from(e: crate::client::session_cache::CacheError) -> Self {
+        CliError::Other(e.to_string())
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let ctx = context::Context::new(&cli.server, cli.json);
+    match cli.command {
+        Command::Serve(args) => {
+            let config = ServeConfig::from_args(&args).map_err(CliError::Usage)?;
+            crate::server::run(config).map_err(|e| CliError::Other(e.to_string()))
+        }
+        Command::Register(args) => account::register(&ctx, &args),
+        Command::Login(args) => account::login(&ctx, &args),
+        Command::Logout => account::logout(&ctx),
+        Command::Put(args) => secrets::put(&ctx, &args),
+        Command::Get(args) => secrets::get(&ctx, &args.name),
+        Command::Ls(args) => secrets::ls(&ctx, args.tag.as_deref()),
+        Command::Rm(args) => secrets::rm(&ctx, &args.name),
+        Command::Update(args) => secrets::update(&ctx, &args),
+        Command::Completions(args) => {
+            let mut cmd = crate::cli::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "secretctl", &mut buf);
+            output::write_stdout(&buf)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Turns parsed flags into validated configuration. The server receives a `ServeConfig`,
+//! never clap's types.
+
+use std::path::PathBuf;
+
+use crate::cli::ServeArgs;
+use crate::crypto::password::KdfParams;
+
+/// Name of the database file inside the data dir.
+pub const DB_FILE: &str = "secretctl.redb";
+/// Default name of the master key file inside the data dir.
+pub const KEY_FILE: &str = "master.key";
+
+/// Everything `server::run` needs, validated.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub addr: String,
+    pub data_dir: PathBuf,
+    pub key_file: PathBuf,
+    pub session_ttl_secs: i64,
+    pub workers: usize,
+    pub kdf: KdfParams,
+    /// Password hashes running at once.
+    pub hash_concurrency: usize,
+    /// Password hashes allowed to wait; more get 429.
+    pub hash_queue: usize,
+}
+
+impl ServeConfig {
+    /// Validates `serve` flags.
+    pub fn from_args(args: &ServeArgs) -> Result<Self, String> {
+        let ttl = crate::duration::parse_seconds(&args.session_ttl)
+            .map_err(|e| format!("--session-ttl: {e}"))?;
+        if !(60..=90 * 86_400).contains(&ttl) {
+            return Err("--session-ttl must be between 60 seconds and 90 days".into());
+        }
+        if !(1..=1024).contains(&args.workers) {
+            return Err("--workers must be between 1 and 1024".into());
+        }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hash_concurrency = cores.clamp(1, 4);
+        Ok(ServeConfig {
+            addr: args.addr.clone(),
+            data_dir: args.data_dir.clone(),
+            key_file: args
+                .key_file
+                .clone()
+                .unwrap_or_else(|| args.data_dir.join(KEY_FILE)),
+            session_ttl_secs: ttl as i64,
+            workers: args.workers,
+            kdf: if args.insecure_fast_kdf {
+                KdfParams::INSECURE_TEST_ONLY
+            } else {
+                KdfParams::DEFAULT
+            },
+            hash_concurrency,
+            // Leave most workers free for other requests during a login flood.
+            hash_queue: (args.workers / 4).max(1),
+        })
+    }
+}

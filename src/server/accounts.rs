@@ -1,0 +1,81 @@
+//! `/register`, `/login`, `/logout`.
+
+use rouille::{Request, Response};
+
+use super::{ApiError, App, auth, body, respond, validate};
+use crate::api::{Credentials, LoginResponse, User};
+use crate::crypto::token::{self, SESSION_PREFIX};
+use crate::sensitive::ExposeSecret;
+use crate::store::{Session, UserRecord};
+use crate::timefmt::rfc3339;
+
+/// `POST /register`.
+pub fn register(req: &Request, app: &App) -> Result<Response, ApiError> {
+    let creds: Credentials = body::read_json(req)?;
+    validate::username(&creds.username)?;
+    validate::password(&creds.password)?;
+    let store = app.store()?;
+    // Cheap early answer for a taken name; the insert below re-checks inside its transaction.
+    if store.find_user_by_name(&creds.username)?.is_some() {
+        return Err(ApiError::Conflict("username already exists".into()));
+    }
+    let user = UserRecord {
+        id: token::new_id()?,
+        username: creds.username,
+        password_hash: app.hasher.hash(&creds.password)?,
+        created_at: app.now(),
+    };
+    store.create_user(&user)?;
+    Ok(respond::json(
+        201,
+        &User {
+            id: user.id,
+            username: user.username,
+            created_at: rfc3339(user.created_at),
+        },
+    ))
+}
+
+/// `POST /login`. Unknown user and wrong password are the same 401, after the same work.
+pub fn login(req: &Request, app: &App) -> Result<Response, ApiError> {
+    let creds: Credentials = body::read_json(req)?;
+    // Over-long input is refused before any hashing work.
+    if creds.password.expose_secret().len() > 4 * validate::PASSWORD_CHARS.end()
+        || creds.username.len() > 64
+    {
+        return Err(ApiError::Unauthorized);
+    }
+    let store = app.store()?;
+    let user = store.find_user_by_name(&creds.username)?;
+    let ok = app
+        .hasher
+        .verify(&creds.password, user.as_ref().map(|u| u.password_hash.as_str()))?;
+    let user = match user {
+        Some(u) if ok => u,
+        _ => return Err(ApiError::Unauthorized),
+    };
+    let now = app.now();
+    let tok = token::new_token(SESSION_PREFIX)?;
+    let session = Session {
+        user_id: user.id,
+        created_at: now,
+        expires_at: now + app.session_ttl_secs,
+    };
+    store.create_session(&token::token_hash(tok.expose_secret()), &session)?;
+    Ok(respond::json(
+        200,
+        &LoginResponse {
+            token: tok,
+            token_type: "Bearer".into(),
+            expires_at: rfc3339(session.expires_at),
+        },
+    ))
+}
+
+/// `POST /logout`: revokes the presented token.
+pub fn logout(req: &Request, app: &App) -> Result<Response, ApiError> {
+    auth::user_id(req, app)?;
+    let token = auth::bearer(req).ok_or(ApiError::Unauthorized)?;
+    app.store()?.delete_session(&token::token_hash(token))?;
+    Ok(respond::no_content())
+}

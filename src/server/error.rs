@@ -1,0 +1,117 @@
+//! `ApiError`: every failure a handler can return, turned into a JSON response in exactly
+//! one place. The public message is separate from the logged cause, so internals (paths,
+//! database errors) never reach a client.
+
+use rouille::Response;
+
+use crate::api::ErrorBody;
+use crate::crypto::CryptoError;
+use crate::store::StoreError;
+
+/// A failed request.
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    Unauthorized,
+    NotFound,
+    MethodNotAllowed(&'static str),
+    Conflict(String),
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    TooManyRequests { retry_after_secs: u64 },
+    Unavailable,
+    /// The cause is logged, never sent.
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest(_) => 400,
+            ApiError::Unauthorized => 401,
+            ApiError::NotFound => 404,
+            ApiError::MethodNotAllowed(_) => 405,
+            ApiError::Conflict(_) => 409,
+            ApiError::PayloadTooLarge => 413,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::TooManyRequests { .. } => 429,
+            ApiError::Internal(_) => 500,
+            ApiError::Unavailable => 503,
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::Internal(_) => "internal",
+            ApiError::Unavailable => "unavailable",
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            ApiError::BadRequest(m) | ApiError::Conflict(m) => m.clone(),
+            ApiError::Unauthorized => "missing, invalid or expired credentials".into(),
+            ApiError::NotFound => "not found".into(),
+            ApiError::MethodNotAllowed(allow) => format!("method not allowed; use {allow}"),
+            ApiError::PayloadTooLarge => "request body is larger than 1 MiB".into(),
+            ApiError::UnsupportedMediaType => "request body must be application/json".into(),
+            ApiError::TooManyRequests { retry_after_secs } => {
+                format!("too many requests; retry in {retry_after_secs} s")
+            }
+            ApiError::Unavailable => "the server is shutting down or cannot serve this now".into(),
+            ApiError::Internal(_) => "internal server error".into(),
+        }
+    }
+
+    /// The JSON response for this error.
+    pub fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code().to_string(),
+            message: self.public_message(),
+        };
+        let mut resp = super::respond::json(self.status(), &body);
+        match self {
+            ApiError::Unauthorized => {
+                resp = resp.with_additional_header("WWW-Authenticate", "Bearer");
+            }
+            ApiError::MethodNotAllowed(allow) => {
+                resp = resp.with_additional_header("Allow", allow);
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                resp = resp.with_additional_header("Retry-After", retry_after_secs.to_string());
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
+            StoreError::Crypto(c) => c.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CryptoError> for ApiError {
+    fn from(e: CryptoError) -> Self {
+        match e {
+            CryptoError::HasherBusy => ApiError::TooManyRequests { retry_after_secs: 1 },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}

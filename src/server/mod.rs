@@ -1,0 +1,174 @@
+//! The HTTP server: `secretctl serve`.
+//!
+//! rouille on a fixed worker pool. Shutdown on SIGINT/SIGTERM takes the store's write lock,
+//! which waits for every request already holding it, then closes the database; requests
+//! arriving after that get 503. A second Ctrl-C exits at once.
+
+mod accounts;
+mod auth;
+pub mod body;
+mod error;
+mod respond;
+mod router;
+mod secrets;
+pub mod validate;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::config::{DB_FILE, ServeConfig};
+use crate::crypto::CryptoError;
+use crate::crypto::password::PasswordHasher;
+use crate::store::{Store, StoreError};
+
+pub use error::ApiError;
+
+/// Errors that stop the server from starting or shutting down cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("data dir {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind { addr: String, reason: String },
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Shared state of a running server.
+pub struct App {
+    store: RwLock<Option<Store>>,
+    hasher: PasswordHasher,
+    session_ttl_secs: i64,
+}
+
+impl App {
+    /// The store, unless the server is shutting down.
+    fn store(&self) -> Result<StoreRef<'_>, ApiError> {
+        let guard = self.store.read().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            return Err(ApiError::Unavailable);
+        }
+        Ok(StoreRef(guard))
+    }
+
+    fn now(&self) -> i64 {
+        crate::timefmt::now_unix()
+    }
+
+    /// Waits for requests using the store, then closes it.
+    fn close(&self) {
+        let mut guard = self.store.write().unwrap_or_else(|p| p.into_inner());
+        drop(guard.take());
+    }
+}
+
+/// A read lock on an open store; holding it keeps shutdown waiting.
+struct StoreRef<'a>(RwLockReadGuard<'a, Option<Store>>);
+
+impl std::ops::Deref for StoreRef<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        // `App::store` only hands out guards over `Some`, and nothing takes the store while a
+        // read guard lives.
+        self.0.as_ref().unwrap_or_else(|| unreachable!("store checked open"))
+    }
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub fn run(config: ServeConfig) -> Result<(), ServeError> {
+    create_private_dir(&config.data_dir)?;
+    let store = Store::open(&config.data_dir.join(DB_FILE), &config.key_file)?;
+    if config.kdf != crate::crypto::password::KdfParams::DEFAULT {
+        eprintln!("warning: insecure test-only password hashing parameters in use; never use them for real accounts");
+    }
+    let app = Arc::new(App {
+        store: RwLock::new(Some(store)),
+        hasher: PasswordHasher::new(config.kdf, config.hash_concurrency, config.hash_queue)?,
+        session_ttl_secs: config.session_ttl_secs,
+    });
+
+    let handler_app = Arc::clone(&app);
+    let server = rouille::Server::new(config.addr.as_str(), move |req| {
+        router::handle(req, &handler_app)
+    })
+    .map_err(|e| ServeError::Bind {
+        addr: config.addr.clone(),
+        reason: e.to_string(),
+    })?
+    .pool_size(config.workers);
+    let addr = server.server_addr();
+    println!("listening on http://{addr}");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // The second signal while stopping exits immediately.
+        signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))
+            .map_err(ServeError::Signals)?;
+        signal_hook::flag::register(sig, Arc::clone(&stop)).map_err(ServeError::Signals)?;
+    }
+
+    let poll_stop = Arc::clone(&stop);
+    let poller = thread::spawn(move || {
+        while !poll_stop.load(Ordering::SeqCst) {
+            server.poll_timeout(Duration::from_millis(100));
+        }
+        // Let responses already being written finish; dropping the server closes the socket.
+        server.join();
+    });
+
+    let mut last_sweep = Instant::now();
+    while !stop.load(Ordering::SeqCst) {
+        thread::sleep(Duration::from_millis(100));
+        if last_sweep.elapsed() >= Duration::from_secs(60) {
+            last_sweep = Instant::now();
+            sweep(&app);
+        }
+    }
+    eprintln!("shutting down: finishing in-flight requests");
+    app.close();
+    // Under sustained load the poller may never see an idle moment; don't wait forever.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !poller.is_finished() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("stopped");
+    Ok(())
+}
+
+/// Periodic cleanup: drops expired sessions so they do not accumulate.
+fn sweep(app: &App) {
+    let Ok(store) = app.store() else { return };
+    if let Err(e) = store.purge_expired_sessions(app.now()) {
+        eprintln!("session sweep failed: {e}");
+    }
+}
+
+fn create_private_dir(dir: &std::path::Path) -> Result<(), ServeError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let err = |source| ServeError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(err)?;
+    } else if !dir.is_dir() {
+        return Err(err(std::io::Error::other("not a directory")));
+    }
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Routing, the request log, and the one place errors and panics become responses.
+//!
+//! The log line holds time, client address, method, route template, status and duration:
+//! never the query string, headers or body, which may carry tokens or values.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Instant;
+
+use rouille::{Request, Response};
+
+use super::{ApiError, App, accounts, respond, secrets};
+use crate::api::Health;
+
+/// The routes of the API; path parameters are carried in the variant.
+enum Route<'a> {
+    Health,
+    Register,
+    Login,
+    Logout,
+    Secrets,
+    Secret(&'a str),
+}
+
+impl<'a> Route<'a> {
+    fn parse(path: &'a str) -> Option<Self> {
+        let rest = path.strip_prefix('/')?;
+        let mut segs = rest.split('/');
+        let route = match (segs.next()?, segs.next(), segs.next()) {
+            ("healthz", None, _) => Route::Health,
+            ("register", None, _) => Route::Register,
+            ("login", None, _) => Route::Login,
+            ("logout", None, _) => Route::Logout,
+            ("secrets", None, _) => Route::Secrets,
+            ("secrets", Some(id), None) if !id.is_empty() => Route::Secret(id),
+            _ => return None,
+        };
+        Some(route)
+    }
+
+    fn template(&self) -> &'static str {
+        match self {
+            Route::Health => "/healthz",
+            Route::Register => "/register",
+            Route::Login => "/login",
+            Route::Logout => "/logout",
+            Route::Secrets => "/secrets",
+            Route::Secret(_) => "/secrets/{id}",
+        }
+    }
+}
+
+/// Entry point for every request.
+pub fn handle(req: &Request, app: &App) -> Response {
+    let started = Instant::now();
+    let path = req.url();
+    let route = Route::parse(&path);
+    let template = route.as_ref().map_or("(unknown)", Route::template);
+    let outcome = catch_unwind(AssertUnwindSafe(|| match &route {
+        Some(r) => dispatch(req, app, r),
+        None => Err(ApiError::NotFound),
+    }));
+    let response = match outcome {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(e)) => {
+            if let ApiError::Internal(cause) = &e {
+                eprintln!("error: {} {template}: {cause}", req.method());
+            }
+            e.into_response()
+        }
+        Err(_) => {
+            eprintln!("error: {} {template}: handler panicked", req.method());
+            ApiError::Internal("panic".into()).into_response()
+        }
+    };
+    eprintln!(
+        "{} {} {} {} {} {}ms",
+        crate::timefmt::rfc3339(crate::timefmt::now_unix()),
+        req.remote_addr().ip(),
+        req.method(),
+        template,
+        response.status_code,
+        started.elapsed().as_millis()
+    );
+    response
+}
+
+fn dispatch(req: &Request, app: &App, route: &Route) -> Result<Response, ApiError> {
+    let method = req.method();
+    match (route, method) {
+        (Route::Health, "GET" | "HEAD") => Ok(respond::json(
+            200,
+            &Health {
+                status: "ok".into(),
+            },
+        )),
+        (Route::Register, "POST") => accounts::register(req, app),
+        (Route::Login, "POST") => accounts::login(req, app),
+        (Route::Logout, "POST") => accounts::logout(req, app),
+        (Route::Secrets, "POST") => secrets::create(req, app),
+        (Route::Secrets, "GET") => secrets::list(req, app),
+        (Route::Secret(id), "GET") => secrets::get(req, app, id),
+        (Route::Secret(id), "PUT") => secrets::update(req, app, id),
+        (Route::Secret(id), "DELETE") => secrets::delete(req, app, id),
+        (Route::Health, _) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
+        (Route::Register | Route::Login | Route::Logout, _) => {
+            Err(ApiError::MethodNotAllowed("POST"))
+        }
+        (Route::Secrets, _) => Err(ApiError::MethodNotAllowed("GET, POST")),
+        (Route::Secret(_), _) => Err(ApiError::MethodNotAllowed("GET, PUT, DELETE")),
+    }
+}

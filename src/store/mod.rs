@@ -1,0 +1,138 @@
+//! Storage: one redb file holding users, sessions and sealed secrets.
+//!
+//! Invariants kept here: every value is sealed with the keyring before it is written and
+//! opened only on the way out, so the file never holds plaintext; tokens are stored as
+//! hashes; each operation is one transaction, committed with redb's default (immediate,
+//! fsync'd) durability before it returns, so an acknowledged write survives a crash.
+
+mod keys;
+mod schema;
+mod secrets;
+mod sessions;
+pub mod tables;
+mod users;
+
+use std::path::{Path, PathBuf};
+
+use redb::Database;
+
+use crate::crypto::CryptoError;
+use crate::crypto::keyring::Keyring;
+
+pub use schema::CURRENT_VERSION;
+pub use secrets::{NewSecret, SecretPatch, SecretRecord};
+pub use sessions::Session;
+pub use users::UserRecord;
+
+/// Errors from the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {0} is already in use by another secretctl process; stop it first")]
+    AlreadyInUse(PathBuf),
+    #[error("database {db} was created with a master key, but the key file {key} is missing; restore it from backup or point --key-file at it")]
+    KeyFileMissing { db: PathBuf, key: PathBuf },
+    #[error("database schema version {found} is newer than this secretctl supports ({supported}); upgrade secretctl")]
+    NewerSchema { found: u32, supported: u32 },
+    #[error("not found")]
+    NotFound,
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("database record is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(String),
+}
+
+macro_rules! db_error_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(e.to_string())
+            }
+        }
+    )*};
+}
+db_error_from!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// The open database and the data keys that seal its values.
+pub struct Store {
+    db: Database,
+    keyring: Keyring,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database at `db_path`, migrates it, and unlocks its data keys
+    /// with the master identity in `key_file`. A new master key is created only for a
+    /// database that has no data key yet; an existing one is never silently re-keyed.
+    pub fn open(db_path: &Path, key_file: &Path) -> Result<Store, StoreError> {
+        let db = Database::create(db_path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => {
+                StoreError::AlreadyInUse(db_path.to_path_buf())
+            }
+            other => StoreError::Db(format!("{}: {other}", db_path.display())),
+        })?;
+        restrict_to_owner(db_path)?;
+        let txn = db.begin_write()?;
+        schema::migrate(&txn)?;
+        let keyring = keys::unlock_or_init(&txn, db_path, key_file)?;
+        txn.commit()?;
+        Ok(Store { db, keyring })
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+        serde_json::from_slice(bytes).map_err(|_| StoreError::Corrupt(format!("{what} row")))
+    }
+
+    fn encode<T: serde::Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
+        serde_json::to_vec(row).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// The database holds only ciphertext and hashes, but there is no reason for anyone else to
+/// read it: 0600 like the key file.
+fn restrict_to_owner(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| StoreError::Db(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// A store in a fresh temp dir; the dir is removed when the guard drops.
+    pub struct TempStore {
+        pub store: Store,
+        pub dir: PathBuf,
+    }
+
+    impl Drop for TempStore {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    pub fn temp_store(tag: &str) -> TempStore {
+        let dir = std::env::temp_dir().join(format!(
+            "sctl-store-{tag}-{}-{}",
+            std::process::id(),
+            crate::crypto::token::new_id().unwrap()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir.join("db.redb"), &dir.join("master.key")).unwrap();
+        TempStore { store, dir }
+    }
+}

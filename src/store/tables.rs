@@ -1,0 +1,26 @@
+//! Every redb table, in one place. Rows are JSON documents (small, self-describing, easy to
+//! migrate) except sealed values, which are opaque bytes from `crypto::keyring`.
+
+use redb::TableDefinition;
+
+/// Schema version and other single values, keyed by name.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Data keys by id, each an age ciphertext to the master identity.
+pub const DATA_KEYS: TableDefinition<u32, &[u8]> = TableDefinition::new("data_keys");
+/// Users by id (JSON `UserRow`).
+pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+/// Username -> user id; enforces unique usernames.
+pub const USERNAMES: TableDefinition<&str, &str> = TableDefinition::new("usernames");
+/// SHA-256 of a session token -> JSON `SessionRow`. Tokens themselves are never stored.
+pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
+/// Secret metadata by secret id (JSON `SecretRow`).
+pub const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
+/// Sealed secret values by secret id.
+pub const SECRET_VALUES: TableDefinition<&str, &[u8]> = TableDefinition::new("secret_values");
+/// (owner id, secret name) -> secret id; enforces unique names per user and lists them sorted.
+pub const SECRET_NAMES: TableDefinition<(&str, &str), &str> = TableDefinition::new("secret_names");
+
+/// `META` key of the schema version (u32, big endian).
+pub const META_SCHEMA_VERSION: &str = "schema_version";
+/// `META` key of the id of the data key new values are sealed under (u32, big endian).
+pub const META_ACTIVE_DATA_KEY: &str = "active_data_key";
