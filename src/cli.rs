@@ -73,11 +73,21 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
-    #[arg(long, env = "SECRETCTL_ADDR", default_value = "127.0.0.1:8200", value_name = "HOST:PORT")]
+    #[arg(
+        long,
+        env = "SECRETCTL_ADDR",
+        default_value = "127.0.0.1:8200",
+        value_name = "HOST:PORT"
+    )]
     pub addr: String,
 
     /// Directory for the database (and the master key unless --key-file); created 0700.
-    #[arg(long, env = "SECRETCTL_DATA_DIR", default_value = "./secretctl-data", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "SECRETCTL_DATA_DIR",
+        default_value = "./secretctl-data",
+        value_name = "DIR"
+    )]
     pub data_dir: PathBuf,
 
     /// Master key file [default: DIR/master.key]; keep it on a separate mount or backup.
@@ -85,11 +95,21 @@ pub struct ServeArgs {
     pub key_file: Option<PathBuf>,
 
     /// How long a login session lasts (e.g. 3600, 30m, 24h, 7d).
-    #[arg(long, env = "SECRETCTL_SESSION_TTL", default_value = "24h", value_name = "DURATION")]
+    #[arg(
+        long,
+        env = "SECRETCTL_SESSION_TTL",
+        default_value = "24h",
+        value_name = "DURATION"
+    )]
     pub session_ttl: String,
 
     /// Worker threads serving requests.
-    #[arg(long, env = "SECRETCTL_WORKERS", default_value_t = 32, value_name = "N")]
+    #[arg(
+        long,
+        env = "SECRETCTL_WORKERS",
+        default_value_t = 32,
+        value_name = "N"
+    )]
     pub workers: usize,
 
     /// TEST ONLY: cheap password hashing so test suites run fast. Never for real accounts.
@@ -170,7 +190,12 @@ pub struct UpdateArgs {
     pub description: Option<String>,
 
     /// Replace the tags with these (repeatable).
-    #[arg(long = "tag", short = 't', value_name = "TAG", conflicts_with = "clear_tags")]
+    #[arg(
+        long = "tag",
+        short = 't',
+        value_name = "TAG",
+        conflicts_with = "clear_tags"
+    )]
     pub tags: Vec<String>,
 
     /// Remove all tags.

@@ -12,7 +12,11 @@ pub fn parse_seconds(input: &str) -> Result<u64, String> {
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
-        _ => return Err(format!("invalid duration `{input}`: use e.g. 90, 30m, 1h or 2d")),
+        _ => {
+            return Err(format!(
+                "invalid duration `{input}`: use e.g. 90, 30m, 1h or 2d"
+            ));
+        }
     };
     let n: u64 = digits
         .parse()

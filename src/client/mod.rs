@@ -93,7 +93,12 @@ impl ApiClient {
         }
     }
 
-    fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<Vec<u8>, ClientError> {
+    fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Vec<u8>, ClientError> {
         let url = self.url(path);
         let auth = Zeroizing::new(self.auth_header().unwrap_or_default());
         let authed = |rb| with_auth(rb, &auth);
@@ -123,7 +128,10 @@ impl ApiClient {
         self.finish(result)
     }
 
-    fn finish(&self, result: Result<Response<ureq::Body>, ureq::Error>) -> Result<Vec<u8>, ClientError> {
+    fn finish(
+        &self,
+        result: Result<Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Vec<u8>, ClientError> {
         let mut resp = result.map_err(|e| self.transport(e))?;
         let status = resp.status().as_u16();
         let bytes = resp
@@ -185,7 +193,11 @@ impl ApiClient {
     }
 
     /// `GET /secrets`, optionally filtered by tag and/or exact name.
-    pub fn list_secrets(&self, tag: Option<&str>, name: Option<&str>) -> Result<SecretList, ClientError> {
+    pub fn list_secrets(
+        &self,
+        tag: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<SecretList, ClientError> {
         let mut query = Vec::new();
         if let Some(t) = tag {
             query.push(format!("tag={}", percent_encode(t)));
@@ -204,20 +216,32 @@ impl ApiClient {
 
     /// `GET /secrets/{id}`.
     pub fn get_secret(&self, id: &str) -> Result<SecretWithValue, ClientError> {
-        let b = Zeroizing::new(self.send::<()>(Method::Get, &format!("/secrets/{}", percent_encode(id)), None)?);
+        let b = Zeroizing::new(self.send::<()>(
+            Method::Get,
+            &format!("/secrets/{}", percent_encode(id)),
+            None,
+        )?);
         self.decode(&b)
     }
 
     /// `PUT /secrets/{id}`.
     pub fn update_secret(&self, id: &str, input: &UpdateSecret) -> Result<SecretMeta, ClientError> {
-        let b = self.send(Method::Put, &format!("/secrets/{}", percent_encode(id)), Some(input))?;
+        let b = self.send(
+            Method::Put,
+            &format!("/secrets/{}", percent_encode(id)),
+            Some(input),
+        )?;
         self.decode(&b)
     }
 
     /// `DELETE /secrets/{id}`.
     pub fn delete_secret(&self, id: &str) -> Result<(), ClientError> {
-        self.send::<()>(Method::Delete, &format!("/secrets/{}", percent_encode(id)), None)
-            .map(drop)
+        self.send::<()>(
+            Method::Delete,
+            &format!("/secrets/{}", percent_encode(id)),
+            None,
+        )
+        .map(drop)
     }
 
     /// The secret named `name`, as a 404 `ClientError::Api` when there is none.

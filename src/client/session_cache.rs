@@ -87,7 +87,10 @@ impl SessionCache {
     }
 
     fn write(&self, file: &CacheFile) -> Result<(), CacheError> {
-        let dir = self.path.parent().ok_or_else(|| self.err("no parent directory"))?;
+        let dir = self
+            .path
+            .parent()
+            .ok_or_else(|| self.err("no parent directory"))?;
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -157,10 +160,26 @@ mod tests {
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(cache.path()), 0o600);
         assert_eq!(mode(&dir.join("secretctl")), 0o700);
-        assert_eq!(cache.load("http://a").unwrap().unwrap().token.expose_secret(), "tok-a");
+        assert_eq!(
+            cache
+                .load("http://a")
+                .unwrap()
+                .unwrap()
+                .token
+                .expose_secret(),
+            "tok-a"
+        );
         assert!(cache.remove("http://a").unwrap());
         assert!(!cache.remove("http://a").unwrap());
-        assert_eq!(cache.load("http://b").unwrap().unwrap().token.expose_secret(), "tok-b");
+        assert_eq!(
+            cache
+                .load("http://b")
+                .unwrap()
+                .unwrap()
+                .token
+                .expose_secret(),
+            "tok-b"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -63,7 +63,10 @@ pub fn logout(ctx: &Context) -> Result<(), CliError> {
     let had_cached = cache.load(&ctx.server)?.is_some();
     let using_env = std::env::var("SECRETCTL_TOKEN").is_ok_and(|t| !t.trim().is_empty());
     if !had_cached && !using_env {
-        return Err(CliError::Unauthorized(format!("not logged in to {}", ctx.server)));
+        return Err(CliError::Unauthorized(format!(
+            "not logged in to {}",
+            ctx.server
+        )));
     }
     match ctx.authenticated() {
         Ok(client) => match client.logout() {

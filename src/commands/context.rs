@@ -29,8 +29,14 @@ impl Context {
 
     /// A client with this server's token; exit 3 when there is none.
     pub fn authenticated(&self) -> Result<ApiClient, CliError> {
-        if let Some(t) = std::env::var("SECRETCTL_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
-            return Ok(ApiClient::new(&self.server, Some(SecretString::from(t.trim().to_string()))));
+        if let Some(t) = std::env::var("SECRETCTL_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+        {
+            return Ok(ApiClient::new(
+                &self.server,
+                Some(SecretString::from(t.trim().to_string())),
+            ));
         }
         let not_logged_in = |why: &str| {
             CliError::Unauthorized(format!(

@@ -27,14 +27,13 @@ pub fn password(password_stdin: bool, confirm: bool) -> Result<SecretString, Cli
         }
         return Ok(SecretString::from(trimmed.to_string()));
     }
-    if let Ok(p) = std::env::var("SECRETCTL_PASSWORD") {
-        if !p.is_empty() {
-            return Ok(SecretString::from(p));
-        }
+    if let Some(p) = std::env::var("SECRETCTL_PASSWORD").ok().filter(|p| !p.is_empty()) {
+        return Ok(SecretString::from(p));
     }
     if !std::io::stdin().is_terminal() {
         return Err(CliError::Usage(
-            "no terminal to prompt for the password: use --password-stdin or SECRETCTL_PASSWORD".into(),
+            "no terminal to prompt for the password: use --password-stdin or SECRETCTL_PASSWORD"
+                .into(),
         ));
     }
     let first = prompt("Password: ")?;
@@ -71,9 +70,10 @@ pub fn explicit_value(source: &ValueSource) -> Result<Option<SecretString>, CliE
     match source.from_file.as_deref() {
         Some(p) if p == Path::new("-") => stdin_value().map(Some),
         Some(p) => {
-            let bytes = Zeroizing::new(std::fs::read(p).map_err(|e| {
-                CliError::Other(format!("cannot read {}: {e}", p.display()))
-            })?);
+            let bytes = Zeroizing::new(
+                std::fs::read(p)
+                    .map_err(|e| CliError::Other(format!("cannot read {}: {e}", p.display())))?,
+            );
             utf8_value(&bytes).map(Some)
         }
         None => Ok(None),

@@ -62,7 +62,10 @@ mod tests {
     fn pads_columns() {
         let t = table(
             &["NAME", "VERSION"],
-            &[vec!["a-long-name".into(), "1".into()], vec!["b".into(), "12".into()]],
+            &[
+                vec!["a-long-name".into(), "1".into()],
+                vec!["b".into(), "12".into()],
+            ],
         );
         assert_eq!(t, "NAME         VERSION\na-long-name  1\nb            12\n");
     }

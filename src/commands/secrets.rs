@@ -49,7 +49,10 @@ pub fn ls(ctx: &Context, tag: Option<&str>) -> Result<(), CliError> {
         return output::json(&list);
     }
     if list.secrets.is_empty() {
-        eprintln!("no secrets{}", tag.map(|t| format!(" tagged {t}")).unwrap_or_default());
+        eprintln!(
+            "no secrets{}",
+            tag.map(|t| format!(" tagged {t}")).unwrap_or_default()
+        );
         return Ok(());
     }
     let rows: Vec<Vec<String>> = list

@@ -80,7 +80,8 @@ pub struct Keyring {
 impl Keyring {
     /// A keyring whose active key is `active`; `keys` must contain it.
     pub fn new(active: u32, keys: BTreeMap<u32, DataKey>) -> Option<Self> {
-        keys.contains_key(&active).then_some(Keyring { active, keys })
+        keys.contains_key(&active)
+            .then_some(Keyring { active, keys })
     }
 
     /// Seals `plaintext` under the active key, bound to `ctx`.
@@ -108,7 +109,11 @@ impl Keyring {
     }
 
     /// Opens a value sealed by [`Keyring::seal`] with the same context.
-    pub fn open(&self, sealed: &[u8], ctx: &SealContext) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    pub fn open(
+        &self,
+        sealed: &[u8],
+        ctx: &SealContext,
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         if sealed.len() < HEADER_LEN || sealed[0] != FORMAT_V1 {
             return Err(CryptoError::OpenFailed);
         }
@@ -174,7 +179,10 @@ mod tests {
             purpose: "secret",
             parts: &[b"bob", b"id1"],
         };
-        assert!(matches!(r.open(&sealed, &other), Err(CryptoError::OpenFailed)));
+        assert!(matches!(
+            r.open(&sealed, &other),
+            Err(CryptoError::OpenFailed)
+        ));
         // Length prefixes keep ("ab","c") and ("a","bc") apart.
         let split = SealContext {
             purpose: "secret",

@@ -54,8 +54,8 @@ impl MasterKey {
             .map(str::trim)
             .find(|l| l.starts_with("AGE-SECRET-KEY-"))
             .ok_or_else(|| err("no AGE-SECRET-KEY line found".into()))?;
-        let identity =
-            Identity::from_str(line).map_err(|_| err("the AGE-SECRET-KEY line is malformed".into()))?;
+        let identity = Identity::from_str(line)
+            .map_err(|_| err("the AGE-SECRET-KEY line is malformed".into()))?;
         Ok(Self::from_identity(identity, path))
     }
 
@@ -133,13 +133,19 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("master.key");
         let mk = MasterKey::create(&path).unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert!(MasterKey::create(&path).is_err(), "never overwrites a key");
         let dk = DataKey::generate().unwrap();
         let wrapped = mk.wrap(&dk).unwrap();
         let loaded = MasterKey::load(&path).unwrap();
         assert_eq!(loaded.public_key(), mk.public_key());
-        assert_eq!(loaded.unwrap_key(&wrapped).unwrap().as_bytes(), dk.as_bytes());
+        assert_eq!(
+            loaded.unwrap_key(&wrapped).unwrap().as_bytes(),
+            dk.as_bytes()
+        );
         let other = MasterKey::create(&dir.join("other.key")).unwrap();
         assert!(matches!(
             other.unwrap_key(&wrapped),

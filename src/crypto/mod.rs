@@ -17,9 +17,13 @@ pub enum CryptoError {
     Random,
     #[error("key file {path}: {reason}")]
     KeyFile { path: String, reason: String },
-    #[error("the master key in {path} does not open this database's data key; start the server with the key file this database was created with")]
+    #[error(
+        "the master key in {path} does not open this database's data key; start the server with the key file this database was created with"
+    )]
     WrongMasterKey { path: String },
-    #[error("a sealed value failed to open: it was altered, moved to another record, or sealed under another key")]
+    #[error(
+        "a sealed value failed to open: it was altered, moved to another record, or sealed under another key"
+    )]
     OpenFailed,
     #[error("a sealed value uses data key {0}, which this database does not have")]
     UnknownDataKey(u32),

@@ -81,7 +81,11 @@ impl PasswordHasher {
     }
 
     /// Whether `password` matches `stored`; `None` (unknown user) costs the same and is false.
-    pub fn verify(&self, password: &SecretString, stored: Option<&str>) -> Result<bool, CryptoError> {
+    pub fn verify(
+        &self,
+        password: &SecretString,
+        stored: Option<&str>,
+    ) -> Result<bool, CryptoError> {
         let _permit = self.gate.enter()?;
         let (phc, known) = match stored {
             Some(s) => (s, true),
@@ -92,7 +96,9 @@ impl PasswordHasher {
         let params = Params::try_from(&parsed)
             .map_err(|_| CryptoError::PasswordHash("stored hash has bad parameters".into()))?;
         if params.log_n() > KdfParams::MAX_LOG_N {
-            return Err(CryptoError::PasswordHash("stored hash is too costly".into()));
+            return Err(CryptoError::PasswordHash(
+                "stored hash is too costly".into(),
+            ));
         }
         // The comparison inside `verify_password` is constant time.
         let ok = Scrypt::from(params)
@@ -180,7 +186,10 @@ mod tests {
         assert!(stored.starts_with("$scrypt$ln=8,r=8,p=1$"), "{stored}");
         assert!(!stored.contains("correct horse"));
         assert!(h.verify(&pw, Some(&stored)).unwrap());
-        assert!(!h.verify(&SecretString::from("wrong password"), Some(&stored)).unwrap());
+        assert!(
+            !h.verify(&SecretString::from("wrong password"), Some(&stored))
+                .unwrap()
+        );
         assert!(!h.verify(&pw, None).unwrap(), "unknown user never verifies");
         assert_ne!(stored, h.hash(&pw).unwrap(), "salts are random");
     }
@@ -188,7 +197,11 @@ mod tests {
     #[test]
     fn default_parameters_are_the_documented_ones() {
         let h = PasswordHasher::new(KdfParams::DEFAULT, 1, 1).unwrap();
-        assert!(h.dummy_hash.starts_with("$scrypt$ln=15,r=8,p=3$"), "{}", h.dummy_hash);
+        assert!(
+            h.dummy_hash.starts_with("$scrypt$ln=15,r=8,p=3$"),
+            "{}",
+            h.dummy_hash
+        );
     }
 
     #[test]

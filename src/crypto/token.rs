@@ -49,7 +49,10 @@ mod tests {
         let a = a.expose_secret();
         assert!(a.starts_with(SESSION_PREFIX));
         assert_eq!(a.len(), SESSION_PREFIX.len() + 43);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
         assert_ne!(a, b.expose_secret());
         assert_ne!(token_hash(a), token_hash(b.expose_secret()));
     }

@@ -47,9 +47,10 @@ pub fn login(req: &Request, app: &App) -> Result<Response, ApiError> {
     }
     let store = app.store()?;
     let user = store.find_user_by_name(&creds.username)?;
-    let ok = app
-        .hasher
-        .verify(&creds.password, user.as_ref().map(|u| u.password_hash.as_str()))?;
+    let ok = app.hasher.verify(
+        &creds.password,
+        user.as_ref().map(|u| u.password_hash.as_str()),
+    )?;
     let user = match user {
         Some(u) if ok => u,
         _ => return Err(ApiError::Unauthorized),

@@ -27,7 +27,9 @@ fn read_bounded(req: &Request) -> Result<Zeroizing<Vec<u8>>, ApiError> {
         if !media.eq_ignore_ascii_case("application/json") {
             return Err(ApiError::UnsupportedMediaType);
         }
-    } else if req.header("Content-Length").is_some_and(|l| l.trim() != "0")
+    } else if req
+        .header("Content-Length")
+        .is_some_and(|l| l.trim() != "0")
         || req.header("Transfer-Encoding").is_some()
     {
         return Err(ApiError::UnsupportedMediaType);
@@ -94,7 +96,11 @@ fn describe(e: &serde_json::Error, path: &str) -> String {
                 // serde writes "invalid type: string \"<input>\", expected X at line ..":
                 // keep only what was expected.
                 let expected = expected.split(" at line ").next().unwrap_or(expected);
-                let field = if path == "." { "body".to_string() } else { format!("field `{path}`") };
+                let field = if path == "." {
+                    "body".to_string()
+                } else {
+                    format!("field `{path}`")
+                };
                 format!("{field} has the wrong type or value; expected {expected}")
             } else {
                 format!("invalid JSON value at {at}")

@@ -18,7 +18,9 @@ pub enum ApiError {
     Conflict(String),
     PayloadTooLarge,
     UnsupportedMediaType,
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     Unavailable,
     /// The cause is logged, never sent.
     Internal(String),
@@ -110,7 +112,9 @@ impl From<StoreError> for ApiError {
 impl From<CryptoError> for ApiError {
     fn from(e: CryptoError) -> Self {
         match e {
-            CryptoError::HasherBusy => ApiError::TooManyRequests { retry_after_secs: 1 },
+            CryptoError::HasherBusy => ApiError::TooManyRequests {
+                retry_after_secs: 1,
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -80,7 +80,9 @@ impl std::ops::Deref for StoreRef<'_> {
     fn deref(&self) -> &Store {
         // `App::store` only hands out guards over `Some`, and nothing takes the store while a
         // read guard lives.
-        self.0.as_ref().unwrap_or_else(|| unreachable!("store checked open"))
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("store checked open"))
     }
 }
 
@@ -89,7 +91,9 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     create_private_dir(&config.data_dir)?;
     let store = Store::open(&config.data_dir.join(DB_FILE), &config.key_file)?;
     if config.kdf != crate::crypto::password::KdfParams::DEFAULT {
-        eprintln!("warning: insecure test-only password hashing parameters in use; never use them for real accounts");
+        eprintln!(
+            "warning: insecure test-only password hashing parameters in use; never use them for real accounts"
+        );
     }
     let app = Arc::new(App {
         store: RwLock::new(Some(store)),
@@ -106,11 +110,8 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         reason: e.to_string(),
     })?
     .pool_size(config.workers);
-    let addr = server.server_addr();
-    println!("listening on http://{addr}");
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-
+    // Handlers go in before the address is announced: whoever reads that line may signal
+    // us at once.
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // The second signal while stopping exits immediately.
@@ -118,6 +119,11 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             .map_err(ServeError::Signals)?;
         signal_hook::flag::register(sig, Arc::clone(&stop)).map_err(ServeError::Signals)?;
     }
+
+    let addr = server.server_addr();
+    println!("listening on http://{addr}");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
 
     let poll_stop = Arc::clone(&stop);
     let poller = thread::spawn(move || {

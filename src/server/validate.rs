@@ -19,7 +19,9 @@ pub fn username(u: &str) -> Result<(), ApiError> {
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
     if !(3..=64).contains(&u.len()) || !ok_chars {
-        return Err(bad("username must be 3-64 characters of a-z, 0-9, '.', '_' or '-'"));
+        return Err(bad(
+            "username must be 3-64 characters of a-z, 0-9, '.', '_' or '-'",
+        ));
     }
     Ok(())
 }
@@ -39,7 +41,9 @@ pub fn secret_name(n: &str) -> Result<(), ApiError> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'));
     if !(1..=128).contains(&n.len()) || !ok_chars {
-        return Err(bad("name must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', '/' or '-'"));
+        return Err(bad(
+            "name must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', '/' or '-'",
+        ));
     }
     Ok(())
 }
@@ -74,7 +78,9 @@ pub fn tag(t: &str) -> Result<(), ApiError> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if !(1..=64).contains(&t.len()) || !ok_chars {
-        return Err(bad("each tag must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' or '-'"));
+        return Err(bad(
+            "each tag must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' or '-'",
+        ));
     }
     Ok(())
 }
@@ -116,7 +122,10 @@ mod tests {
         assert!(value(&SecretString::from("x".repeat(MAX_VALUE_BYTES))).is_ok());
         assert!(value(&SecretString::from("x".repeat(MAX_VALUE_BYTES + 1))).is_err());
         assert!(value(&SecretString::from("")).is_err());
-        assert_eq!(tags(vec!["b".into(), "a".into(), "b".into()]).unwrap(), ["a", "b"]);
+        assert_eq!(
+            tags(vec!["b".into(), "a".into(), "b".into()]).unwrap(),
+            ["a", "b"]
+        );
         assert!(tags(vec!["".into()]).is_err());
         assert!(tags((0..33).map(|i| i.to_string()).collect()).is_err());
         assert!(description("line\nnext\tcol").is_ok());

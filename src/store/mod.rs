@@ -29,9 +29,13 @@ pub use users::UserRecord;
 pub enum StoreError {
     #[error("database {0} is already in use by another secretctl process; stop it first")]
     AlreadyInUse(PathBuf),
-    #[error("database {db} was created with a master key, but the key file {key} is missing; restore it from backup or point --key-file at it")]
+    #[error(
+        "database {db} was created with a master key, but the key file {key} is missing; restore it from backup or point --key-file at it"
+    )]
     KeyFileMissing { db: PathBuf, key: PathBuf },
-    #[error("database schema version {found} is newer than this secretctl supports ({supported}); upgrade secretctl")]
+    #[error(
+        "database schema version {found} is newer than this secretctl supports ({supported}); upgrade secretctl"
+    )]
     NewerSchema { found: u32, supported: u32 },
     #[error("not found")]
     NotFound,

@@ -31,8 +31,10 @@ pub fn migrate(txn: &WriteTransaction) -> Result<u32, StoreError> {
     }
     // Later releases add `if found < 2 { migrate_1_to_2(txn)? }` here, one step per version.
     if found != CURRENT_VERSION {
-        txn.open_table(META)?
-            .insert(META_SCHEMA_VERSION, CURRENT_VERSION.to_be_bytes().as_slice())?;
+        txn.open_table(META)?.insert(
+            META_SCHEMA_VERSION,
+            CURRENT_VERSION.to_be_bytes().as_slice(),
+        )?;
     }
     Ok(found)
 }

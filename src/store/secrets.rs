@@ -77,7 +77,12 @@ impl Store {
     }
 
     /// Stores a new secret for `owner`; `Conflict("secret name")` when the name is taken.
-    pub fn create_secret(&self, owner: &str, new: NewSecret, now: i64) -> Result<SecretRecord, StoreError> {
+    pub fn create_secret(
+        &self,
+        owner: &str,
+        new: NewSecret,
+        now: i64,
+    ) -> Result<SecretRecord, StoreError> {
         let rec = SecretRecord {
             id: token::new_id()?,
             owner: owner.to_string(),
@@ -125,9 +130,9 @@ impl Store {
             if name.is_some_and(|n| n != entry_name) {
                 continue;
             }
-            let row = secrets
-                .get(id.value())?
-                .ok_or_else(|| StoreError::Corrupt("name index points at a missing secret".into()))?;
+            let row = secrets.get(id.value())?.ok_or_else(|| {
+                StoreError::Corrupt("name index points at a missing secret".into())
+            })?;
             let rec: SecretRecord = Self::decode(row.value(), "secret")?;
             if tag.is_none_or(|t| rec.tags.iter().any(|x| x == t)) {
                 out.push(rec);
@@ -137,7 +142,11 @@ impl Store {
     }
 
     /// `owner`'s secret `id` with its value opened.
-    pub fn get_secret(&self, owner: &str, id: &str) -> Result<(SecretRecord, SecretString), StoreError> {
+    pub fn get_secret(
+        &self,
+        owner: &str,
+        id: &str,
+    ) -> Result<(SecretRecord, SecretString), StoreError> {
         let txn = self.db.begin_read()?;
         let secrets = txn.open_table(SECRETS)?;
         let rec = owned_record(&secrets, owner, id)?;
@@ -179,7 +188,8 @@ impl Store {
             if let Some(value) = patch.value {
                 rec.version += 1;
                 let sealed = self.seal_value(&rec, &value)?;
-                txn.open_table(SECRET_VALUES)?.insert(id, sealed.as_slice())?;
+                txn.open_table(SECRET_VALUES)?
+                    .insert(id, sealed.as_slice())?;
             }
             rec.updated_at = now;
             secrets.insert(id, Self::encode(&rec)?.as_slice())?;
@@ -239,21 +249,41 @@ mod tests {
     fn create_get_list_update_delete() {
         let t = temp_store("secrets");
         let s = &t.store;
-        let a = s.create_secret("alice", new("db/password", "pw-1", &["prod"]), 10).unwrap();
-        s.create_secret("alice", new("api-key", "k", &[]), 10).unwrap();
-        s.create_secret("bob", new("db/password", "bob-pw", &["prod"]), 10).unwrap();
+        let a = s
+            .create_secret("alice", new("db/password", "pw-1", &["prod"]), 10)
+            .unwrap();
+        s.create_secret("alice", new("api-key", "k", &[]), 10)
+            .unwrap();
+        s.create_secret("bob", new("db/password", "bob-pw", &["prod"]), 10)
+            .unwrap();
         assert!(matches!(
             s.create_secret("alice", new("db/password", "x", &[]), 10),
             Err(StoreError::Conflict(_))
         ));
-        let names: Vec<_> = s.list_secrets("alice", None, None).unwrap().into_iter().map(|r| r.name).collect();
+        let names: Vec<_> = s
+            .list_secrets("alice", None, None)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
         assert_eq!(names, ["api-key", "db/password"]);
-        assert_eq!(s.list_secrets("alice", Some("prod"), None).unwrap().len(), 1);
-        assert_eq!(s.list_secrets("alice", None, Some("api-key")).unwrap().len(), 1);
+        assert_eq!(
+            s.list_secrets("alice", Some("prod"), None).unwrap().len(),
+            1
+        );
+        assert_eq!(
+            s.list_secrets("alice", None, Some("api-key"))
+                .unwrap()
+                .len(),
+            1
+        );
         let (rec, value) = s.get_secret("alice", &a.id).unwrap();
         assert_eq!(rec, a);
         assert_eq!(value.expose_secret(), "pw-1");
-        assert!(matches!(s.get_secret("bob", &a.id), Err(StoreError::NotFound)));
+        assert!(matches!(
+            s.get_secret("bob", &a.id),
+            Err(StoreError::NotFound)
+        ));
 
         let patch = SecretPatch {
             name: Some("db/main".into()),
@@ -261,16 +291,37 @@ mod tests {
             ..Default::default()
         };
         let up = s.update_secret("alice", &a.id, patch, 20).unwrap();
-        assert_eq!((up.version, up.updated_at, up.name.as_str()), (2, 20, "db/main"));
-        assert_eq!(s.get_secret("alice", &a.id).unwrap().1.expose_secret(), "pw-2");
+        assert_eq!(
+            (up.version, up.updated_at, up.name.as_str()),
+            (2, 20, "db/main")
+        );
+        assert_eq!(
+            s.get_secret("alice", &a.id).unwrap().1.expose_secret(),
+            "pw-2"
+        );
         assert!(matches!(
-            s.update_secret("alice", &a.id, SecretPatch { name: Some("api-key".into()), ..Default::default() }, 30),
+            s.update_secret(
+                "alice",
+                &a.id,
+                SecretPatch {
+                    name: Some("api-key".into()),
+                    ..Default::default()
+                },
+                30
+            ),
             Err(StoreError::Conflict(_))
         ));
-        assert!(matches!(s.delete_secret("bob", &a.id), Err(StoreError::NotFound)));
+        assert!(matches!(
+            s.delete_secret("bob", &a.id),
+            Err(StoreError::NotFound)
+        ));
         s.delete_secret("alice", &a.id).unwrap();
-        assert!(matches!(s.get_secret("alice", &a.id), Err(StoreError::NotFound)));
+        assert!(matches!(
+            s.get_secret("alice", &a.id),
+            Err(StoreError::NotFound)
+        ));
         // The name is free again.
-        s.create_secret("alice", new("db/main", "again", &[]), 40).unwrap();
+        s.create_secret("alice", new("db/main", "again", &[]), 40)
+            .unwrap();
     }
 }

@@ -16,7 +16,11 @@ pub struct Session {
 
 impl Store {
     /// Records a session under the hash of its token.
-    pub fn create_session(&self, token_hash: &[u8; 32], session: &Session) -> Result<(), StoreError> {
+    pub fn create_session(
+        &self,
+        token_hash: &[u8; 32],
+        session: &Session,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         txn.open_table(SESSIONS)?
             .insert(token_hash.as_slice(), Self::encode(session)?.as_slice())?;
@@ -25,7 +29,11 @@ impl Store {
     }
 
     /// The session for this token hash, unless it is unknown or expired at `now`.
-    pub fn find_session(&self, token_hash: &[u8; 32], now: i64) -> Result<Option<Session>, StoreError> {
+    pub fn find_session(
+        &self,
+        token_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<Session>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(SESSIONS)?;
         let Some(row) = table.get(token_hash.as_slice())? else {
@@ -38,7 +46,10 @@ impl Store {
     /// Revokes a session; false when there was none.
     pub fn delete_session(&self, token_hash: &[u8; 32]) -> Result<bool, StoreError> {
         let txn = self.db.begin_write()?;
-        let existed = txn.open_table(SESSIONS)?.remove(token_hash.as_slice())?.is_some();
+        let existed = txn
+            .open_table(SESSIONS)?
+            .remove(token_hash.as_slice())?
+            .is_some();
         txn.commit()?;
         Ok(existed)
     }
@@ -74,7 +85,15 @@ mod tests {
             expires_at: 200,
         };
         t.store.create_session(&[1; 32], &s).unwrap();
-        t.store.create_session(&[2; 32], &Session { expires_at: 500, ..s.clone() }).unwrap();
+        t.store
+            .create_session(
+                &[2; 32],
+                &Session {
+                    expires_at: 500,
+                    ..s.clone()
+                },
+            )
+            .unwrap();
         assert_eq!(t.store.find_session(&[1; 32], 150).unwrap(), Some(s));
         assert_eq!(t.store.find_session(&[1; 32], 200).unwrap(), None);
         assert_eq!(t.store.purge_expired_sessions(300).unwrap(), 1);

@@ -62,9 +62,18 @@ mod tests {
             created_at: 1,
         };
         t.store.create_user(&u).unwrap();
-        let dup = UserRecord { id: "u2".into(), ..u.clone() };
-        assert!(matches!(t.store.create_user(&dup), Err(StoreError::Conflict("username"))));
-        assert_eq!(t.store.find_user_by_name("alice").unwrap().unwrap().id, "u1");
+        let dup = UserRecord {
+            id: "u2".into(),
+            ..u.clone()
+        };
+        assert!(matches!(
+            t.store.create_user(&dup),
+            Err(StoreError::Conflict("username"))
+        ));
+        assert_eq!(
+            t.store.find_user_by_name("alice").unwrap().unwrap().id,
+            "u1"
+        );
         assert!(t.store.find_user_by_name("bob").unwrap().is_none());
     }
 }

@@ -1,0 +1,113 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_secretctl_global_optspecs
+    string join \n server= json h/help V/version
+end
+
+function __fish_secretctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_secretctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_secretctl_using_subcommand
+    set -l cmd (__fish_secretctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c secretctl -n "__fish_secretctl_needs_command" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_needs_command" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c secretctl -n "__fish_secretctl_needs_command" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "serve" -d 'Run the server'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "register" -d 'Create an account (password prompted without echo, or --password-stdin)'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "login" -d 'Log in and cache the session token (0600) for this server'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "logout" -d 'Revoke the cached session and forget it'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "put" -d 'Store a new secret; the value comes from --value, --from-file, or stdin'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "get" -d 'Print a secret\'s value exactly, byte for byte (--json for the full record)'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "ls" -d 'List your secrets (never their values)'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "rm" -d 'Delete a secret'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "update" -d 'Change a secret\'s name, description, tags or value'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l addr -d 'Address to listen on; port 0 picks a free port' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l data-dir -d 'Directory for the database (and the master key unless --key-file); created 0700' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l key-file -d 'Master key file [default: DIR/master.key]; keep it on a separate mount or backup' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l session-ttl -d 'How long a login session lasts (e.g. 3600, 30m, 24h, 7d)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l workers -d 'Worker threads serving requests' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l insecure-fast-kdf -d 'TEST ONLY: cheap password hashing so test suites run fast. Never for real accounts'
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s u -l username -d 'Account name: 3-64 characters of a-z, 0-9, \'.\', \'_\', \'-\'' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l password-stdin -d 'Read the password from the first line of stdin (for scripts)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s u -l username -d 'Account name: 3-64 characters of a-z, 0-9, \'.\', \'_\', \'-\'' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l password-stdin -d 'Read the password from the first line of stdin (for scripts)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s d -l description -d 'Free-text description' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s t -l tag -d 'Tag (repeatable)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l value -d 'The value itself (visible in shell history and `ps`; prefer stdin or --from-file)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l from-file -d 'Read the value from a file, byte for byte' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand get" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand get" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s t -l tag -d 'Only secrets with this tag' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l rename -d 'New name' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s d -l description -d 'New description ("" clears it)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s t -l tag -d 'Replace the tags with these (repeatable)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l value -d 'The value itself (visible in shell history and `ps`; prefer stdin or --from-file)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l from-file -d 'Read the value from a file, byte for byte' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l clear-tags -d 'Remove all tags'
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "serve" -d 'Run the server'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "register" -d 'Create an account (password prompted without echo, or --password-stdin)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "login" -d 'Log in and cache the session token (0600) for this server'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "logout" -d 'Revoke the cached session and forget it'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "put" -d 'Store a new secret; the value comes from --value, --from-file, or stdin'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "get" -d 'Print a secret\'s value exactly, byte for byte (--json for the full record)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "ls" -d 'List your secrets (never their values)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "rm" -d 'Delete a secret'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "update" -d 'Change a secret\'s name, description, tags or value'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,251 @@
+//! The CLI, through the real binary against a real server.
+
+use std::os::unix::fs::PermissionsExt;
+
+use serde_json::json;
+
+use crate::util::{Cli, PASSWORD, Server};
+
+#[test]
+fn register_login_and_token_cache() {
+    let s = Server::start();
+    let cli = Cli::new(&s);
+    let pw = format!("{PASSWORD}\n");
+    let r = cli
+        .run(
+            &[
+                "register",
+                "--username",
+                "alice",
+                "--password-stdin",
+                "--json",
+            ],
+            pw.as_bytes(),
+        )
+        .success();
+    assert_eq!(r.json()["username"], "alice");
+    cli.run(
+        &["register", "--username", "alice", "--password-stdin"],
+        pw.as_bytes(),
+    )
+    .fails_with(5);
+    cli.run(
+        &["login", "--username", "alice", "--password-stdin"],
+        b"wrong password\n",
+    )
+    .fails_with(3);
+    assert!(!cli.session_file().exists());
+    // The trailing newline is not part of the password (like `docker login --password-stdin`).
+    let r = cli
+        .run(
+            &["login", "--username", "alice", "--password-stdin"],
+            pw.as_bytes(),
+        )
+        .success();
+    assert!(
+        r.stdout().is_empty(),
+        "messages go to stderr: {}",
+        r.stdout()
+    );
+    let mode = std::fs::metadata(cli.session_file())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let dir_mode = std::fs::metadata(cli.session_file().parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(dir_mode, 0o700);
+    let token = cli.cached_token();
+    assert_eq!(s.http().get("/secrets", Some(&token)).status, 200);
+    // No terminal and no --password-stdin: a usage error, not a hang.
+    cli.run(&["login", "--username", "alice"], b"")
+        .fails_with(2);
+}
+
+#[test]
+fn put_get_ls_update_rm_round_trip() {
+    let s = Server::start();
+    let cli = Cli::new(&s);
+    cli.login_as("alice");
+
+    // stdin, byte for byte (trailing newline included).
+    let pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----\n";
+    cli.run(
+        &[
+            "put",
+            "tls/key",
+            "--tag",
+            "prod",
+            "--tag",
+            "tls",
+            "-d",
+            "server key",
+        ],
+        pem.as_bytes(),
+    )
+    .success();
+    let r = cli.run(&["get", "tls/key"], b"").success();
+    assert_eq!(r.out.stdout, pem.as_bytes());
+    // --value, and nothing added on output.
+    cli.run(&["put", "api-key", "--value", "k-123"], b"")
+        .success();
+    assert_eq!(
+        cli.run(&["get", "api-key"], b"").success().out.stdout,
+        b"k-123"
+    );
+    // --from-file.
+    let f = s.dir.path().join("value.txt");
+    std::fs::write(&f, "from file\twith tab").unwrap();
+    cli.run(
+        &["put", "file-secret", "--from-file", f.to_str().unwrap()],
+        b"",
+    )
+    .success();
+    assert_eq!(
+        cli.run(&["get", "file-secret"], b"").success().stdout(),
+        "from file\twith tab"
+    );
+    cli.run(&["put", "api-key", "--value", "again"], b"")
+        .fails_with(5);
+    cli.run(&["put", "empty"], b"").fails_with(2);
+    cli.run(&["put", "bad name", "--value", "x"], b"")
+        .fails_with(1);
+
+    let r = cli.run(&["get", "tls/key", "--json"], b"").success();
+    let j = r.json();
+    assert_eq!(
+        (
+            j["name"].as_str(),
+            j["value"].as_str(),
+            j["version"].as_u64()
+        ),
+        (Some("tls/key"), Some(pem), Some(1))
+    );
+    assert_eq!(j["tags"], json!(["prod", "tls"]));
+
+    let table = cli.run(&["ls"], b"").success().stdout();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("NAME")
+            && lines[0].contains("VERSION")
+            && lines[0].contains("TAGS")
+            && lines[0].contains("UPDATED"),
+        "{table}"
+    );
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(
+        lines[1].starts_with("api-key ")
+            && lines[3].starts_with("tls/key ")
+            && lines[3].contains("prod,tls"),
+        "{table}"
+    );
+    assert!(!table.contains("k-123"), "ls never shows values");
+    let only = cli
+        .run(&["ls", "--tag", "tls", "--json"], b"")
+        .success()
+        .json();
+    assert_eq!(only["secrets"].as_array().unwrap().len(), 1);
+
+    let r = cli
+        .run(
+            &[
+                "update",
+                "api-key",
+                "--rename",
+                "ci/api-key",
+                "--tag",
+                "ci",
+                "--description",
+                "for CI",
+                "--json",
+            ],
+            b"",
+        )
+        .success();
+    assert_eq!(
+        (r.json()["name"].as_str(), r.json()["version"].as_u64()),
+        (Some("ci/api-key"), Some(1))
+    );
+    let r = cli
+        .run(&["update", "ci/api-key", "--value", "k-456", "--json"], b"")
+        .success();
+    assert_eq!(r.json()["version"], 2);
+    assert_eq!(
+        cli.run(&["get", "ci/api-key"], b"").success().stdout(),
+        "k-456"
+    );
+    cli.run(&["update", "ci/api-key", "--from-file", "-"], b"k-789")
+        .success();
+    assert_eq!(
+        cli.run(&["get", "ci/api-key"], b"").success().stdout(),
+        "k-789"
+    );
+    let r = cli
+        .run(&["update", "ci/api-key", "--clear-tags", "--json"], b"")
+        .success();
+    assert_eq!(r.json()["tags"], json!([]));
+    cli.run(&["update", "ci/api-key"], b"").fails_with(2);
+    cli.run(&["update", "nope", "--value", "x"], b"")
+        .fails_with(4);
+
+    cli.run(&["rm", "ci/api-key"], b"").success();
+    cli.run(&["get", "ci/api-key"], b"").fails_with(4);
+    cli.run(&["rm", "ci/api-key"], b"").fails_with(4);
+}
+
+#[test]
+fn not_logged_in_token_override_and_logout() {
+    let s = Server::start();
+    let cli = Cli::new(&s);
+    cli.run(&["ls"], b"").fails_with(3);
+    cli.run(&["get", "x"], b"").fails_with(3);
+    cli.run(&["logout"], b"").fails_with(3);
+
+    cli.login_as("alice");
+    cli.run(&["put", "x", "--value", "1"], b"").success();
+    let token = cli.cached_token();
+
+    // SECRETCTL_TOKEN overrides the cache: another user's token sees another user's secrets.
+    let bob = s.user("bob");
+    let mut cmd = cli.cmd();
+    cmd.env("SECRETCTL_TOKEN", &bob);
+    crate::util::run_with(cmd, &["get", "x"], b"").fails_with(4);
+    let mut cmd = cli.cmd();
+    cmd.env("SECRETCTL_TOKEN", "sctl_not-a-real-token");
+    crate::util::run_with(cmd, &["ls"], b"").fails_with(3);
+
+    cli.run(&["logout"], b"").success();
+    assert_eq!(
+        s.http().get("/secrets", Some(&token)).status,
+        401,
+        "logout revoked the token on the server"
+    );
+    let cache = std::fs::read_to_string(cli.session_file()).unwrap();
+    assert!(!cache.contains(&token), "logout forgot the token");
+    cli.run(&["ls"], b"").fails_with(3);
+}
+
+#[test]
+fn usage_errors_exit_2_and_unreachable_server_exits_1() {
+    let s = Server::start();
+    let cli = Cli::new(&s);
+    let r = cli.run(&["put"], b"");
+    assert_eq!(r.out.status.code(), Some(2));
+    let r = cli.run(&["put", "x", "--value", "a", "--from-file", "f"], b"");
+    assert_eq!(r.out.status.code(), Some(2));
+    let mut cmd = cli.cmd();
+    cmd.env("SECRETCTL_SERVER", "http://127.0.0.1:9");
+    let r = crate::util::run_with(
+        cmd,
+        &["login", "-u", "alice", "--password-stdin"],
+        b"password1\n",
+    )
+    .fails_with(1);
+    assert!(r.stderr().contains("cannot reach"), "{}", r.stderr());
+    let r = cli.run(&["completions", "bash"], b"").success();
+    assert!(r.stdout().contains("secretctl"));
+}

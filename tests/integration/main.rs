@@ -1,0 +1,8 @@
+//! Integration tests: the real `secretctl` binary, serving on a free port over a temp data
+//! dir, driven over HTTP and through the CLI.
+
+mod api;
+mod assets;
+mod cli;
+mod lifecycle;
+mod util;
