@@ -34,6 +34,9 @@ _secretctl() {
             secretctl,ls)
                 cmd="secretctl__subcmd__ls"
                 ;;
+            secretctl,open)
+                cmd="secretctl__subcmd__open"
+                ;;
             secretctl,put)
                 cmd="secretctl__subcmd__put"
                 ;;
@@ -45,6 +48,15 @@ _secretctl() {
                 ;;
             secretctl,serve)
                 cmd="secretctl__subcmd__serve"
+                ;;
+            secretctl,share)
+                cmd="secretctl__subcmd__share"
+                ;;
+            secretctl,shares)
+                cmd="secretctl__subcmd__shares"
+                ;;
+            secretctl,unshare)
+                cmd="secretctl__subcmd__unshare"
                 ;;
             secretctl,update)
                 cmd="secretctl__subcmd__update"
@@ -67,6 +79,9 @@ _secretctl() {
             secretctl__subcmd__help,ls)
                 cmd="secretctl__subcmd__help__subcmd__ls"
                 ;;
+            secretctl__subcmd__help,open)
+                cmd="secretctl__subcmd__help__subcmd__open"
+                ;;
             secretctl__subcmd__help,put)
                 cmd="secretctl__subcmd__help__subcmd__put"
                 ;;
@@ -79,6 +94,15 @@ _secretctl() {
             secretctl__subcmd__help,serve)
                 cmd="secretctl__subcmd__help__subcmd__serve"
                 ;;
+            secretctl__subcmd__help,share)
+                cmd="secretctl__subcmd__help__subcmd__share"
+                ;;
+            secretctl__subcmd__help,shares)
+                cmd="secretctl__subcmd__help__subcmd__shares"
+                ;;
+            secretctl__subcmd__help,unshare)
+                cmd="secretctl__subcmd__help__subcmd__unshare"
+                ;;
             secretctl__subcmd__help,update)
                 cmd="secretctl__subcmd__help__subcmd__update"
                 ;;
@@ -89,7 +113,7 @@ _secretctl() {
 
     case "${cmd}" in
         secretctl)
-            opts="-h -V --server --json --help --version serve register login logout put get ls rm update completions help"
+            opts="-h -V --server --json --help --version serve register login logout put get ls rm update share open shares unshare completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -143,7 +167,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help)
-            opts="serve register login logout put get ls rm update completions help"
+            opts="serve register login logout put get ls rm update share open shares unshare completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -240,6 +264,20 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__help__subcmd__open)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__help__subcmd__put)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -283,6 +321,48 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__share)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__shares)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__unshare)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -369,6 +449,24 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__open)
+            opts="-h -V --passphrase-stdin --server --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -467,7 +565,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --insecure-fast-kdf --server --json --help --version"
+            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --public-url --sweep-interval --test-clock-file --insecure-fast-kdf --server --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -493,6 +591,80 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sweep-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --test-clock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__share)
+            opts="-h -V --expires-in --max-views --passphrase --passphrase-stdin --server --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --expires-in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-views)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__shares)
+            opts="-h -V --server --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__unshare)
+            opts="-h -V --server --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

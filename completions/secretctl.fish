@@ -37,6 +37,10 @@ complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "get" -d 'Print 
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "ls" -d 'List your secrets (never their values)'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "rm" -d 'Delete a secret'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "update" -d 'Change a secret\'s name, description, tags or value'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "share" -d 'Share a secret through a one-time, expiring link; prints the URL alone'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "open" -d 'Redeem a share link (no login needed) and print the value exactly, like get'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "shares" -d 'List a secret\'s active share links (never their tokens)'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "unshare" -d 'Revoke a share link at once'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l addr -d 'Address to listen on; port 0 picks a free port' -r
@@ -44,6 +48,9 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l data-dir -
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l key-file -d 'Master key file [default: DIR/master.key]; keep it on a separate mount or backup' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l session-ttl -d 'How long a login session lasts (e.g. 3600, 30m, 24h, 7d)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l workers -d 'Worker threads serving requests' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l public-url -d 'Public base URL for share links (e.g. https://secrets.example.com) [default: http://<listening address>]' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l sweep-interval -d 'Seconds between sweeps that delete expired sessions and share links' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l test-clock-file -d 'TEST ONLY: a file holding a clock offset in seconds, to test expiry without waiting' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l insecure-fast-kdf -d 'TEST ONLY: cheap password hashing so test suites run fast. Never for real accounts'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l json -d 'Print machine-readable JSON on stdout'
@@ -96,18 +103,43 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l clear-tag
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l expires-in -d 'How long the link works: 60s to 7d (e.g. 30m, 1h, 2d, or seconds)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l max-views -d 'How many times the link can be opened (1-100)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l passphrase -d 'Protect the link with a passphrase, prompted without echo (send it separately)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l passphrase-stdin -d 'Read the passphrase from the first line of stdin (implies --passphrase)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand share" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand share" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l passphrase-stdin -d 'Read the link\'s passphrase from the first line of stdin'
+complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand open" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand open" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "serve" -d 'Run the server'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "register" -d 'Create an account (password prompted without echo, or --password-stdin)'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "login" -d 'Log in and cache the session token (0600) for this server'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "logout" -d 'Revoke the cached session and forget it'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "put" -d 'Store a new secret; the value comes from --value, --from-file, or stdin'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "get" -d 'Print a secret\'s value exactly, byte for byte (--json for the full record)'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "ls" -d 'List your secrets (never their values)'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "rm" -d 'Delete a secret'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "update" -d 'Change a secret\'s name, description, tags or value'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "serve" -d 'Run the server'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "register" -d 'Create an account (password prompted without echo, or --password-stdin)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "login" -d 'Log in and cache the session token (0600) for this server'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "logout" -d 'Revoke the cached session and forget it'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "put" -d 'Store a new secret; the value comes from --value, --from-file, or stdin'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "get" -d 'Print a secret\'s value exactly, byte for byte (--json for the full record)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "ls" -d 'List your secrets (never their values)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "rm" -d 'Delete a secret'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "update" -d 'Change a secret\'s name, description, tags or value'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "share" -d 'Share a secret through a one-time, expiring link; prints the URL alone'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "open" -d 'Redeem a share link (no login needed) and print the value exactly, like get'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "shares" -d 'List a secret\'s active share links (never their tokens)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "unshare" -d 'Revoke a share link at once'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -125,3 +125,71 @@ pub struct SecretList {
 pub struct Health {
     pub status: String,
 }
+
+/// `POST /secrets/{id}/share` (the body is optional).
+#[derive(Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CreateShare {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_views: Option<u32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "sensitive::expose_opt"
+    )]
+    pub passphrase: Option<SecretString>,
+}
+
+/// `201` answer to `POST /secrets/{id}/share`: the only time the token is ever shown.
+#[derive(Serialize, Deserialize)]
+pub struct ShareCreated {
+    pub id: String,
+    #[serde(serialize_with = "sensitive::expose")]
+    pub token: SecretString,
+    #[serde(serialize_with = "sensitive::expose")]
+    pub url: SecretString,
+    pub expires_at: String,
+    pub max_views: u32,
+    pub passphrase_required: bool,
+}
+
+/// One active link in `GET /secrets/{id}/shares` (never its token).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ShareInfo {
+    pub id: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub max_views: u32,
+    pub views_left: u32,
+    pub passphrase_required: bool,
+}
+
+/// `200` answer to `GET /secrets/{id}/shares`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShareList {
+    pub shares: Vec<ShareInfo>,
+}
+
+/// Body of a JSON redemption (`POST /share/{token}`), optional.
+#[derive(Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemShare {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "sensitive::expose_opt"
+    )]
+    pub passphrase: Option<SecretString>,
+}
+
+/// `200` answer to a redemption.
+#[derive(Serialize, Deserialize)]
+pub struct Redeemed {
+    pub name: String,
+    #[serde(serialize_with = "sensitive::expose")]
+    pub value: SecretString,
+    pub expires_at: String,
+    pub views_left: u32,
+}

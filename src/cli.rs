@@ -65,6 +65,14 @@ pub enum Command {
     Rm(NameArg),
     /// Change a secret's name, description, tags or value.
     Update(UpdateArgs),
+    /// Share a secret through a one-time, expiring link; prints the URL alone.
+    Share(ShareArgs),
+    /// Redeem a share link (no login needed) and print the value exactly, like get.
+    Open(OpenArgs),
+    /// List a secret's active share links (never their tokens).
+    Shares(NameArg),
+    /// Revoke a share link at once.
+    Unshare(UnshareArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -111,6 +119,19 @@ pub struct ServeArgs {
         value_name = "N"
     )]
     pub workers: usize,
+
+    /// Public base URL for share links (e.g. https://secrets.example.com)
+    /// [default: http://<listening address>].
+    #[arg(long, env = "SECRETCTL_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Seconds between sweeps that delete expired sessions and share links.
+    #[arg(long, default_value_t = 60, value_name = "SECS", hide = true)]
+    pub sweep_interval: u64,
+
+    /// TEST ONLY: a file holding a clock offset in seconds, to test expiry without waiting.
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub test_clock_file: Option<PathBuf>,
 
     /// TEST ONLY: cheap password hashing so test suites run fast. Never for real accounts.
     #[arg(long, hide = true)]
@@ -204,6 +225,48 @@ pub struct UpdateArgs {
 
     #[command(flatten)]
     pub source: ValueSource,
+}
+
+/// `secretctl share`.
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    /// Secret name.
+    pub name: String,
+
+    /// How long the link works: 60s to 7d (e.g. 30m, 1h, 2d, or seconds).
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub expires_in: String,
+
+    /// How many times the link can be opened (1-100).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub max_views: u32,
+
+    /// Protect the link with a passphrase, prompted without echo (send it separately).
+    #[arg(long)]
+    pub passphrase: bool,
+
+    /// Read the passphrase from the first line of stdin (implies --passphrase).
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+}
+
+/// `secretctl open`.
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// The share URL (its server is used, not --server), or a bare token for --server.
+    #[arg(value_name = "URL_OR_TOKEN")]
+    pub link: String,
+
+    /// Read the link's passphrase from the first line of stdin.
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+}
+
+/// `secretctl unshare`.
+#[derive(Debug, Args)]
+pub struct UnshareArgs {
+    /// Share id, as shown by `secretctl shares NAME`.
+    pub share_id: String,
 }
 
 /// `secretctl completions`.

@@ -24,6 +24,10 @@ pub struct ServeConfig {
     pub hash_concurrency: usize,
     /// Password hashes allowed to wait; more get 429.
     pub hash_queue: usize,
+    /// Base of share URLs; `None` means the listening address.
+    pub public_url: Option<String>,
+    pub sweep_interval_secs: u64,
+    pub test_clock_file: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -36,6 +40,25 @@ impl ServeConfig {
         }
         if !(1..=1024).contains(&args.workers) {
             return Err("--workers must be between 1 and 1024".into());
+        }
+        let public_url = match &args.public_url {
+            None => None,
+            Some(u) => {
+                let u = u.trim().trim_end_matches('/');
+                let valid = (u.starts_with("https://") || u.starts_with("http://"))
+                    && !u.contains(['?', '#', ' '])
+                    && u.split("://").nth(1).is_some_and(|h| !h.is_empty());
+                if !valid {
+                    return Err(
+                        "--public-url must be an http:// or https:// URL without query or fragment"
+                            .into(),
+                    );
+                }
+                Some(u.to_string())
+            }
+        };
+        if !(1..=86_400).contains(&args.sweep_interval) {
+            return Err("--sweep-interval must be between 1 and 86400 seconds".into());
         }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hash_concurrency = cores.clamp(1, 4);
@@ -56,6 +79,9 @@ impl ServeConfig {
             hash_concurrency,
             // Leave most workers free for other requests during a login flood.
             hash_queue: (args.workers / 4).max(1),
+            public_url,
+            sweep_interval_secs: args.sweep_interval,
+            test_clock_file: args.test_clock_file.clone(),
         })
     }
 }

@@ -14,8 +14,8 @@ use ureq::http::Response;
 use zeroize::Zeroizing;
 
 use crate::api::{
-    CreateSecret, Credentials, ErrorBody, LoginResponse, SecretList, SecretMeta, SecretWithValue,
-    UpdateSecret, User,
+    CreateSecret, CreateShare, Credentials, ErrorBody, LoginResponse, RedeemShare, Redeemed,
+    SecretList, SecretMeta, SecretWithValue, ShareCreated, ShareList, UpdateSecret, User,
 };
 use crate::sensitive::{ExposeSecret, SecretString};
 
@@ -244,6 +244,37 @@ impl ApiClient {
         .map(drop)
     }
 
+    /// `POST /secrets/{id}/share`.
+    pub fn create_share(
+        &self,
+        secret_id: &str,
+        input: &CreateShare,
+    ) -> Result<ShareCreated, ClientError> {
+        let path = format!("/secrets/{}/share", percent_encode(secret_id));
+        let b = Zeroizing::new(self.send(Method::Post, &path, Some(input))?);
+        self.decode(&b)
+    }
+
+    /// `GET /secrets/{id}/shares`.
+    pub fn list_shares(&self, secret_id: &str) -> Result<ShareList, ClientError> {
+        let path = format!("/secrets/{}/shares", percent_encode(secret_id));
+        let b = self.send::<()>(Method::Get, &path, None)?;
+        self.decode(&b)
+    }
+
+    /// `DELETE /shares/{share_id}`.
+    pub fn revoke_share(&self, share_id: &str) -> Result<(), ClientError> {
+        let path = format!("/shares/{}", percent_encode(share_id));
+        self.send::<()>(Method::Delete, &path, None).map(drop)
+    }
+
+    /// `POST /share/{token}` as an API client: redeems one view.
+    pub fn redeem_share(&self, token: &str, input: &RedeemShare) -> Result<Redeemed, ClientError> {
+        let path = format!("/share/{}", percent_encode(token));
+        let b = Zeroizing::new(self.send(Method::Post, &path, Some(input))?);
+        self.decode(&b)
+    }
+
     /// The secret named `name`, as a 404 `ClientError::Api` when there is none.
     pub fn find_by_name(&self, name: &str) -> Result<SecretMeta, ClientError> {
         self.list_secrets(None, Some(name))?
@@ -268,6 +299,8 @@ enum Method {
 }
 
 fn with_auth<T>(rb: ureq::RequestBuilder<T>, auth: &str) -> ureq::RequestBuilder<T> {
+    // The API answers JSON; saying so also keeps share links on their API behaviour.
+    let rb = rb.header("Accept", "application/json");
     if auth.is_empty() {
         rb
     } else {

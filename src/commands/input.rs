@@ -16,18 +16,12 @@ const MAX_VALUE_BYTES: usize = 64 * 1024;
 /// else a no-echo prompt (twice when `confirm`).
 pub fn password(password_stdin: bool, confirm: bool) -> Result<SecretString, CliError> {
     if password_stdin {
-        let mut line = Zeroizing::new(String::new());
-        std::io::stdin()
-            .read_line(&mut line)
-            .map_err(|e| CliError::Other(format!("cannot read the password from stdin: {e}")))?;
-        let trimmed = line.strip_suffix('\n').unwrap_or(&line);
-        let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
-        if trimmed.is_empty() {
-            return Err(CliError::Usage("no password on stdin".into()));
-        }
-        return Ok(SecretString::from(trimmed.to_string()));
+        return stdin_line("password");
     }
-    if let Some(p) = std::env::var("SECRETCTL_PASSWORD").ok().filter(|p| !p.is_empty()) {
+    if let Some(p) = std::env::var("SECRETCTL_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
         return Ok(SecretString::from(p));
     }
     if !std::io::stdin().is_terminal() {
@@ -44,6 +38,44 @@ pub fn password(password_stdin: bool, confirm: bool) -> Result<SecretString, Cli
         }
     }
     Ok(first)
+}
+
+/// The first line of stdin without its line ending (`what` names it in errors).
+pub fn stdin_line(what: &str) -> Result<SecretString, CliError> {
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Other(format!("cannot read the {what} from stdin: {e}")))?;
+    let trimmed = line.strip_suffix('\n').unwrap_or(&line);
+    let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        return Err(CliError::Usage(format!("no {what} on stdin")));
+    }
+    Ok(SecretString::from(trimmed.to_string()))
+}
+
+/// A no-echo prompt on the terminal, twice when `confirm`; a usage error without a terminal.
+pub fn prompt_secret(label: &str, confirm: bool, hint: &str) -> Result<SecretString, CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(format!(
+            "no terminal to prompt for the {label}: {hint}"
+        )));
+    }
+    let first = prompt(&format!("{}: ", capitalize(label)))?;
+    if confirm {
+        let again = prompt(&format!("Repeat {label}: "))?;
+        if first.expose_secret() != again.expose_secret() {
+            return Err(CliError::Usage(format!("{label}s do not match")));
+        }
+    }
+    Ok(first)
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }
 
 fn prompt(label: &str) -> Result<SecretString, CliError> {

@@ -8,6 +8,7 @@ mod context;
 mod input;
 mod output;
 mod secrets;
+mod shares;
 
 use crate::cli::{Cli, Command};
 use crate::client::ClientError;
@@ -47,6 +48,7 @@ impl From<ClientError> for CliError {
             Some(401) => CliError::Unauthorized(format!(
                 "{e}: log in again with `secretctl login --username NAME`"
             )),
+            Some(403) => CliError::Unauthorized(e.to_string()),
             Some(404) => CliError::NotFound(e.to_string()),
             Some(409) => CliError::Conflict(e.to_string()),
             _ => CliError::Other(e.to_string()),
@@ -76,6 +78,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Ls(args) => secrets::ls(&ctx, args.tag.as_deref()),
         Command::Rm(args) => secrets::rm(&ctx, &args.name),
         Command::Update(args) => secrets::update(&ctx, &args),
+        Command::Share(args) => shares::share(&ctx, &args),
+        Command::Open(args) => shares::open(&ctx, &args),
+        Command::Shares(args) => shares::list(&ctx, &args.name),
+        Command::Unshare(args) => shares::unshare(&ctx, &args.share_id),
         Command::Completions(args) => {
             let mut cmd = crate::cli::command();
             let mut buf = Vec::new();

@@ -70,6 +70,68 @@ impl SealContext<'_> {
     }
 }
 
+/// Seals `plaintext` under `key` (recorded as `key_id` in the header), bound to `ctx`.
+pub fn seal_with_key(
+    key_id: u32,
+    key: &[u8; 32],
+    plaintext: &[u8],
+    ctx: &SealContext,
+) -> Result<Vec<u8>, CryptoError> {
+    let mut nonce = [0u8; NONCE_LEN];
+    fill_random(&mut nonce)?;
+    let cipher = XChaCha20Poly1305::new(&Key::from(*key));
+    let aad = ctx.encode();
+    let ct = cipher
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad,
+            },
+        )
+        .map_err(|_| CryptoError::OpenFailed)?;
+    let mut out = Vec::with_capacity(HEADER_LEN + ct.len());
+    out.push(FORMAT_V1);
+    out.extend_from_slice(&key_id.to_be_bytes());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    Ok(out)
+}
+
+/// The key id recorded in a sealed value's header.
+pub fn sealed_key_id(sealed: &[u8]) -> Result<u32, CryptoError> {
+    if sealed.len() < HEADER_LEN || sealed[0] != FORMAT_V1 {
+        return Err(CryptoError::OpenFailed);
+    }
+    Ok(u32::from_be_bytes([
+        sealed[1], sealed[2], sealed[3], sealed[4],
+    ]))
+}
+
+/// Opens a value sealed by [`seal_with_key`] under `key` with the same context.
+pub fn open_with_key(
+    key: &[u8; 32],
+    sealed: &[u8],
+    ctx: &SealContext,
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    sealed_key_id(sealed)?;
+    let nonce: [u8; NONCE_LEN] = sealed[5..HEADER_LEN]
+        .try_into()
+        .map_err(|_| CryptoError::OpenFailed)?;
+    let cipher = XChaCha20Poly1305::new(&Key::from(*key));
+    let aad = ctx.encode();
+    cipher
+        .decrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: &sealed[HEADER_LEN..],
+                aad: &aad,
+            },
+        )
+        .map(Zeroizing::new)
+        .map_err(|_| CryptoError::OpenFailed)
+}
+
 /// The data keys this server holds in memory, by id, with the one new values are sealed under.
 #[derive(Debug)]
 pub struct Keyring {
@@ -86,26 +148,12 @@ impl Keyring {
 
     /// Seals `plaintext` under the active key, bound to `ctx`.
     pub fn seal(&self, plaintext: &[u8], ctx: &SealContext) -> Result<Vec<u8>, CryptoError> {
-        let key = &self.keys[&self.active];
-        let mut nonce = [0u8; NONCE_LEN];
-        fill_random(&mut nonce)?;
-        let cipher = XChaCha20Poly1305::new(&Key::from(*key.as_bytes()));
-        let aad = ctx.encode();
-        let ct = cipher
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| CryptoError::OpenFailed)?;
-        let mut out = Vec::with_capacity(HEADER_LEN + ct.len());
-        out.push(FORMAT_V1);
-        out.extend_from_slice(&self.active.to_be_bytes());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ct);
-        Ok(out)
+        seal_with_key(
+            self.active,
+            self.keys[&self.active].as_bytes(),
+            plaintext,
+            ctx,
+        )
     }
 
     /// Opens a value sealed by [`Keyring::seal`] with the same context.
@@ -114,29 +162,12 @@ impl Keyring {
         sealed: &[u8],
         ctx: &SealContext,
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        if sealed.len() < HEADER_LEN || sealed[0] != FORMAT_V1 {
-            return Err(CryptoError::OpenFailed);
-        }
-        let key_id = u32::from_be_bytes([sealed[1], sealed[2], sealed[3], sealed[4]]);
+        let key_id = sealed_key_id(sealed)?;
         let key = self
             .keys
             .get(&key_id)
             .ok_or(CryptoError::UnknownDataKey(key_id))?;
-        let nonce: [u8; NONCE_LEN] = sealed[5..HEADER_LEN]
-            .try_into()
-            .map_err(|_| CryptoError::OpenFailed)?;
-        let cipher = XChaCha20Poly1305::new(&Key::from(*key.as_bytes()));
-        let aad = ctx.encode();
-        cipher
-            .decrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: &sealed[HEADER_LEN..],
-                    aad: &aad,
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| CryptoError::OpenFailed)
+        open_with_key(key.as_bytes(), sealed, ctx)
     }
 
     /// The id of the key new values are sealed under.

@@ -8,6 +8,7 @@
 pub mod keyring;
 pub mod master;
 pub mod password;
+pub mod share;
 pub mod token;
 
 /// Errors from the crypto layer. Messages never contain key or plaintext material.

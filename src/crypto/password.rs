@@ -80,6 +80,25 @@ impl PasswordHasher {
         hash_with(&self.params, password.expose_secret().as_bytes())
     }
 
+    /// Stretches a share passphrase into 32 key bytes with scrypt at this hasher's cost,
+    /// on the same bounded pool. `salt` is the share's random salt.
+    pub fn stretch(
+        &self,
+        passphrase: &SecretString,
+        salt: &str,
+    ) -> Result<zeroize::Zeroizing<[u8; 32]>, CryptoError> {
+        let _permit = self.gate.enter()?;
+        let mut out = zeroize::Zeroizing::new([0u8; 32]);
+        scrypt::scrypt(
+            passphrase.expose_secret().as_bytes(),
+            salt.as_bytes(),
+            &self.params,
+            out.as_mut(),
+        )
+        .map_err(|_| CryptoError::PasswordHash("scrypt output length".into()))?;
+        Ok(out)
+    }
+
     /// Whether `password` matches `stored`; `None` (unknown user) costs the same and is false.
     pub fn verify(
         &self,

@@ -21,10 +21,30 @@ pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     parse_json(&bytes)
 }
 
+/// Like [`read_json`], but an absent or empty body is `None`.
+pub fn read_optional_json<T: DeserializeOwned>(req: &Request) -> Result<Option<T>, ApiError> {
+    let bytes = read_raw(req, "application/json")?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    parse_json(&bytes).map(Some)
+}
+
 fn read_bounded(req: &Request) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+    let buf = read_raw(req, "application/json")?;
+    if buf.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest(
+            "request body is empty; expected a JSON object".into(),
+        ));
+    }
+    Ok(buf)
+}
+
+/// Reads at most `MAX_BODY_BYTES` of a body whose media type must be `media` when present.
+pub fn read_raw(req: &Request, media_type: &str) -> Result<Zeroizing<Vec<u8>>, ApiError> {
     if let Some(ct) = req.header("Content-Type") {
         let media = ct.split(';').next().unwrap_or("").trim();
-        if !media.eq_ignore_ascii_case("application/json") {
+        if !media.eq_ignore_ascii_case(media_type) {
             return Err(ApiError::UnsupportedMediaType);
         }
     } else if req
@@ -51,11 +71,6 @@ fn read_bounded(req: &Request) -> Result<Zeroizing<Vec<u8>>, ApiError> {
     }
     if buf.len() as u64 > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
-    }
-    if buf.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest(
-            "request body is empty; expected a JSON object".into(),
-        ));
     }
     Ok(buf)
 }

@@ -13,6 +13,8 @@ use crate::store::StoreError;
 pub enum ApiError {
     BadRequest(String),
     Unauthorized,
+    /// 403 `wrong_passphrase`: a share link's passphrase is missing or wrong.
+    WrongPassphrase(String),
     NotFound,
     MethodNotAllowed(&'static str),
     Conflict(String),
@@ -32,6 +34,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => 400,
             ApiError::Unauthorized => 401,
+            ApiError::WrongPassphrase(_) => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed(_) => 405,
             ApiError::Conflict(_) => 409,
@@ -48,6 +51,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::WrongPassphrase(_) => "wrong_passphrase",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
@@ -61,7 +65,9 @@ impl ApiError {
 
     fn public_message(&self) -> String {
         match self {
-            ApiError::BadRequest(m) | ApiError::Conflict(m) => m.clone(),
+            ApiError::BadRequest(m) | ApiError::Conflict(m) | ApiError::WrongPassphrase(m) => {
+                m.clone()
+            }
             ApiError::Unauthorized => "missing, invalid or expired credentials".into(),
             ApiError::NotFound => "not found".into(),
             ApiError::MethodNotAllowed(allow) => format!("method not allowed; use {allow}"),

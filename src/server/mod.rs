@@ -7,15 +7,20 @@
 mod accounts;
 mod auth;
 pub mod body;
+mod clock;
 mod error;
+mod events;
 mod respond;
 mod router;
 mod secrets;
+mod share_link;
+mod share_page;
+mod shares;
 pub mod validate;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -49,6 +54,10 @@ pub struct App {
     store: RwLock<Option<Store>>,
     hasher: PasswordHasher,
     session_ttl_secs: i64,
+    clock: clock::Clock,
+    reveal_nonces: share_page::RevealNonces,
+    /// Base of share URLs; set once the listening address is known.
+    public_url: OnceLock<String>,
 }
 
 impl App {
@@ -62,7 +71,11 @@ impl App {
     }
 
     fn now(&self) -> i64 {
-        crate::timefmt::now_unix()
+        self.clock.now()
+    }
+
+    fn public_url(&self) -> &str {
+        self.public_url.get().map_or("", String::as_str)
     }
 
     /// Waits for requests using the store, then closes it.
@@ -99,6 +112,9 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         store: RwLock::new(Some(store)),
         hasher: PasswordHasher::new(config.kdf, config.hash_concurrency, config.hash_queue)?,
         session_ttl_secs: config.session_ttl_secs,
+        clock: clock::Clock::new(config.test_clock_file.clone()),
+        reveal_nonces: share_page::RevealNonces::new()?,
+        public_url: OnceLock::new(),
     });
 
     let handler_app = Arc::clone(&app);
@@ -121,6 +137,12 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     }
 
     let addr = server.server_addr();
+    let _ = app.public_url.set(
+        config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
+    );
     println!("listening on http://{addr}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -137,7 +159,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     let mut last_sweep = Instant::now();
     while !stop.load(Ordering::SeqCst) {
         thread::sleep(Duration::from_millis(100));
-        if last_sweep.elapsed() >= Duration::from_secs(60) {
+        if last_sweep.elapsed() >= Duration::from_secs(config.sweep_interval_secs) {
             last_sweep = Instant::now();
             sweep(&app);
         }
@@ -153,11 +175,24 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Periodic cleanup: drops expired sessions so they do not accumulate.
+/// Periodic cleanup: deletes expired sessions and expired share links (with their sealed
+/// snapshots), whether or not anyone asks for them again.
 fn sweep(app: &App) {
     let Ok(store) = app.store() else { return };
-    if let Err(e) = store.purge_expired_sessions(app.now()) {
+    let now = app.now();
+    if let Err(e) = store.purge_expired_sessions(now) {
         eprintln!("session sweep failed: {e}");
+    }
+    match store.purge_expired_shares(now) {
+        Ok(expired) => {
+            for s in expired {
+                events::record(
+                    "share.expire",
+                    &[("share", &s.id), ("secret", &s.secret_id)],
+                );
+            }
+        }
+        Err(e) => eprintln!("share sweep failed: {e}"),
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rouille::{Request, Response};
 
-use super::{ApiError, App, accounts, respond, secrets};
+use super::{ApiError, App, accounts, respond, secrets, share_link, shares};
 use crate::api::Health;
 
 /// The routes of the API; path parameters are carried in the variant.
@@ -19,6 +19,10 @@ enum Route<'a> {
     Logout,
     Secrets,
     Secret(&'a str),
+    SecretShare(&'a str),
+    SecretShares(&'a str),
+    Share(&'a str),
+    ShareLink(&'a str),
 }
 
 impl<'a> Route<'a> {
@@ -32,9 +36,13 @@ impl<'a> Route<'a> {
             ("logout", None, _) => Route::Logout,
             ("secrets", None, _) => Route::Secrets,
             ("secrets", Some(id), None) if !id.is_empty() => Route::Secret(id),
+            ("secrets", Some(id), Some("share")) if !id.is_empty() => Route::SecretShare(id),
+            ("secrets", Some(id), Some("shares")) if !id.is_empty() => Route::SecretShares(id),
+            ("shares", Some(id), None) if !id.is_empty() => Route::Share(id),
+            ("share", Some(token), None) if !token.is_empty() => Route::ShareLink(token),
             _ => return None,
         };
-        Some(route)
+        segs.next().is_none().then_some(route)
     }
 
     fn template(&self) -> &'static str {
@@ -45,6 +53,11 @@ impl<'a> Route<'a> {
             Route::Logout => "/logout",
             Route::Secrets => "/secrets",
             Route::Secret(_) => "/secrets/{id}",
+            Route::SecretShare(_) => "/secrets/{id}/share",
+            Route::SecretShares(_) => "/secrets/{id}/shares",
+            Route::Share(_) => "/shares/{share_id}",
+            // Never the token itself: the log must not hold a working link.
+            Route::ShareLink(_) => "/share/{token}",
         }
     }
 }
@@ -101,11 +114,18 @@ fn dispatch(req: &Request, app: &App, route: &Route) -> Result<Response, ApiErro
         (Route::Secret(id), "GET") => secrets::get(req, app, id),
         (Route::Secret(id), "PUT") => secrets::update(req, app, id),
         (Route::Secret(id), "DELETE") => secrets::delete(req, app, id),
+        (Route::SecretShare(id), "POST") => shares::create(req, app, id),
+        (Route::SecretShares(id), "GET") => shares::list(req, app, id),
+        (Route::Share(id), "DELETE") => shares::revoke(req, app, id),
+        (Route::ShareLink(token), _) => share_link::handle(req, app, token),
         (Route::Health, _) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
         (Route::Register | Route::Login | Route::Logout, _) => {
             Err(ApiError::MethodNotAllowed("POST"))
         }
         (Route::Secrets, _) => Err(ApiError::MethodNotAllowed("GET, POST")),
         (Route::Secret(_), _) => Err(ApiError::MethodNotAllowed("GET, PUT, DELETE")),
+        (Route::SecretShare(_), _) => Err(ApiError::MethodNotAllowed("POST")),
+        (Route::SecretShares(_), _) => Err(ApiError::MethodNotAllowed("GET")),
+        (Route::Share(_), _) => Err(ApiError::MethodNotAllowed("DELETE")),
     }
 }

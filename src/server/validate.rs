@@ -48,6 +48,15 @@ pub fn secret_name(n: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A share passphrase: 8–1024 characters.
+pub fn share_passphrase(p: &SecretString) -> Result<(), ApiError> {
+    let n = p.expose_secret().chars().count();
+    if !PASSWORD_CHARS.contains(&n) {
+        return Err(bad("passphrase must be 8-1024 characters long"));
+    }
+    Ok(())
+}
+
 /// Non-empty, at most 64 KiB of UTF-8 (JSON strings are always UTF-8).
 pub fn value(v: &SecretString) -> Result<(), ApiError> {
     let len = v.expose_secret().len();

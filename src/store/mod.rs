@@ -9,6 +9,7 @@ mod keys;
 mod schema;
 mod secrets;
 mod sessions;
+mod shares;
 pub mod tables;
 mod users;
 
@@ -22,6 +23,7 @@ use crate::crypto::keyring::Keyring;
 pub use schema::CURRENT_VERSION;
 pub use secrets::{NewSecret, SecretPatch, SecretRecord};
 pub use sessions::Session;
+pub use shares::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
 pub use users::UserRecord;
 
 /// Errors from the storage layer.

@@ -8,7 +8,7 @@ use super::StoreError;
 use super::tables::*;
 
 /// The schema this build reads and writes.
-pub const CURRENT_VERSION: u32 = 1;
+pub const CURRENT_VERSION: u32 = 2;
 
 /// Brings the file to `CURRENT_VERSION`; returns the version found (0 for a fresh file).
 pub fn migrate(txn: &WriteTransaction) -> Result<u32, StoreError> {
@@ -29,7 +29,10 @@ pub fn migrate(txn: &WriteTransaction) -> Result<u32, StoreError> {
     if found == 0 {
         create_v1(txn)?;
     }
-    // Later releases add `if found < 2 { migrate_1_to_2(txn)? }` here, one step per version.
+    // One step per version, in order; each is idempotent within its transaction.
+    if found < 2 {
+        migrate_1_to_2(txn)?;
+    }
     if found != CURRENT_VERSION {
         txn.open_table(META)?.insert(
             META_SCHEMA_VERSION,
@@ -50,10 +53,72 @@ fn create_v1(txn: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Version 2 adds share links.
+fn migrate_1_to_2(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(SHARES)?;
+    txn.open_table(SHARE_PAYLOADS)?;
+    txn.open_table(SHARE_IDS)?;
+    txn.open_table(SECRET_SHARES)?;
+    Ok(())
+}
+
 /// Reads a big-endian u32 stored in `META`.
 pub fn decode_u32(bytes: &[u8]) -> Result<u32, StoreError> {
     bytes
         .try_into()
         .map(u32::from_be_bytes)
         .map_err(|_| StoreError::Corrupt("a meta value is not a u32".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::{Database, ReadableDatabase, TableHandle};
+
+    #[test]
+    fn a_version_1_file_is_upgraded_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("db")).unwrap();
+        // A file as version 1 left it.
+        let txn = db.begin_write().unwrap();
+        create_v1(&txn).unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(META_SCHEMA_VERSION, 1u32.to_be_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+
+        let txn = db.begin_write().unwrap();
+        assert_eq!(migrate(&txn).unwrap(), 1);
+        txn.commit().unwrap();
+        let read = db.begin_read().unwrap();
+        let tables: Vec<String> = read
+            .list_tables()
+            .unwrap()
+            .map(|t| t.name().to_string())
+            .collect();
+        assert!(tables.contains(&"shares".to_string()), "{tables:?}");
+        let v = read
+            .open_table(META)
+            .unwrap()
+            .get(META_SCHEMA_VERSION)
+            .unwrap()
+            .unwrap()
+            .value()
+            .to_vec();
+        assert_eq!(decode_u32(&v).unwrap(), CURRENT_VERSION);
+        drop(read);
+
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(META_SCHEMA_VERSION, 99u32.to_be_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+        let txn = db.begin_write().unwrap();
+        assert!(matches!(
+            migrate(&txn),
+            Err(StoreError::NewerSchema { found: 99, .. })
+        ));
+    }
 }

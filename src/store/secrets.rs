@@ -209,6 +209,8 @@ impl Store {
             txn.open_table(SECRET_VALUES)?.remove(id)?;
             txn.open_table(SECRET_NAMES)?
                 .remove((owner, rec.name.as_str()))?;
+            // Deleting a secret revokes every link to it.
+            super::shares::remove_secret_shares(&txn, id)?;
         }
         txn.commit()?;
         Ok(())
@@ -216,7 +218,7 @@ impl Store {
 }
 
 /// Loads a secret row, answering `NotFound` alike for a missing id and another owner's.
-fn owned_record(
+pub(super) fn owned_record(
     secrets: &impl ReadableTable<&'static str, &'static [u8]>,
     owner: &str,
     id: &str,

@@ -20,6 +20,15 @@ pub const SECRET_VALUES: TableDefinition<&str, &[u8]> = TableDefinition::new("se
 /// (owner id, secret name) -> secret id; enforces unique names per user and lists them sorted.
 pub const SECRET_NAMES: TableDefinition<(&str, &str), &str> = TableDefinition::new("secret_names");
 
+/// Share links by lookup hash (JSON `ShareRecord`). Tokens themselves are never stored.
+pub const SHARES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("shares");
+/// Share snapshots by lookup hash: sealed under the token-derived key, then under the keyring.
+pub const SHARE_PAYLOADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("share_payloads");
+/// Share id -> lookup hash, for revocation by id.
+pub const SHARE_IDS: TableDefinition<&str, &[u8]> = TableDefinition::new("share_ids");
+/// (secret id, share id) -> (), to list and revoke a secret's links.
+pub const SECRET_SHARES: TableDefinition<(&str, &str), ()> = TableDefinition::new("secret_shares");
+
 /// `META` key of the schema version (u32, big endian).
 pub const META_SCHEMA_VERSION: &str = "schema_version";
 /// `META` key of the id of the data key new values are sealed under (u32, big endian).

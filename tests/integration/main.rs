@@ -5,4 +5,5 @@ mod api;
 mod assets;
 mod cli;
 mod lifecycle;
+mod shares;
 mod util;

@@ -23,14 +23,24 @@ pub struct Server {
 impl Server {
     /// A fresh server in a new temp dir.
     pub fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    /// A fresh server with extra `serve` flags.
+    pub fn start_with(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Server {
             child: None,
             url: String::new(),
             dir,
         };
-        s.spawn(&[]);
+        s.spawn(extra);
         s
+    }
+
+    /// Moves the server's clock `secs` ahead of real time (through `--test-clock-file`).
+    pub fn set_clock_offset(&self, secs: i64) {
+        std::fs::write(self.dir.path().join("clock"), secs.to_string()).unwrap();
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -57,6 +67,8 @@ impl Server {
                 "--data-dir",
             ])
             .arg(self.data_dir())
+            .arg("--test-clock-file")
+            .arg(self.dir.path().join("clock"))
             .args(extra)
             .env_clear()
             .stdin(Stdio::null())
@@ -99,6 +111,26 @@ impl Server {
         Http {
             base: self.url.clone(),
         }
+    }
+
+    /// Creates a secret for `token`; returns its id.
+    pub fn secret(&self, token: &str, name: &str, value: &str) -> String {
+        let r = self.http().post(
+            "/secrets",
+            Some(token),
+            &serde_json::json!({"name": name, "value": value}),
+        );
+        assert_eq!(r.status, 201, "{r:?}");
+        r.json["id"].as_str().unwrap().to_string()
+    }
+
+    /// Shares secret `id` with `body`; returns the 201 JSON.
+    pub fn share(&self, token: &str, id: &str, body: &Value) -> Value {
+        let r = self
+            .http()
+            .post(&format!("/secrets/{id}/share"), Some(token), body);
+        assert_eq!(r.status, 201, "{r:?}");
+        r.json
     }
 
     /// Registers and logs in `user`; returns the token.
@@ -433,4 +465,9 @@ pub fn rand_suffix() -> String {
 pub fn file_contains(path: &Path, needle: &str) -> bool {
     let bytes = std::fs::read(path).unwrap();
     bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Unix seconds of an RFC 3339 UTC timestamp as the server writes them.
+pub fn parse_time(s: &str) -> i64 {
+    secretctl::timefmt::parse_rfc3339(s).unwrap_or_else(|| panic!("not RFC 3339: {s}"))
 }

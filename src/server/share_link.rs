@@ -1,0 +1,371 @@
+//! Public side of share links: `GET`, `HEAD` and `POST /share/{token}`, no account needed.
+//!
+//! Who gets what:
+//! - a browser or preview bot (`Accept` prefers `text/html`, or a known bot user agent) gets
+//!   the confirmation page on GET/HEAD, and redeems only by POSTing the page's form with its
+//!   reveal nonce;
+//! - any other client (curl, scripts, `Accept: application/json` or `*/*`) redeems with a GET
+//!   or a POST and gets JSON;
+//! - HEAD never redeems.
+//!
+//! Unknown, expired, used-up and revoked tokens all get the same 404.
+
+use rouille::{Request, Response};
+
+use super::shares::Snapshot;
+use super::{ApiError, App, body, events, respond, share_page};
+use crate::api::{RedeemShare, Redeemed};
+use crate::crypto::share;
+use crate::sensitive::SecretString;
+use crate::store::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
+use crate::timefmt::rfc3339;
+
+/// Largest reveal-form body; the form has two short fields.
+const MAX_FORM_BYTES: usize = 8 * 1024;
+
+/// `GET`, `HEAD` or `POST /share/{token}`.
+pub fn handle(req: &Request, app: &App, token: &str) -> Result<Response, ApiError> {
+    let html = wants_html(req);
+    match req.method() {
+        "HEAD" => Ok(confirmation(app, token, None)),
+        "GET" if html || is_preview_bot(req) => Ok(confirmation(app, token, None)),
+        "GET" => redeem_json(req, app, token, None),
+        "POST" if html => Ok(reveal_from_form(req, app, token)),
+        "POST" => {
+            let input: RedeemShare = body::read_optional_json(req)?.unwrap_or_default();
+            redeem_json(req, app, token, input.passphrase.as_ref())
+        }
+        _ => Err(ApiError::MethodNotAllowed("GET, HEAD, POST")),
+    }
+}
+
+/// What one redemption attempt came to, before it is rendered as JSON or HTML.
+enum Attempt {
+    Redeemed {
+        snapshot: Snapshot,
+        share: ShareRecord,
+    },
+    PassphraseMissing,
+    WrongPassphrase {
+        tries_left: u32,
+        destroyed: bool,
+    },
+    NotFound,
+}
+
+fn live_share(app: &App, token: &str) -> Result<Option<([u8; 32], ShareRecord)>, ApiError> {
+    if !share::plausible_token(token) {
+        return Ok(None);
+    }
+    let lookup = share::lookup(token);
+    Ok(app
+        .store()?
+        .find_share(&lookup, app.now())?
+        .map(|s| (lookup, s)))
+}
+
+fn attempt(
+    req: &Request,
+    app: &App,
+    token: &str,
+    passphrase: Option<&SecretString>,
+) -> Result<Attempt, ApiError> {
+    let Some((lookup, found)) = live_share(app, token)? else {
+        events::record(
+            "share.redeem_refused",
+            &[
+                ("reason", &"unknown_or_dead"),
+                ("ip", &req.remote_addr().ip()),
+            ],
+        );
+        return Ok(Attempt::NotFound);
+    };
+    let stretched = match (&found.passphrase_salt, passphrase) {
+        (None, _) => None,
+        (Some(_), None) => {
+            events::record(
+                "share.passphrase_missing",
+                &[("share", &found.id), ("ip", &req.remote_addr().ip())],
+            );
+            return Ok(Attempt::PassphraseMissing);
+        }
+        // Stretched before the write transaction, so the slow KDF never holds the write lock.
+        (Some(salt), Some(p)) => Some(app.hasher.stretch(p, salt)?),
+    };
+    let key = share::snapshot_key(token, stretched.as_deref());
+    let outcome = app
+        .store()?
+        .redeem_share(&lookup, app.now(), |rec, sealed| {
+            share::open_snapshot(&key, &rec.id, sealed)
+        })?;
+    Ok(match outcome {
+        Redemption::Redeemed { share, plaintext } => {
+            let snapshot: Snapshot = serde_json::from_slice(&plaintext)
+                .map_err(|_| ApiError::Internal("share snapshot is not valid JSON".into()))?;
+            events::record(
+                "share.redeem",
+                &[
+                    ("share", &share.id),
+                    ("secret", &share.secret_id),
+                    ("views_left", &share.views_left),
+                    ("ip", &req.remote_addr().ip()),
+                ],
+            );
+            Attempt::Redeemed { snapshot, share }
+        }
+        Redemption::WrongPassphrase { share, destroyed } => {
+            events::record(
+                "share.wrong_passphrase",
+                &[
+                    ("share", &share.id),
+                    ("secret", &share.secret_id),
+                    ("attempts", &share.wrong_passphrases),
+                    ("destroyed", &destroyed),
+                    ("ip", &req.remote_addr().ip()),
+                ],
+            );
+            Attempt::WrongPassphrase {
+                tries_left: MAX_WRONG_PASSPHRASES.saturating_sub(share.wrong_passphrases),
+                destroyed,
+            }
+        }
+        Redemption::NotFound => Attempt::NotFound,
+    })
+}
+
+fn redeem_json(
+    req: &Request,
+    app: &App,
+    token: &str,
+    passphrase: Option<&SecretString>,
+) -> Result<Response, ApiError> {
+    match attempt(req, app, token, passphrase)? {
+        Attempt::Redeemed { snapshot, share } => Ok(share_headers(respond::json(
+            200,
+            &Redeemed {
+                name: snapshot.name,
+                value: SecretString::from(snapshot.value),
+                expires_at: rfc3339(share.expires_at),
+                views_left: share.views_left,
+            },
+        ))),
+        Attempt::PassphraseMissing => Err(ApiError::WrongPassphrase(
+            "this link needs a passphrase: send {\"passphrase\": \"...\"}".into(),
+        )),
+        Attempt::WrongPassphrase {
+            destroyed: true, ..
+        } => Err(ApiError::WrongPassphrase(
+            "wrong passphrase; too many wrong tries, so the link has been destroyed".into(),
+        )),
+        Attempt::WrongPassphrase { tries_left, .. } => Err(ApiError::WrongPassphrase(format!(
+            "wrong passphrase; {tries_left} tries left before the link is destroyed"
+        ))),
+        Attempt::NotFound => Err(ApiError::NotFound),
+    }
+}
+
+/// The confirmation page (or the not-found page); consumes nothing.
+fn confirmation(app: &App, token: &str, error: Option<&str>) -> Response {
+    match live_share(app, token) {
+        Ok(Some((lookup, share))) => {
+            events::record(
+                "share.page_view",
+                &[("share", &share.id), ("secret", &share.secret_id)],
+            );
+            let nonce = app
+                .reveal_nonces
+                .issue(&lookup, app.now(), share.views_left);
+            share_page::confirm(
+                share.views_left,
+                share.expires_at,
+                share.passphrase_salt.is_some(),
+                &nonce,
+                error,
+            )
+        }
+        Ok(None) => share_page::not_found(None),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A browser's POST: redeems only with a valid reveal nonce, else shows the page again.
+fn reveal_from_form(req: &Request, app: &App, token: &str) -> Response {
+    let form = read_form(req);
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let nonce_ok = match live_share(app, token) {
+        Ok(Some((lookup, share))) => field("nonce").is_some_and(|n| {
+            app.reveal_nonces
+                .check(n, &lookup, app.now(), share.views_left)
+        }),
+        Ok(None) => return share_page::not_found(None),
+        Err(e) => return e.into_response(),
+    };
+    if !nonce_ok {
+        events::record(
+            "share.reveal_without_nonce",
+            &[("ip", &req.remote_addr().ip())],
+        );
+        return confirmation(app, token, None);
+    }
+    let passphrase = field("passphrase")
+        .filter(|p| !p.is_empty())
+        .map(|p| SecretString::from(p.to_string()));
+    match attempt(req, app, token, passphrase.as_ref()) {
+        Ok(Attempt::Redeemed { snapshot, share }) => share_page::reveal(
+            &snapshot.name,
+            &snapshot.value,
+            share.views_left,
+            share.expires_at,
+        ),
+        Ok(Attempt::PassphraseMissing) => confirmation(app, token, Some("Enter the passphrase.")),
+        Ok(Attempt::WrongPassphrase {
+            destroyed: true, ..
+        }) => share_page::not_found(Some(
+            "Too many wrong passphrases: the link has been destroyed.",
+        )),
+        Ok(Attempt::WrongPassphrase { tries_left, .. }) => confirmation(
+            app,
+            token,
+            Some(&format!(
+                "Wrong passphrase. {tries_left} tries left before the link is destroyed."
+            )),
+        ),
+        Ok(Attempt::NotFound) => share_page::not_found(None),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Share responses are for one person only: never indexed, cached or leaked via referrer.
+fn share_headers(resp: Response) -> Response {
+    resp.with_unique_header("X-Robots-Tag", "noindex, nofollow")
+}
+
+/// Whether the client prefers HTML over JSON (browsers do; curl's `*/*` does not).
+pub fn wants_html(req: &Request) -> bool {
+    let Some(accept) = req.header("Accept") else {
+        return false;
+    };
+    let (mut html, mut json) = (0.0f32, 0.0f32);
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match media.as_str() {
+            "text/html" | "application/xhtml+xml" => html = html.max(q),
+            "application/json" => json = json.max(q),
+            _ => {}
+        }
+    }
+    html > 0.0 && html >= json
+}
+
+/// Link unfurlers and scanners that fetch a pasted URL; a GET from them must not redeem,
+/// whatever `Accept` they send.
+pub fn is_preview_bot(req: &Request) -> bool {
+    let Some(ua) = req.header("User-Agent") else {
+        return false;
+    };
+    let ua = ua.to_ascii_lowercase();
+    [
+        "bot",
+        "crawler",
+        "spider",
+        "preview",
+        "facebookexternalhit",
+        "whatsapp",
+        "skypeuripreview",
+        "microsoft office",
+        "embedly",
+        "slack",
+        "iframely",
+        "scanner",
+    ]
+    .iter()
+    .any(|marker| ua.contains(marker))
+}
+
+/// Parses an `application/x-www-form-urlencoded` body (bounded); anything else is empty.
+fn read_form(req: &Request) -> Vec<(String, String)> {
+    let Ok(bytes) = body::read_raw(req, "application/x-www-form-urlencoded") else {
+        return Vec::new();
+    };
+    if bytes.len() > MAX_FORM_BYTES {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    text.split('&')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((form_decode(k)?, form_decode(v)?))
+        })
+        .collect()
+}
+
+fn form_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)]) -> Request {
+        Request::fake_http(
+            "GET",
+            "/share/x",
+            headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            vec![],
+        )
+    }
+
+    #[test]
+    fn negotiation() {
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        assert!(wants_html(&req(&[("Accept", browser)])));
+        assert!(!wants_html(&req(&[("Accept", "*/*")])));
+        assert!(!wants_html(&req(&[("Accept", "application/json")])));
+        assert!(!wants_html(&req(&[(
+            "Accept",
+            "application/json, text/html;q=0.5"
+        )])));
+        assert!(!wants_html(&req(&[])));
+        assert!(is_preview_bot(&req(&[(
+            "User-Agent",
+            "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
+        )])));
+        assert!(!is_preview_bot(&req(&[("User-Agent", "curl/8.5.0")])));
+        assert!(!is_preview_bot(&req(&[("User-Agent", "secretctl/0.1.0")])));
+    }
+
+    #[test]
+    fn form_decoding() {
+        assert_eq!(form_decode("a+b%21%C3%A9").as_deref(), Some("a b!é"));
+        assert_eq!(form_decode("%zz"), None);
+        assert_eq!(form_decode("%4"), None);
+    }
+}
