@@ -75,7 +75,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s V -l vers
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s d -l description -d 'Free-text description' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s t -l tag -d 'Tag (repeatable)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l value -d 'The value itself (visible in shell history and `ps`; prefer stdin or --from-file)' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l from-file -d 'Read the value from a file, byte for byte' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l from-file -d 'Read the value from a file, byte for byte ("-" reads stdin)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s h -l help -d 'Print help'
@@ -97,7 +97,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l rename -d
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s d -l description -d 'New description ("" clears it)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s t -l tag -d 'Replace the tags with these (repeatable)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l value -d 'The value itself (visible in shell history and `ps`; prefer stdin or --from-file)' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l from-file -d 'Read the value from a file, byte for byte' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l from-file -d 'Read the value from a file, byte for byte ("-" reads stdin)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l clear-tags -d 'Remove all tags'
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l json -d 'Print machine-readable JSON on stdout'

@@ -8,9 +8,10 @@ use clap::{Args, Parser, Subcommand};
 const EXIT_CODES: &str = "\
 Exit status:
   0  success
-  1  error (server unreachable, invalid input, server error)
-  2  usage error (bad flags or arguments)
-  3  not logged in, or the session token was rejected (401)
+  1  error (server unreachable, input rejected by the server, server error)
+  2  usage error (bad flags or arguments, or input refused before sending:
+     empty or non-UTF-8 value, no terminal to prompt on)
+  3  not logged in, session token rejected (401), or wrong share passphrase (403)
   4  not found (404)
   5  conflict: the name is already taken (409)
 
@@ -22,7 +23,7 @@ Environment:
                       (prefer --password-stdin)
   XDG_CONFIG_HOME     where the session cache lives (default ~/.config/secretctl/)";
 
-/// secretctl: a self-hosted secrets manager (server and client in one binary).
+/// A self-hosted secrets manager: server and client in one binary.
 #[derive(Debug, Parser)]
 #[command(name = "secretctl", version, propagate_version = true, after_long_help = EXIT_CODES)]
 pub struct Cli {
@@ -158,7 +159,7 @@ pub struct ValueSource {
     #[arg(long, value_name = "VALUE")]
     pub value: Option<String>,
 
-    /// Read the value from a file, byte for byte.
+    /// Read the value from a file, byte for byte ("-" reads stdin).
     #[arg(long, value_name = "FILE")]
     pub from_file: Option<PathBuf>,
 }

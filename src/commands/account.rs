@@ -4,6 +4,7 @@ use super::context::Context;
 use super::{CliError, input, output};
 use crate::api::Credentials;
 use crate::cli::AccountArgs;
+use crate::client::ApiClient;
 use crate::client::session_cache::{CachedSession, SessionCache};
 
 /// `secretctl register`.
@@ -56,29 +57,30 @@ pub fn login(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
     }
 }
 
-/// `secretctl logout`: revokes the token on the server, then forgets it locally. A token the
-/// server no longer knows is forgotten all the same.
+/// `secretctl logout`: revokes the session on the server, then forgets it locally. Both the
+/// `SECRETCTL_TOKEN` token and the cached one are revoked when both exist, so no live
+/// session is left behind; a token the server no longer knows is forgotten all the same.
 pub fn logout(ctx: &Context) -> Result<(), CliError> {
     let cache = SessionCache::default_location()?;
-    let had_cached = cache.load(&ctx.server)?.is_some();
-    let using_env = std::env::var("SECRETCTL_TOKEN").is_ok_and(|t| !t.trim().is_empty());
-    if !had_cached && !using_env {
+    let cached = cache.load(&ctx.server)?.map(|c| c.token);
+    let tokens: Vec<_> = super::context::env_token()
+        .into_iter()
+        .chain(cached.clone())
+        .collect();
+    if tokens.is_empty() {
         return Err(CliError::Unauthorized(format!(
             "not logged in to {}",
             ctx.server
         )));
     }
-    match ctx.authenticated() {
-        Ok(client) => match client.logout() {
+    for token in tokens {
+        match ApiClient::new(&ctx.server, Some(token)).logout() {
             Ok(()) => {}
             Err(e) if e.status() == Some(401) => {}
             Err(e) => return Err(e.into()),
-        },
-        // Expired locally: nothing left to revoke on the server.
-        Err(CliError::Unauthorized(_)) if had_cached => {}
-        Err(e) => return Err(e),
+        }
     }
-    if had_cached {
+    if cached.is_some() {
         cache.remove(&ctx.server)?;
     }
     if ctx.json {

@@ -55,3 +55,12 @@ impl Context {
         Ok(ApiClient::new(&self.server, Some(cached.token)))
     }
 }
+
+/// The token in `SECRETCTL_TOKEN`, when set and non-empty.
+pub fn env_token() -> Option<SecretString> {
+    std::env::var("SECRETCTL_TOKEN")
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .map(SecretString::from)
+}

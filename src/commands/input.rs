@@ -102,10 +102,11 @@ pub fn explicit_value(source: &ValueSource) -> Result<Option<SecretString>, CliE
     match source.from_file.as_deref() {
         Some(p) if p == Path::new("-") => stdin_value().map(Some),
         Some(p) => {
-            let bytes = Zeroizing::new(
-                std::fs::read(p)
-                    .map_err(|e| CliError::Other(format!("cannot read {}: {e}", p.display())))?,
-            );
+            // Bounded: a huge file fails the size check without being read whole.
+            let mut bytes = Zeroizing::new(Vec::new());
+            std::fs::File::open(p)
+                .and_then(|f| f.take(MAX_VALUE_BYTES as u64 + 1).read_to_end(&mut bytes))
+                .map_err(|e| CliError::Other(format!("cannot read {}: {e}", p.display())))?;
             utf8_value(&bytes).map(Some)
         }
         None => Ok(None),

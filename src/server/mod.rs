@@ -210,6 +210,17 @@ fn create_private_dir(dir: &std::path::Path) -> Result<(), ServeError> {
             .map_err(err)?;
     } else if !dir.is_dir() {
         return Err(err(std::io::Error::other("not a directory")));
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).map_err(err)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            eprintln!(
+                "warning: data dir {} is accessible by other users (mode {:o}); run: chmod 700 {}",
+                dir.display(),
+                mode & 0o777,
+                dir.display()
+            );
+        }
     }
     Ok(())
 }

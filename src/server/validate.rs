@@ -95,16 +95,15 @@ pub fn tag(t: &str) -> Result<(), ApiError> {
 }
 
 /// At most 32 valid tags; returned sorted without duplicates (tags are a set).
-pub fn tags(ts: Vec<String>) -> Result<Vec<String>, ApiError> {
-    if ts.len() > 32 {
-        return Err(bad("at most 32 tags are allowed"));
-    }
+pub fn tags(mut ts: Vec<String>) -> Result<Vec<String>, ApiError> {
     for t in &ts {
         tag(t)?;
     }
-    let mut ts = ts;
     ts.sort();
     ts.dedup();
+    if ts.len() > 32 {
+        return Err(bad("at most 32 tags are allowed"));
+    }
     Ok(ts)
 }
 
@@ -137,6 +136,7 @@ mod tests {
         );
         assert!(tags(vec!["".into()]).is_err());
         assert!(tags((0..33).map(|i| i.to_string()).collect()).is_err());
+        assert_eq!(tags(vec!["same".into(); 40]).unwrap(), ["same"]);
         assert!(description("line\nnext\tcol").is_ok());
         assert!(description("\x1b[31mred").is_err());
         assert!(password(&SecretString::from("1234567")).is_err());

@@ -249,3 +249,22 @@ fn usage_errors_exit_2_and_unreachable_server_exits_1() {
     let r = cli.run(&["completions", "bash"], b"").success();
     assert!(r.stdout().contains("secretctl"));
 }
+
+#[test]
+fn logout_with_env_token_also_revokes_the_cached_session() {
+    let s = Server::start();
+    let cli = Cli::new(&s);
+    cli.login_as("alice");
+    let cached = cli.cached_token();
+    let env_token = s.user("bob");
+    let mut cmd = cli.cmd();
+    cmd.env("SECRETCTL_TOKEN", &env_token);
+    crate::util::run_with(cmd, &["logout"], b"").success();
+    for token in [&cached, &env_token] {
+        assert_eq!(
+            s.http().get("/secrets", Some(token)).status,
+            401,
+            "a session was left alive"
+        );
+    }
+}
