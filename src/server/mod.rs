@@ -1,6 +1,7 @@
 //! The HTTP server: `secretctl serve`.
 //!
-//! rouille on a fixed worker pool. Shutdown on SIGINT/SIGTERM takes the store's write lock,
+//! `http` runs the accept loop and a fixed worker pool. Shutdown on SIGINT/SIGTERM stops
+//! accepting, lets the workers finish what is queued, then takes the store's write lock,
 //! which waits for every request already holding it, then closes the database; requests
 //! arriving after that get 503. A second Ctrl-C exits at once.
 
@@ -10,6 +11,7 @@ pub mod body;
 mod clock;
 mod error;
 mod events;
+mod http;
 mod respond;
 mod router;
 mod secrets;
@@ -118,14 +120,21 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     });
 
     let handler_app = Arc::clone(&app);
-    let server = rouille::Server::new(config.addr.as_str(), move |req| {
+    let server = http::HttpServer::bind(&config.addr, config.workers, move |req| {
         router::handle(req, &handler_app)
     })
-    .map_err(|e| ServeError::Bind {
+    .map_err(|reason| ServeError::Bind {
         addr: config.addr.clone(),
-        reason: e.to_string(),
-    })?
-    .pool_size(config.workers);
+        reason,
+    })?;
+    let addr = server.addr();
+    let _ = app.public_url.set(
+        config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
+    );
+
     // Handlers go in before the address is announced: whoever reads that line may signal
     // us at once.
     let stop = Arc::new(AtomicBool::new(false));
@@ -135,42 +144,30 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             .map_err(ServeError::Signals)?;
         signal_hook::flag::register(sig, Arc::clone(&stop)).map_err(ServeError::Signals)?;
     }
-
-    let addr = server.server_addr();
-    let _ = app.public_url.set(
-        config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}")),
-    );
     println!("listening on http://{addr}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
 
-    let poll_stop = Arc::clone(&stop);
-    let poller = thread::spawn(move || {
-        while !poll_stop.load(Ordering::SeqCst) {
-            server.poll_timeout(Duration::from_millis(100));
-        }
-        // Let responses already being written finish; dropping the server closes the socket.
-        server.join();
-    });
+    let sweeper = {
+        let (app, stop) = (Arc::clone(&app), Arc::clone(&stop));
+        let every = Duration::from_secs(config.sweep_interval_secs);
+        thread::spawn(move || {
+            let mut last = Instant::now();
+            while !stop.load(Ordering::SeqCst) {
+                thread::sleep(Duration::from_millis(100));
+                if last.elapsed() >= every {
+                    last = Instant::now();
+                    sweep(&app);
+                }
+            }
+        })
+    };
 
-    let mut last_sweep = Instant::now();
-    while !stop.load(Ordering::SeqCst) {
-        thread::sleep(Duration::from_millis(100));
-        if last_sweep.elapsed() >= Duration::from_secs(config.sweep_interval_secs) {
-            last_sweep = Instant::now();
-            sweep(&app);
-        }
-    }
+    server.run_until(&stop);
     eprintln!("shutting down: finishing in-flight requests");
+    server.shutdown();
+    let _ = sweeper.join();
     app.close();
-    // Under sustained load the poller may never see an idle moment; don't wait forever.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !poller.is_finished() && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(20));
-    }
     eprintln!("stopped");
     Ok(())
 }
