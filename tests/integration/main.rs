@@ -3,6 +3,7 @@
 
 mod api;
 mod assets;
+mod browser;
 mod cli;
 mod lifecycle;
 mod shares;
