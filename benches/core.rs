@@ -132,7 +132,12 @@ fn store_ops(c: &mut Criterion) {
     let ids: Vec<String> = (0..PRELOADED_SECRETS)
         .map(|i| {
             store
-                .create_secret(OWNER, new_secret(format!("preloaded/{i:04}")), 0)
+                .create_secret(
+                    OWNER,
+                    new_secret(format!("preloaded/{i:04}")),
+                    &bench_actor(),
+                    0,
+                )
                 .expect("preload secret")
                 .id
         })
@@ -143,7 +148,12 @@ fn store_ops(c: &mut Criterion) {
     let list_owner = "bench-list-owner";
     for i in 0..PRELOADED_SECRETS {
         store
-            .create_secret(list_owner, new_secret(format!("list/{i:04}")), 0)
+            .create_secret(
+                list_owner,
+                new_secret(format!("list/{i:04}")),
+                &bench_actor(),
+                0,
+            )
             .expect("preload secret");
     }
     // Names must be unique per owner; a counter keeps every create on the success path.
@@ -158,14 +168,14 @@ fn store_ops(c: &mut Criterion) {
         b.iter(|| {
             let n = counter.fetch_add(1, Ordering::Relaxed);
             store
-                .create_secret(OWNER, new_secret(format!("bench/{n}")), 0)
+                .create_secret(OWNER, new_secret(format!("bench/{n}")), &bench_actor(), 0)
                 .expect("create secret")
         })
     });
     group.bench_function("get_secret_1KiB", |b| {
         b.iter(|| {
             store
-                .get_secret(OWNER, black_box(target))
+                .get_secret(OWNER, black_box(target), &bench_actor(), 0)
                 .expect("get secret")
         })
     });
@@ -189,3 +199,12 @@ criterion_group!(
     store_ops
 );
 criterion_main!(benches);
+
+/// Whoever the audit trail records for benchmark operations.
+fn bench_actor() -> secretctl::store::Actor {
+    secretctl::store::Actor {
+        user_id: Some(OWNER.to_string()),
+        ip: "127.0.0.1".into(),
+        user_agent: "bench".into(),
+    }
+}

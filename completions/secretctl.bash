@@ -16,6 +16,9 @@ _secretctl() {
             ",$1")
                 cmd="secretctl"
                 ;;
+            secretctl,audit)
+                cmd="secretctl__subcmd__audit"
+                ;;
             secretctl,completions)
                 cmd="secretctl__subcmd__completions"
                 ;;
@@ -60,6 +63,21 @@ _secretctl() {
                 ;;
             secretctl,update)
                 cmd="secretctl__subcmd__update"
+                ;;
+            secretctl__subcmd__audit,help)
+                cmd="secretctl__subcmd__audit__subcmd__help"
+                ;;
+            secretctl__subcmd__audit,verify)
+                cmd="secretctl__subcmd__audit__subcmd__verify"
+                ;;
+            secretctl__subcmd__audit__subcmd__help,help)
+                cmd="secretctl__subcmd__audit__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__audit__subcmd__help,verify)
+                cmd="secretctl__subcmd__audit__subcmd__help__subcmd__verify"
+                ;;
+            secretctl__subcmd__help,audit)
+                cmd="secretctl__subcmd__help__subcmd__audit"
                 ;;
             secretctl__subcmd__help,completions)
                 cmd="secretctl__subcmd__help__subcmd__completions"
@@ -106,6 +124,9 @@ _secretctl() {
             secretctl__subcmd__help,update)
                 cmd="secretctl__subcmd__help__subcmd__update"
                 ;;
+            secretctl__subcmd__help__subcmd__audit,verify)
+                cmd="secretctl__subcmd__help__subcmd__audit__subcmd__verify"
+                ;;
             *)
                 ;;
         esac
@@ -113,12 +134,106 @@ _secretctl() {
 
     case "${cmd}" in
         secretctl)
-            opts="-h -V --server --json --help --version serve register login logout put get ls rm update share open shares unshare completions help"
+            opts="-h -V --server --json --help --version serve register login logout put get ls rm update share open shares unshare audit completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__audit)
+            opts="-n -h -V --limit --before --server --json --help --version verify help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__audit__subcmd__help)
+            opts="verify help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__audit__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__audit__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__audit__subcmd__verify)
+            opts="-h -V --data-dir --server --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -167,8 +282,36 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help)
-            opts="serve register login logout put get ls rm update share open shares unshare completions help"
+            opts="serve register login logout put get ls rm update share open shares unshare audit completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__audit)
+            opts="verify"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__audit__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -565,7 +708,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --public-url --sweep-interval --test-clock-file --insecure-fast-kdf --server --json --help --version"
+            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --public-url --audit-log --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -592,6 +735,10 @@ _secretctl() {
                     return 0
                     ;;
                 --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audit-log)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -193,3 +193,26 @@ pub struct Redeemed {
     pub expires_at: String,
     pub views_left: u32,
 }
+
+/// One audit record as `GET /audit` returns it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub seq: u64,
+    pub time: String,
+    /// A user id, `anonymous` or `system`.
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub owner: Option<String>,
+    pub ip: String,
+    pub user_agent: String,
+    pub outcome: String,
+    pub hash: String,
+}
+
+/// `200` answer to `GET /audit`; pass `next_before` as `before` for the next page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditList {
+    pub events: Vec<AuditEvent>,
+    pub next_before: Option<u64>,
+}

@@ -74,6 +74,8 @@ pub enum Command {
     Shares(NameArg),
     /// Revoke a share link at once.
     Unshare(UnshareArgs),
+    /// Show your audit trail, newest first (`audit verify` checks a server's whole chain).
+    Audit(AuditArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -125,6 +127,16 @@ pub struct ServeArgs {
     /// [default: http://<listening address>].
     #[arg(long, env = "SECRETCTL_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+
+    /// Also append every audit record to FILE as one JSON line (for log shippers). If it
+    /// cannot be written, the operation being audited is refused (503).
+    #[arg(long, env = "SECRETCTL_AUDIT_LOG", value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+
+    /// Take client addresses from X-Forwarded-For (only behind a proxy you run, which must
+    /// overwrite or append to that header); without it the header is ignored.
+    #[arg(long, env = "SECRETCTL_TRUST_PROXY")]
+    pub trust_proxy: bool,
 
     /// Seconds between sweeps that delete expired sessions and share links.
     #[arg(long, default_value_t = 60, value_name = "SECS", hide = true)]
@@ -268,6 +280,34 @@ pub struct OpenArgs {
 pub struct UnshareArgs {
     /// Share id, as shown by `secretctl shares NAME`.
     pub share_id: String,
+}
+
+/// `secretctl audit`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    /// How many events to show (1-500).
+    #[arg(long, short = 'n', default_value_t = 50, value_name = "N")]
+    pub limit: u32,
+
+    /// Only events older than this sequence number (for paging).
+    #[arg(long, value_name = "SEQ")]
+    pub before: Option<u64>,
+
+    #[command(subcommand)]
+    pub action: Option<AuditAction>,
+}
+
+/// `secretctl audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the hash chain of a server's whole trail, offline, on the server host (stop
+    /// the server first); exits 1 and names the first broken record.
+    Verify {
+        /// The server's data directory.
+        #[arg(long, env = "SECRETCTL_DATA_DIR", value_name = "DIR")]
+        data_dir: PathBuf,
+    },
 }
 
 /// `secretctl completions`.

@@ -28,6 +28,9 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     pub sweep_interval_secs: u64,
     pub test_clock_file: Option<PathBuf>,
+    pub trust_proxy: bool,
+    /// Also append every audit record to this file as a JSON line.
+    pub audit_log: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -82,6 +85,8 @@ impl ServeConfig {
             public_url,
             sweep_interval_secs: args.sweep_interval,
             test_clock_file: args.test_clock_file.clone(),
+            trust_proxy: args.trust_proxy,
+            audit_log: args.audit_log.clone(),
         })
     }
 }

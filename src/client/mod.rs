@@ -14,8 +14,8 @@ use ureq::http::Response;
 use zeroize::Zeroizing;
 
 use crate::api::{
-    CreateSecret, CreateShare, Credentials, ErrorBody, LoginResponse, RedeemShare, Redeemed,
-    SecretList, SecretMeta, SecretWithValue, ShareCreated, ShareList, UpdateSecret, User,
+    AuditList, CreateSecret, CreateShare, Credentials, ErrorBody, LoginResponse, RedeemShare,
+    Redeemed, SecretList, SecretMeta, SecretWithValue, ShareCreated, ShareList, UpdateSecret, User,
 };
 use crate::sensitive::{ExposeSecret, SecretString};
 
@@ -272,6 +272,16 @@ impl ApiClient {
     pub fn redeem_share(&self, token: &str, input: &RedeemShare) -> Result<Redeemed, ClientError> {
         let path = format!("/share/{}", percent_encode(token));
         let b = Zeroizing::new(self.send(Method::Post, &path, Some(input))?);
+        self.decode(&b)
+    }
+
+    /// `GET /audit`.
+    pub fn audit(&self, limit: u32, before: Option<u64>) -> Result<AuditList, ClientError> {
+        let mut path = format!("/audit?limit={limit}");
+        if let Some(b) = before {
+            path.push_str(&format!("&before={b}"));
+        }
+        let b = self.send::<()>(Method::Get, &path, None)?;
         self.decode(&b)
     }
 

@@ -4,6 +4,7 @@
 //! `CliError` maps every failure to one stderr line and a documented exit code.
 
 mod account;
+mod audit;
 mod context;
 mod input;
 mod output;
@@ -82,6 +83,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Open(args) => shares::open(&ctx, &args),
         Command::Shares(args) => shares::list(&ctx, &args.name),
         Command::Unshare(args) => shares::unshare(&ctx, &args.share_id),
+        Command::Audit(args) => audit::run(&ctx, &args),
         Command::Completions(args) => {
             let mut cmd = crate::cli::command();
             let mut buf = Vec::new();

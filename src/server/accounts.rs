@@ -6,7 +6,7 @@ use super::{ApiError, App, auth, body, respond, validate};
 use crate::api::{Credentials, LoginResponse, User};
 use crate::crypto::token::{self, SESSION_PREFIX};
 use crate::sensitive::ExposeSecret;
-use crate::store::{Session, UserRecord};
+use crate::store::{Actor, Event, Session, UserRecord};
 use crate::timefmt::rfc3339;
 
 /// `POST /register`.
@@ -25,7 +25,7 @@ pub fn register(req: &Request, app: &App) -> Result<Response, ApiError> {
         password_hash: app.hasher.hash(&creds.password)?,
         created_at: app.now(),
     };
-    store.create_user(&user)?;
+    store.create_user(&user, &auth::anonymous(req, app))?;
     Ok(respond::json(
         201,
         &User {
@@ -51,18 +51,31 @@ pub fn login(req: &Request, app: &App) -> Result<Response, ApiError> {
         &creds.password,
         user.as_ref().map(|u| u.password_hash.as_str()),
     )?;
+    let actor = auth::anonymous(req, app);
     let user = match user {
         Some(u) if ok => u,
-        _ => return Err(ApiError::Unauthorized),
+        other => {
+            // A failed login is visible to the account's owner; an unknown name is recorded
+            // without it (people type passwords into the username field).
+            let owner = other.map(|u| u.id);
+            let target = owner.as_ref().map(|id| format!("user:{id}"));
+            let event = Event::ok("login.failed", target, owner.as_deref()).outcome("denied");
+            store.record_event(&actor, event, app.now())?;
+            return Err(ApiError::Unauthorized);
+        }
     };
     let now = app.now();
     let tok = token::new_token(SESSION_PREFIX)?;
     let session = Session {
-        user_id: user.id,
+        user_id: user.id.clone(),
         created_at: now,
         expires_at: now + app.session_ttl_secs,
     };
-    store.create_session(&token::token_hash(tok.expose_secret()), &session)?;
+    let actor = Actor {
+        user_id: Some(user.id.clone()),
+        ..actor
+    };
+    store.create_session(&token::token_hash(tok.expose_secret()), &session, &actor)?;
     Ok(respond::json(
         200,
         &LoginResponse {
@@ -75,8 +88,9 @@ pub fn login(req: &Request, app: &App) -> Result<Response, ApiError> {
 
 /// `POST /logout`: revokes the presented token.
 pub fn logout(req: &Request, app: &App) -> Result<Response, ApiError> {
-    auth::user_id(req, app)?;
+    let caller = auth::caller(req, app)?;
     let token = auth::bearer(req).ok_or(ApiError::Unauthorized)?;
-    app.store()?.delete_session(&token::token_hash(token))?;
+    app.store()?
+        .delete_session(&token::token_hash(token), &caller.actor, app.now())?;
     Ok(respond::no_content())
 }

@@ -24,6 +24,11 @@ pub enum ApiError {
         retry_after_secs: u64,
     },
     Unavailable,
+    /// The audit record could not be written, so the operation did not happen. The cause
+    /// is logged, never sent.
+    AuditUnavailable(String),
+    /// 403 `forbidden`: the server refuses this action (e.g. registration is closed).
+    Forbidden(String),
     /// The cause is logged, never sent.
     Internal(String),
 }
@@ -34,6 +39,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => 400,
             ApiError::Unauthorized => 401,
+            ApiError::Forbidden(_) => 403,
             ApiError::WrongPassphrase(_) => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed(_) => 405,
@@ -42,7 +48,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => 415,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Internal(_) => 500,
-            ApiError::Unavailable => 503,
+            ApiError::Unavailable | ApiError::AuditUnavailable(_) => 503,
         }
     }
 
@@ -51,6 +57,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::WrongPassphrase(_) => "wrong_passphrase",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
@@ -59,15 +66,17 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Internal(_) => "internal",
-            ApiError::Unavailable => "unavailable",
+            ApiError::Unavailable | ApiError::AuditUnavailable(_) => "unavailable",
         }
     }
 
-    fn public_message(&self) -> String {
+    /// The message a client may see.
+    pub fn public_message(&self) -> String {
         match self {
-            ApiError::BadRequest(m) | ApiError::Conflict(m) | ApiError::WrongPassphrase(m) => {
-                m.clone()
-            }
+            ApiError::BadRequest(m)
+            | ApiError::Conflict(m)
+            | ApiError::WrongPassphrase(m)
+            | ApiError::Forbidden(m) => m.clone(),
             ApiError::Unauthorized => "missing, invalid or expired credentials".into(),
             ApiError::NotFound => "not found".into(),
             ApiError::MethodNotAllowed(allow) => format!("method not allowed; use {allow}"),
@@ -77,6 +86,9 @@ impl ApiError {
                 format!("too many requests; retry in {retry_after_secs} s")
             }
             ApiError::Unavailable => "the server is shutting down or cannot serve this now".into(),
+            ApiError::AuditUnavailable(_) => {
+                "the audit trail cannot be written, so nothing was done; retry later".into()
+            }
             ApiError::Internal(_) => "internal server error".into(),
         }
     }
@@ -110,6 +122,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
             StoreError::Crypto(c) => c.into(),
+            StoreError::AuditUnavailable(cause) => ApiError::AuditUnavailable(cause),
             other => ApiError::Internal(other.to_string()),
         }
     }

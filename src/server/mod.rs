@@ -6,11 +6,11 @@
 //! arriving after that get 503. A second Ctrl-C exits at once.
 
 mod accounts;
+mod audit;
 mod auth;
 pub mod body;
 mod clock;
 mod error;
-mod events;
 mod http;
 mod respond;
 mod router;
@@ -56,6 +56,8 @@ pub struct App {
     store: RwLock<Option<Store>>,
     hasher: PasswordHasher,
     session_ttl_secs: i64,
+    /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
+    trust_proxy: bool,
     clock: clock::Clock,
     reveal_nonces: share_page::RevealNonces,
     /// Base of share URLs; set once the listening address is known.
@@ -104,7 +106,10 @@ impl std::ops::Deref for StoreRef<'_> {
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     create_private_dir(&config.data_dir)?;
-    let store = Store::open(&config.data_dir.join(DB_FILE), &config.key_file)?;
+    let mut store = Store::open(&config.data_dir.join(DB_FILE), &config.key_file)?;
+    if let Some(path) = &config.audit_log {
+        store.attach_audit_log(crate::store::AuditLog::open(path)?);
+    }
     if config.kdf != crate::crypto::password::KdfParams::DEFAULT {
         eprintln!(
             "warning: insecure test-only password hashing parameters in use; never use them for real accounts"
@@ -114,6 +119,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         store: RwLock::new(Some(store)),
         hasher: PasswordHasher::new(config.kdf, config.hash_concurrency, config.hash_queue)?,
         session_ttl_secs: config.session_ttl_secs,
+        trust_proxy: config.trust_proxy,
         clock: clock::Clock::new(config.test_clock_file.clone()),
         reveal_nonces: share_page::RevealNonces::new()?,
         public_url: OnceLock::new(),
@@ -180,16 +186,9 @@ fn sweep(app: &App) {
     if let Err(e) = store.purge_expired_sessions(now) {
         eprintln!("session sweep failed: {e}");
     }
-    match store.purge_expired_shares(now) {
-        Ok(expired) => {
-            for s in expired {
-                events::record(
-                    "share.expire",
-                    &[("share", &s.id), ("secret", &s.secret_id)],
-                );
-            }
-        }
-        Err(e) => eprintln!("share sweep failed: {e}"),
+    // Each expired link is audited as `share.expire` in the same transaction.
+    if let Err(e) = store.purge_expired_shares(now) {
+        eprintln!("share sweep failed: {e}");
     }
 }
 

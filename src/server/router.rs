@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rouille::{Request, Response};
 
-use super::{ApiError, App, accounts, respond, secrets, share_link, shares};
+use super::{ApiError, App, accounts, audit, respond, secrets, share_link, shares};
 use crate::api::Health;
 
 /// The routes of the API; path parameters are carried in the variant.
@@ -17,6 +17,7 @@ enum Route<'a> {
     Register,
     Login,
     Logout,
+    Audit,
     Secrets,
     Secret(&'a str),
     SecretShare(&'a str),
@@ -35,6 +36,7 @@ impl<'a> Route<'a> {
             ("login", None, _) => Route::Login,
             ("logout", None, _) => Route::Logout,
             ("secrets", None, _) => Route::Secrets,
+            ("audit", None, _) => Route::Audit,
             ("secrets", Some(id), None) if !id.is_empty() => Route::Secret(id),
             ("secrets", Some(id), Some("share")) if !id.is_empty() => Route::SecretShare(id),
             ("secrets", Some(id), Some("shares")) if !id.is_empty() => Route::SecretShares(id),
@@ -52,6 +54,7 @@ impl<'a> Route<'a> {
             Route::Login => "/login",
             Route::Logout => "/logout",
             Route::Secrets => "/secrets",
+            Route::Audit => "/audit",
             Route::Secret(_) => "/secrets/{id}",
             Route::SecretShare(_) => "/secrets/{id}/share",
             Route::SecretShares(_) => "/secrets/{id}/shares",
@@ -75,7 +78,7 @@ pub fn handle(req: &Request, app: &App) -> Response {
     let response = match outcome {
         Ok(Ok(resp)) => resp,
         Ok(Err(e)) => {
-            if let ApiError::Internal(cause) = &e {
+            if let ApiError::Internal(cause) | ApiError::AuditUnavailable(cause) = &e {
                 eprintln!("error: {} {template}: {cause}", req.method());
             }
             e.into_response()
@@ -109,6 +112,7 @@ fn dispatch(req: &Request, app: &App, route: &Route) -> Result<Response, ApiErro
         (Route::Register, "POST") => accounts::register(req, app),
         (Route::Login, "POST") => accounts::login(req, app),
         (Route::Logout, "POST") => accounts::logout(req, app),
+        (Route::Audit, "GET") => audit::list(req, app),
         (Route::Secrets, "POST") => secrets::create(req, app),
         (Route::Secrets, "GET") => secrets::list(req, app),
         (Route::Secret(id), "GET") => secrets::get(req, app, id),
@@ -123,6 +127,7 @@ fn dispatch(req: &Request, app: &App, route: &Route) -> Result<Response, ApiErro
             Err(ApiError::MethodNotAllowed("POST"))
         }
         (Route::Secrets, _) => Err(ApiError::MethodNotAllowed("GET, POST")),
+        (Route::Audit, _) => Err(ApiError::MethodNotAllowed("GET")),
         (Route::Secret(_), _) => Err(ApiError::MethodNotAllowed("GET, PUT, DELETE")),
         (Route::SecretShare(_), _) => Err(ApiError::MethodNotAllowed("POST")),
         (Route::SecretShares(_), _) => Err(ApiError::MethodNotAllowed("GET")),

@@ -21,7 +21,8 @@ fn meta(rec: SecretRecord) -> SecretMeta {
 
 /// `POST /secrets`.
 pub fn create(req: &Request, app: &App) -> Result<Response, ApiError> {
-    let user = auth::user_id(req, app)?;
+    let caller = auth::caller(req, app)?;
+    let user = caller.user_id.as_str();
     let input: CreateSecret = body::read_json(req)?;
     validate::secret_name(&input.name)?;
     validate::value(&input.value)?;
@@ -29,13 +30,14 @@ pub fn create(req: &Request, app: &App) -> Result<Response, ApiError> {
     validate::description(&description)?;
     let tags = validate::tags(input.tags.unwrap_or_default())?;
     let rec = app.store()?.create_secret(
-        &user,
+        user,
         NewSecret {
             name: input.name,
             description,
             tags,
             value: input.value,
         },
+        &caller.actor,
         app.now(),
     )?;
     Ok(respond::json(201, &meta(rec)))
@@ -43,7 +45,8 @@ pub fn create(req: &Request, app: &App) -> Result<Response, ApiError> {
 
 /// `GET /secrets[?tag=T][&name=N]`: metadata only, sorted by name.
 pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
-    let user = auth::user_id(req, app)?;
+    let caller = auth::caller(req, app)?;
+    let user = caller.user_id.as_str();
     let tag = req.get_param("tag");
     if let Some(t) = &tag {
         validate::tag(t)?;
@@ -54,7 +57,7 @@ pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
     }
     let secrets = app
         .store()?
-        .list_secrets(&user, tag.as_deref(), name.as_deref())?
+        .list_secrets(user, tag.as_deref(), name.as_deref())?
         .into_iter()
         .map(meta)
         .collect();
@@ -63,14 +66,18 @@ pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
 
 /// `GET /secrets/{id}`: metadata and value.
 pub fn get(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
-    let user = auth::user_id(req, app)?;
-    let (rec, value) = app.store()?.get_secret(&user, id)?;
+    let caller = auth::caller(req, app)?;
+    let user = caller.user_id.as_str();
+    let (rec, value) = app
+        .store()?
+        .get_secret(user, id, &caller.actor, app.now())?;
     Ok(respond::json(200, &SecretWithValue::new(meta(rec), value)))
 }
 
 /// `PUT /secrets/{id}`: any of name, description, tags, value.
 pub fn update(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
-    let user = auth::user_id(req, app)?;
+    let caller = auth::caller(req, app)?;
+    let user = caller.user_id.as_str();
     let input: UpdateSecret = body::read_json(req)?;
     if input.name.is_none()
         && input.description.is_none()
@@ -92,7 +99,7 @@ pub fn update(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> 
     }
     let tags = input.tags.map(validate::tags).transpose()?;
     let rec = app.store()?.update_secret(
-        &user,
+        user,
         id,
         SecretPatch {
             name: input.name,
@@ -100,6 +107,7 @@ pub fn update(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> 
             tags,
             value: input.value,
         },
+        &caller.actor,
         app.now(),
     )?;
     Ok(respond::json(200, &meta(rec)))
@@ -107,7 +115,9 @@ pub fn update(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> 
 
 /// `DELETE /secrets/{id}`.
 pub fn delete(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
-    let user = auth::user_id(req, app)?;
-    app.store()?.delete_secret(&user, id)?;
+    let caller = auth::caller(req, app)?;
+    let user = caller.user_id.as_str();
+    app.store()?
+        .delete_secret(user, id, &caller.actor, app.now())?;
     Ok(respond::no_content())
 }

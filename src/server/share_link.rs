@@ -13,11 +13,11 @@
 use rouille::{Request, Response};
 
 use super::shares::Snapshot;
-use super::{ApiError, App, body, events, respond, share_page};
+use super::{ApiError, App, auth, body, respond, share_page};
 use crate::api::{RedeemShare, Redeemed};
 use crate::crypto::share;
 use crate::sensitive::SecretString;
-use crate::store::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
+use crate::store::{Event, MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
 use crate::timefmt::rfc3339;
 
 /// Largest reveal-form body; the form has two short fields.
@@ -27,8 +27,8 @@ const MAX_FORM_BYTES: usize = 8 * 1024;
 pub fn handle(req: &Request, app: &App, token: &str) -> Result<Response, ApiError> {
     let html = wants_html(req);
     match req.method() {
-        "HEAD" => Ok(confirmation(app, token, None)),
-        "GET" if html || is_preview_bot(req) => Ok(confirmation(app, token, None)),
+        "HEAD" => Ok(confirmation(req, app, token, None)),
+        "GET" if html || is_preview_bot(req) => Ok(confirmation(req, app, token, None)),
         "GET" => redeem_json(req, app, token, None),
         "POST" if html => Ok(reveal_from_form(req, app, token)),
         "POST" => {
@@ -50,6 +50,8 @@ enum Attempt {
         tries_left: u32,
         destroyed: bool,
     },
+    /// The page the browser posted from is out of date; show it again.
+    Stale,
     NotFound,
 }
 
@@ -64,71 +66,62 @@ fn live_share(app: &App, token: &str) -> Result<Option<([u8; 32], ShareRecord)>,
         .map(|s| (lookup, s)))
 }
 
+fn share_event(action: &'static str, share: &ShareRecord) -> Event {
+    Event::ok(
+        action,
+        Some(format!("share:{}", share.id)),
+        Some(&share.owner),
+    )
+}
+
+/// One redemption attempt. `expected_views` (from a page's nonce) makes it a
+/// compare-and-swap, so a double submit of one page spends at most one view.
 fn attempt(
     req: &Request,
     app: &App,
     token: &str,
     passphrase: Option<&SecretString>,
+    expected_views: Option<u32>,
 ) -> Result<Attempt, ApiError> {
-    let Some((lookup, found)) = live_share(app, token)? else {
-        events::record(
-            "share.redeem_refused",
-            &[
-                ("reason", &"unknown_or_dead"),
-                ("ip", &req.remote_addr().ip()),
-            ],
-        );
-        return Ok(Attempt::NotFound);
+    let actor = auth::anonymous(req, app);
+    let store = app.store()?;
+    let lookup = share::lookup(token);
+    let found = if share::plausible_token(token) {
+        store.find_share(&lookup, app.now())?
+    } else {
+        None
     };
-    let stretched = match (&found.passphrase_salt, passphrase) {
-        (None, _) => None,
-        (Some(_), None) => {
-            events::record(
-                "share.passphrase_missing",
-                &[("share", &found.id), ("ip", &req.remote_addr().ip())],
-            );
+    let stretched = match found.as_ref().map(|s| (s, &s.passphrase_salt)) {
+        None | Some((_, None)) => None,
+        Some((found, Some(_))) if passphrase.is_none() => {
+            let event = share_event("share.wrong_passphrase", found).outcome("missing");
+            store.record_event(&actor, event, app.now())?;
             return Ok(Attempt::PassphraseMissing);
         }
         // Stretched before the write transaction, so the slow KDF never holds the write lock.
-        (Some(salt), Some(p)) => Some(app.hasher.stretch(p, salt)?),
+        Some((_, Some(salt))) => Some(
+            app.hasher
+                .stretch(passphrase.unwrap_or_else(|| unreachable!()), salt)?,
+        ),
     };
     let key = share::snapshot_key(token, stretched.as_deref());
-    let outcome = app
-        .store()?
-        .redeem_share(&lookup, app.now(), |rec, sealed| {
+    // Unknown and dead tokens go through the store too: it audits them (against the owner,
+    // when a tombstone remembers the share) and answers NotFound.
+    let outcome =
+        store.redeem_share(&lookup, expected_views, &actor, app.now(), |rec, sealed| {
             share::open_snapshot(&key, &rec.id, sealed)
         })?;
     Ok(match outcome {
         Redemption::Redeemed { share, plaintext } => {
             let snapshot: Snapshot = serde_json::from_slice(&plaintext)
                 .map_err(|_| ApiError::Internal("share snapshot is not valid JSON".into()))?;
-            events::record(
-                "share.redeem",
-                &[
-                    ("share", &share.id),
-                    ("secret", &share.secret_id),
-                    ("views_left", &share.views_left),
-                    ("ip", &req.remote_addr().ip()),
-                ],
-            );
             Attempt::Redeemed { snapshot, share }
         }
-        Redemption::WrongPassphrase { share, destroyed } => {
-            events::record(
-                "share.wrong_passphrase",
-                &[
-                    ("share", &share.id),
-                    ("secret", &share.secret_id),
-                    ("attempts", &share.wrong_passphrases),
-                    ("destroyed", &destroyed),
-                    ("ip", &req.remote_addr().ip()),
-                ],
-            );
-            Attempt::WrongPassphrase {
-                tries_left: MAX_WRONG_PASSPHRASES.saturating_sub(share.wrong_passphrases),
-                destroyed,
-            }
-        }
+        Redemption::WrongPassphrase { share, destroyed } => Attempt::WrongPassphrase {
+            tries_left: MAX_WRONG_PASSPHRASES.saturating_sub(share.wrong_passphrases),
+            destroyed,
+        },
+        Redemption::Stale => Attempt::Stale,
         Redemption::NotFound => Attempt::NotFound,
     })
 }
@@ -139,7 +132,7 @@ fn redeem_json(
     token: &str,
     passphrase: Option<&SecretString>,
 ) -> Result<Response, ApiError> {
-    match attempt(req, app, token, passphrase)? {
+    match attempt(req, app, token, passphrase, None)? {
         Attempt::Redeemed { snapshot, share } => Ok(share_headers(respond::json(
             200,
             &Redeemed {
@@ -150,7 +143,7 @@ fn redeem_json(
             },
         ))),
         Attempt::PassphraseMissing => Err(ApiError::WrongPassphrase(
-            "this link needs a passphrase: send {\"passphrase\": \"...\"}".into(),
+            "this link needs a passphrase".into(),
         )),
         Attempt::WrongPassphrase {
             destroyed: true, ..
@@ -158,20 +151,25 @@ fn redeem_json(
             "wrong passphrase; too many wrong tries, so the link has been destroyed".into(),
         )),
         Attempt::WrongPassphrase { tries_left, .. } => Err(ApiError::WrongPassphrase(format!(
-            "wrong passphrase; {tries_left} tries left before the link is destroyed"
+            "wrong passphrase; {} before the link is destroyed",
+            tries_phrase(tries_left)
         ))),
-        Attempt::NotFound => Err(ApiError::NotFound),
+        Attempt::NotFound | Attempt::Stale => Err(ApiError::NotFound),
     }
 }
 
 /// The confirmation page (or the not-found page); consumes nothing.
-fn confirmation(app: &App, token: &str, error: Option<&str>) -> Response {
+fn confirmation(req: &Request, app: &App, token: &str, error: Option<&str>) -> Response {
     match live_share(app, token) {
         Ok(Some((lookup, share))) => {
-            events::record(
-                "share.page_view",
-                &[("share", &share.id), ("secret", &share.secret_id)],
-            );
+            // A page view consumes nothing, but the owner sees that the link was looked at.
+            let event = share_event("share.page_view", &share);
+            let recorded = app
+                .store()
+                .and_then(|s| Ok(s.record_event(&auth::anonymous(req, app), event, app.now())?));
+            if let Err(e) = recorded {
+                return e.into_response();
+            }
             let nonce = app
                 .reveal_nonces
                 .issue(&lookup, app.now(), share.views_left);
@@ -184,7 +182,7 @@ fn confirmation(app: &App, token: &str, error: Option<&str>) -> Response {
             )
         }
         Ok(None) => share_page::not_found(None),
-        Err(e) => e.into_response(),
+        Err(e) => share_page::error(&e),
     }
 }
 
@@ -196,46 +194,60 @@ fn reveal_from_form(req: &Request, app: &App, token: &str) -> Response {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let nonce_ok = match live_share(app, token) {
-        Ok(Some((lookup, share))) => field("nonce").is_some_and(|n| {
-            app.reveal_nonces
-                .check(n, &lookup, app.now(), share.views_left)
-        }),
+    // The nonce is bound to the view count the page was rendered with; that count is then
+    // required again inside the redeeming transaction.
+    let views_seen = match live_share(app, token) {
+        Ok(Some((lookup, share))) => field("nonce")
+            .is_some_and(|n| {
+                app.reveal_nonces
+                    .check(n, &lookup, app.now(), share.views_left)
+            })
+            .then_some(share.views_left),
         Ok(None) => return share_page::not_found(None),
-        Err(e) => return e.into_response(),
+        Err(e) => return share_page::error(&e),
     };
-    if !nonce_ok {
-        events::record(
-            "share.reveal_without_nonce",
-            &[("ip", &req.remote_addr().ip())],
-        );
-        return confirmation(app, token, None);
-    }
+    let Some(views_seen) = views_seen else {
+        // A form auto-submit or a scanner: show the page again, consume nothing.
+        return confirmation(req, app, token, None);
+    };
     let passphrase = field("passphrase")
         .filter(|p| !p.is_empty())
         .map(|p| SecretString::from(p.to_string()));
-    match attempt(req, app, token, passphrase.as_ref()) {
+    match attempt(req, app, token, passphrase.as_ref(), Some(views_seen)) {
         Ok(Attempt::Redeemed { snapshot, share }) => share_page::reveal(
             &snapshot.name,
             &snapshot.value,
             share.views_left,
             share.expires_at,
         ),
-        Ok(Attempt::PassphraseMissing) => confirmation(app, token, Some("Enter the passphrase.")),
+        Ok(Attempt::PassphraseMissing) => {
+            confirmation(req, app, token, Some("Enter the passphrase."))
+        }
         Ok(Attempt::WrongPassphrase {
             destroyed: true, ..
         }) => share_page::not_found(Some(
             "Too many wrong passphrases: the link has been destroyed.",
         )),
         Ok(Attempt::WrongPassphrase { tries_left, .. }) => confirmation(
+            req,
             app,
             token,
             Some(&format!(
-                "Wrong passphrase. {tries_left} tries left before the link is destroyed."
+                "Wrong passphrase. {} before the link is destroyed.",
+                tries_phrase(tries_left)
             )),
         ),
+        Ok(Attempt::Stale) => confirmation(req, app, token, None),
         Ok(Attempt::NotFound) => share_page::not_found(None),
-        Err(e) => e.into_response(),
+        Err(e) => share_page::error(&e),
+    }
+}
+
+fn tries_phrase(n: u32) -> String {
+    if n == 1 {
+        "1 try left".into()
+    } else {
+        format!("{n} tries left")
     }
 }
 

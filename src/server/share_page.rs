@@ -197,6 +197,20 @@ pub fn reveal(name: &str, value: &str, views_left: u32, expires_at: i64) -> Resp
     page(200, "Your secret", &body, Some(COPY_SCRIPT))
 }
 
+/// An error page for a browser (rate limited, shutting down, internal): same status and
+/// message as the JSON error, never internals.
+pub fn error(e: &super::ApiError) -> Response {
+    let body = format!(
+        "<h1 id=\"error-page\">Something went wrong</h1><p class=\"error\">{}</p><p>Try again in a moment.</p>",
+        escape(&e.public_message())
+    );
+    let mut resp = page(e.status(), "Error", &body, None);
+    if let super::ApiError::TooManyRequests { retry_after_secs } = e {
+        resp = resp.with_additional_header("Retry-After", retry_after_secs.to_string());
+    }
+    resp
+}
+
 /// The one page for unknown, expired, used-up and revoked links alike.
 pub fn not_found(extra: Option<&str>) -> Response {
     let extra = extra

@@ -3,7 +3,7 @@
 use rouille::{Request, Response};
 use zeroize::Zeroizing;
 
-use super::{ApiError, App, auth, body, events, respond, validate};
+use super::{ApiError, App, auth, body, respond, validate};
 use crate::api::{CreateShare, ShareCreated, ShareInfo, ShareList};
 use crate::crypto::share;
 use crate::crypto::token;
@@ -38,7 +38,8 @@ fn info(s: &ShareRecord) -> ShareInfo {
 
 /// `POST /secrets/{id}/share`.
 pub fn create(req: &Request, app: &App, secret_id: &str) -> Result<Response, ApiError> {
-    let user = auth::user_id(req, app)?;
+    let caller = auth::caller(req, app)?;
+    let user = caller.user_id.clone();
     let input: CreateShare = body::read_optional_json(req)?.unwrap_or_default();
     let expires_in = input.expires_in.unwrap_or(EXPIRES_IN_DEFAULT);
     if !EXPIRES_IN_RANGE.contains(&expires_in) {
@@ -56,7 +57,15 @@ pub fn create(req: &Request, app: &App, secret_id: &str) -> Result<Response, Api
         validate::share_passphrase(p)?;
     }
     let store = app.store()?;
-    let (secret, value) = store.get_secret(&user, secret_id)?;
+    // The snapshot is taken without a `secret.read` event: `share.create` records it.
+    let (secret, value) = match store.peek_secret(&user, secret_id) {
+        Err(crate::store::StoreError::NotFound) => {
+            return Err(store
+                .record_miss(&caller.actor, "share.create", secret_id, app.now())
+                .into());
+        }
+        other => other?,
+    };
 
     let tok = share::new_token()?;
     let tok_text = tok.expose_secret();
@@ -90,18 +99,13 @@ pub fn create(req: &Request, app: &App, secret_id: &str) -> Result<Response, Api
         .map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     let sealed = share::seal_snapshot(&key, &record.id, &plaintext)?;
-    store.create_share(&user, &share::lookup(tok_text), &record, &sealed)?;
-    events::record(
-        "share.create",
-        &[
-            ("share", &record.id),
-            ("secret", &record.secret_id),
-            ("user", &user),
-            ("max_views", &record.max_views),
-            ("expires_at", &rfc3339(record.expires_at)),
-            ("passphrase", &record.passphrase_salt.is_some()),
-        ],
-    );
+    store.create_share(
+        &user,
+        &share::lookup(tok_text),
+        &record,
+        &sealed,
+        &caller.actor,
+    )?;
     let url = SecretString::from(format!("{}/share/{tok_text}", app.public_url()));
     Ok(respond::json(
         201,
@@ -118,7 +122,8 @@ pub fn create(req: &Request, app: &App, secret_id: &str) -> Result<Response, Api
 
 /// `GET /secrets/{id}/shares`: active links, never their tokens.
 pub fn list(req: &Request, app: &App, secret_id: &str) -> Result<Response, ApiError> {
-    let user = auth::user_id(req, app)?;
+    let caller = auth::caller(req, app)?;
+    let user = caller.user_id.clone();
     let shares = app.store()?.list_shares(&user, secret_id, app.now())?;
     Ok(respond::json(
         200,
@@ -130,15 +135,9 @@ pub fn list(req: &Request, app: &App, secret_id: &str) -> Result<Response, ApiEr
 
 /// `DELETE /shares/{share_id}`: the link stops working at once.
 pub fn revoke(req: &Request, app: &App, share_id: &str) -> Result<Response, ApiError> {
-    let user = auth::user_id(req, app)?;
-    let share = app.store()?.revoke_share(&user, share_id)?;
-    events::record(
-        "share.revoke",
-        &[
-            ("share", &share.id),
-            ("secret", &share.secret_id),
-            ("user", &user),
-        ],
-    );
+    let caller = auth::caller(req, app)?;
+    let user = caller.user_id.clone();
+    app.store()?
+        .revoke_share(&user, share_id, &caller.actor, app.now())?;
     Ok(respond::no_content())
 }

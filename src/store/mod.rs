@@ -5,6 +5,7 @@
 //! hashes; each operation is one transaction, committed with redb's default (immediate,
 //! fsync'd) durability before it returns, so an acknowledged write survives a crash.
 
+pub mod audit;
 mod keys;
 mod schema;
 mod secrets;
@@ -20,6 +21,7 @@ use redb::Database;
 use crate::crypto::CryptoError;
 use crate::crypto::keyring::Keyring;
 
+pub use audit::{Actor, AuditLog, AuditRecord, ChainCheck, Event, verify_chain};
 pub use schema::CURRENT_VERSION;
 pub use secrets::{NewSecret, SecretPatch, SecretRecord};
 pub use sessions::Session;
@@ -49,6 +51,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Db(String),
+    #[error("audit trail unavailable: {0}")]
+    AuditUnavailable(String),
 }
 
 macro_rules! db_error_from {
@@ -71,6 +75,8 @@ db_error_from!(
 pub struct Store {
     db: Database,
     keyring: Keyring,
+    audit_log: Option<audit::AuditLog>,
+    observers: Vec<audit::AuditObserver>,
 }
 
 impl std::fmt::Debug for Store {
@@ -95,7 +101,12 @@ impl Store {
         schema::migrate(&txn)?;
         let keyring = keys::unlock_or_init(&txn, db_path, key_file)?;
         txn.commit()?;
-        Ok(Store { db, keyring })
+        Ok(Store {
+            db,
+            keyring,
+            audit_log: None,
+            observers: Vec::new(),
+        })
     }
 
     fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
@@ -128,6 +139,14 @@ pub(crate) mod test_support {
     impl Drop for TempStore {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    pub fn actor() -> Actor {
+        Actor {
+            user_id: Some("u1".into()),
+            ip: "127.0.0.1".into(),
+            user_agent: "test".into(),
         }
     }
 

@@ -8,7 +8,7 @@ use super::StoreError;
 use super::tables::*;
 
 /// The schema this build reads and writes.
-pub const CURRENT_VERSION: u32 = 2;
+pub const CURRENT_VERSION: u32 = 3;
 
 /// Brings the file to `CURRENT_VERSION`; returns the version found (0 for a fresh file).
 pub fn migrate(txn: &WriteTransaction) -> Result<u32, StoreError> {
@@ -32,6 +32,9 @@ pub fn migrate(txn: &WriteTransaction) -> Result<u32, StoreError> {
     // One step per version, in order; each is idempotent within its transaction.
     if found < 2 {
         migrate_1_to_2(txn)?;
+    }
+    if found < 3 {
+        migrate_2_to_3(txn)?;
     }
     if found != CURRENT_VERSION {
         txn.open_table(META)?.insert(
@@ -59,6 +62,14 @@ fn migrate_1_to_2(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(SHARE_PAYLOADS)?;
     txn.open_table(SHARE_IDS)?;
     txn.open_table(SECRET_SHARES)?;
+    Ok(())
+}
+
+/// Version 3 adds the audit trail and share tombstones.
+fn migrate_2_to_3(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(AUDIT)?;
+    txn.open_table(AUDIT_BY_USER)?;
+    txn.open_table(SHARE_TOMBSTONES)?;
     Ok(())
 }
 
@@ -98,6 +109,7 @@ mod tests {
             .map(|t| t.name().to_string())
             .collect();
         assert!(tables.contains(&"shares".to_string()), "{tables:?}");
+        assert!(tables.contains(&"audit".to_string()), "{tables:?}");
         let v = read
             .open_table(META)
             .unwrap()

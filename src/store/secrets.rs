@@ -6,6 +6,7 @@
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
+use super::audit::{Actor, Event, Pending};
 use super::tables::{SECRET_NAMES, SECRET_VALUES, SECRETS};
 use super::{Store, StoreError};
 use crate::crypto::keyring::SealContext;
@@ -81,6 +82,7 @@ impl Store {
         &self,
         owner: &str,
         new: NewSecret,
+        actor: &Actor,
         now: i64,
     ) -> Result<SecretRecord, StoreError> {
         let rec = SecretRecord {
@@ -95,6 +97,7 @@ impl Store {
         };
         let sealed = self.seal_value(&rec, &new.value)?;
         let txn = self.db.begin_write()?;
+        let mut pending = Pending::default();
         {
             let mut names = txn.open_table(SECRET_NAMES)?;
             if names.get((owner, rec.name.as_str()))?.is_some() {
@@ -106,7 +109,13 @@ impl Store {
             txn.open_table(SECRET_VALUES)?
                 .insert(rec.id.as_str(), sealed.as_slice())?;
         }
-        txn.commit()?;
+        let event = Event::ok(
+            "secret.create",
+            Some(format!("secret:{}", rec.id)),
+            Some(owner),
+        );
+        self.append_audit(&txn, &mut pending, actor, event, now)?;
+        self.commit_audited(txn, pending)?;
         Ok(rec)
     }
 
@@ -141,15 +150,50 @@ impl Store {
         Ok(out)
     }
 
-    /// `owner`'s secret `id` with its value opened.
+    /// `owner`'s secret `id` with its value opened. The read is audited (committed) before
+    /// the value is returned; a miss is audited too, visible to the real owner if any.
     pub fn get_secret(
+        &self,
+        owner: &str,
+        id: &str,
+        actor: &Actor,
+        now: i64,
+    ) -> Result<(SecretRecord, SecretString), StoreError> {
+        let txn = self.db.begin_write()?;
+        let mut pending = Pending::default();
+        let found = {
+            let secrets = txn.open_table(SECRETS)?;
+            owned_record(&secrets, owner, id)
+        };
+        let rec = match found {
+            Ok(rec) => rec,
+            Err(StoreError::NotFound) => {
+                return self.deny(txn, pending, actor, "secret.read", id, now);
+            }
+            Err(e) => return Err(e),
+        };
+        let value = {
+            let values = txn.open_table(SECRET_VALUES)?;
+            let sealed = values
+                .get(id)?
+                .ok_or_else(|| StoreError::Corrupt("secret without a value".into()))?;
+            self.open_value(&rec, sealed.value())?
+        };
+        let event = Event::ok("secret.read", Some(format!("secret:{id}")), Some(owner));
+        self.append_audit(&txn, &mut pending, actor, event, now)?;
+        self.commit_audited(txn, pending)?;
+        Ok((rec, value))
+    }
+
+    /// `owner`'s secret `id` with its value, without an audit event: for callers whose own
+    /// event covers the read (a share snapshot is recorded as `share.create`).
+    pub fn peek_secret(
         &self,
         owner: &str,
         id: &str,
     ) -> Result<(SecretRecord, SecretString), StoreError> {
         let txn = self.db.begin_read()?;
-        let secrets = txn.open_table(SECRETS)?;
-        let rec = owned_record(&secrets, owner, id)?;
+        let rec = owned_record(&txn.open_table(SECRETS)?, owner, id)?;
         let values = txn.open_table(SECRET_VALUES)?;
         let sealed = values
             .get(id)?
@@ -158,63 +202,150 @@ impl Store {
         Ok((rec, value))
     }
 
+    /// Audits a miss on secret `id` in a transaction of its own; returns the `NotFound` (or
+    /// the audit failure) to hand back to the caller.
+    pub fn record_miss(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        id: &str,
+        now: i64,
+    ) -> StoreError {
+        let attempt = || -> Result<(), StoreError> {
+            let txn = self.db.begin_write()?;
+            self.deny(txn, Pending::default(), actor, action, id, now)
+        };
+        match attempt() {
+            Err(e) => e,
+            Ok(()) => StoreError::NotFound,
+        }
+    }
+
+    /// Audits a miss on secret `id` (missing, or another user's) and answers `NotFound`.
+    /// The real owner, if any, sees the attempt in their trail.
+    pub(super) fn deny<T>(
+        &self,
+        txn: redb::WriteTransaction,
+        mut pending: Pending,
+        actor: &Actor,
+        action: &'static str,
+        id: &str,
+        now: i64,
+    ) -> Result<T, StoreError> {
+        let real_owner = {
+            let secrets = txn.open_table(SECRETS)?;
+            let row = secrets.get(id)?;
+            row.and_then(|r| serde_json::from_slice::<SecretRecord>(r.value()).ok())
+                .map(|r| r.owner)
+        };
+        let target = safe_target("secret", id);
+        let event = Event::ok(action, target, real_owner.as_deref()).outcome("not_found");
+        self.append_audit(&txn, &mut pending, actor, event, now)?;
+        self.commit_audited(txn, pending)?;
+        Err(StoreError::NotFound)
+    }
+
     /// Applies `patch` to `owner`'s secret `id` in one transaction.
     pub fn update_secret(
         &self,
         owner: &str,
         id: &str,
         patch: SecretPatch,
+        actor: &Actor,
         now: i64,
     ) -> Result<SecretRecord, StoreError> {
         let txn = self.db.begin_write()?;
-        let rec = {
-            let mut secrets = txn.open_table(SECRETS)?;
-            let mut rec = owned_record(&secrets, owner, id)?;
-            if let Some(new_name) = patch.name.filter(|n| *n != rec.name) {
-                let mut names = txn.open_table(SECRET_NAMES)?;
-                if names.get((owner, new_name.as_str()))?.is_some() {
-                    return Err(StoreError::Conflict("a secret with this name"));
-                }
-                names.remove((owner, rec.name.as_str()))?;
-                names.insert((owner, new_name.as_str()), id)?;
-                rec.name = new_name;
-            }
-            if let Some(d) = patch.description {
-                rec.description = d;
-            }
-            if let Some(t) = patch.tags {
-                rec.tags = t;
-            }
-            if let Some(value) = patch.value {
-                rec.version += 1;
-                let sealed = self.seal_value(&rec, &value)?;
-                txn.open_table(SECRET_VALUES)?
-                    .insert(id, sealed.as_slice())?;
-            }
-            rec.updated_at = now;
-            secrets.insert(id, Self::encode(&rec)?.as_slice())?;
-            rec
+        let mut pending = Pending::default();
+        let found = {
+            let secrets = txn.open_table(SECRETS)?;
+            owned_record(&secrets, owner, id)
         };
-        txn.commit()?;
+        let mut rec = match found {
+            Ok(rec) => rec,
+            Err(StoreError::NotFound) => {
+                return self.deny(txn, pending, actor, "secret.update", id, now);
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(new_name) = patch.name.filter(|n| *n != rec.name) {
+            let mut names = txn.open_table(SECRET_NAMES)?;
+            if names.get((owner, new_name.as_str()))?.is_some() {
+                return Err(StoreError::Conflict("a secret with this name"));
+            }
+            names.remove((owner, rec.name.as_str()))?;
+            names.insert((owner, new_name.as_str()), id)?;
+            rec.name = new_name;
+        }
+        if let Some(d) = patch.description {
+            rec.description = d;
+        }
+        if let Some(t) = patch.tags {
+            rec.tags = t;
+        }
+        if let Some(value) = patch.value {
+            rec.version += 1;
+            let sealed = self.seal_value(&rec, &value)?;
+            txn.open_table(SECRET_VALUES)?
+                .insert(id, sealed.as_slice())?;
+        }
+        rec.updated_at = now;
+        txn.open_table(SECRETS)?
+            .insert(id, Self::encode(&rec)?.as_slice())?;
+        let event = Event::ok("secret.update", Some(format!("secret:{id}")), Some(owner));
+        self.append_audit(&txn, &mut pending, actor, event, now)?;
+        self.commit_audited(txn, pending)?;
         Ok(rec)
     }
 
-    /// Deletes `owner`'s secret `id` and its value.
-    pub fn delete_secret(&self, owner: &str, id: &str) -> Result<(), StoreError> {
+    /// Deletes `owner`'s secret `id`, its value, and every link to it.
+    pub fn delete_secret(
+        &self,
+        owner: &str,
+        id: &str,
+        actor: &Actor,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
-        {
-            let mut secrets = txn.open_table(SECRETS)?;
-            let rec = owned_record(&secrets, owner, id)?;
-            secrets.remove(id)?;
-            txn.open_table(SECRET_VALUES)?.remove(id)?;
-            txn.open_table(SECRET_NAMES)?
-                .remove((owner, rec.name.as_str()))?;
-            // Deleting a secret revokes every link to it.
-            super::shares::remove_secret_shares(&txn, id)?;
+        let mut pending = Pending::default();
+        let found = {
+            let secrets = txn.open_table(SECRETS)?;
+            owned_record(&secrets, owner, id)
+        };
+        let rec = match found {
+            Ok(rec) => rec,
+            Err(StoreError::NotFound) => {
+                return self.deny(txn, pending, actor, "secret.delete", id, now);
+            }
+            Err(e) => return Err(e),
+        };
+        txn.open_table(SECRETS)?.remove(id)?;
+        txn.open_table(SECRET_VALUES)?.remove(id)?;
+        txn.open_table(SECRET_NAMES)?
+            .remove((owner, rec.name.as_str()))?;
+        // Deleting a secret revokes every link to it.
+        for share in super::shares::remove_secret_shares(&txn, id, now)? {
+            let event = Event::ok(
+                "share.revoke",
+                Some(format!("share:{}", share.id)),
+                Some(owner),
+            );
+            self.append_audit(&txn, &mut pending, actor, event, now)?;
         }
-        txn.commit()?;
-        Ok(())
+        let event = Event::ok("secret.delete", Some(format!("secret:{id}")), Some(owner));
+        self.append_audit(&txn, &mut pending, actor, event, now)?;
+        self.commit_audited(txn, pending)
     }
+}
+
+/// A target reference for an id from the request: ids are ours (hex), anything else a
+/// client made up is cut and cleaned before it is written to the trail.
+pub(super) fn safe_target(kind: &str, id: &str) -> Option<String> {
+    let id: String = id
+        .chars()
+        .take(64)
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    Some(format!("{kind}:{id}"))
 }
 
 /// Loads a secret row, answering `NotFound` alike for a missing id and another owner's.
@@ -236,7 +367,7 @@ pub(super) fn owned_record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::{actor, temp_store};
 
     fn new(name: &str, value: &str, tags: &[&str]) -> NewSecret {
         NewSecret {
@@ -252,14 +383,14 @@ mod tests {
         let t = temp_store("secrets");
         let s = &t.store;
         let a = s
-            .create_secret("alice", new("db/password", "pw-1", &["prod"]), 10)
+            .create_secret("alice", new("db/password", "pw-1", &["prod"]), &actor(), 10)
             .unwrap();
-        s.create_secret("alice", new("api-key", "k", &[]), 10)
+        s.create_secret("alice", new("api-key", "k", &[]), &actor(), 10)
             .unwrap();
-        s.create_secret("bob", new("db/password", "bob-pw", &["prod"]), 10)
+        s.create_secret("bob", new("db/password", "bob-pw", &["prod"]), &actor(), 10)
             .unwrap();
         assert!(matches!(
-            s.create_secret("alice", new("db/password", "x", &[]), 10),
+            s.create_secret("alice", new("db/password", "x", &[]), &actor(), 10),
             Err(StoreError::Conflict(_))
         ));
         let names: Vec<_> = s
@@ -279,11 +410,11 @@ mod tests {
                 .len(),
             1
         );
-        let (rec, value) = s.get_secret("alice", &a.id).unwrap();
+        let (rec, value) = s.get_secret("alice", &a.id, &actor(), 50).unwrap();
         assert_eq!(rec, a);
         assert_eq!(value.expose_secret(), "pw-1");
         assert!(matches!(
-            s.get_secret("bob", &a.id),
+            s.get_secret("bob", &a.id, &actor(), 50),
             Err(StoreError::NotFound)
         ));
 
@@ -292,13 +423,18 @@ mod tests {
             value: Some(SecretString::from("pw-2")),
             ..Default::default()
         };
-        let up = s.update_secret("alice", &a.id, patch, 20).unwrap();
+        let up = s
+            .update_secret("alice", &a.id, patch, &actor(), 20)
+            .unwrap();
         assert_eq!(
             (up.version, up.updated_at, up.name.as_str()),
             (2, 20, "db/main")
         );
         assert_eq!(
-            s.get_secret("alice", &a.id).unwrap().1.expose_secret(),
+            s.get_secret("alice", &a.id, &actor(), 50)
+                .unwrap()
+                .1
+                .expose_secret(),
             "pw-2"
         );
         assert!(matches!(
@@ -309,21 +445,22 @@ mod tests {
                     name: Some("api-key".into()),
                     ..Default::default()
                 },
+                &actor(),
                 30
             ),
             Err(StoreError::Conflict(_))
         ));
         assert!(matches!(
-            s.delete_secret("bob", &a.id),
+            s.delete_secret("bob", &a.id, &actor(), 60),
             Err(StoreError::NotFound)
         ));
-        s.delete_secret("alice", &a.id).unwrap();
+        s.delete_secret("alice", &a.id, &actor(), 60).unwrap();
         assert!(matches!(
-            s.get_secret("alice", &a.id),
+            s.get_secret("alice", &a.id, &actor(), 50),
             Err(StoreError::NotFound)
         ));
         // The name is free again.
-        s.create_secret("alice", new("db/main", "again", &[]), 40)
+        s.create_secret("alice", new("db/main", "again", &[]), &actor(), 40)
             .unwrap();
     }
 }

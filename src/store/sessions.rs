@@ -3,6 +3,7 @@
 use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 
+use super::audit::{Actor, Event, Pending};
 use super::tables::SESSIONS;
 use super::{Store, StoreError};
 
@@ -15,17 +16,21 @@ pub struct Session {
 }
 
 impl Store {
-    /// Records a session under the hash of its token.
+    /// Records a session under the hash of its token (a successful login).
     pub fn create_session(
         &self,
         token_hash: &[u8; 32],
         session: &Session,
+        actor: &Actor,
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
+        let mut pending = Pending::default();
         txn.open_table(SESSIONS)?
             .insert(token_hash.as_slice(), Self::encode(session)?.as_slice())?;
-        txn.commit()?;
-        Ok(())
+        let user = session.user_id.as_str();
+        let event = Event::ok("login", Some(format!("user:{user}")), Some(user));
+        self.append_audit(&txn, &mut pending, actor, event, session.created_at)?;
+        self.commit_audited(txn, pending)
     }
 
     /// The session for this token hash, unless it is unknown or expired at `now`.
@@ -43,14 +48,25 @@ impl Store {
         Ok((session.expires_at > now).then_some(session))
     }
 
-    /// Revokes a session; false when there was none.
-    pub fn delete_session(&self, token_hash: &[u8; 32]) -> Result<bool, StoreError> {
+    /// Revokes a session (a logout); false when there was none.
+    pub fn delete_session(
+        &self,
+        token_hash: &[u8; 32],
+        actor: &Actor,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let txn = self.db.begin_write()?;
+        let mut pending = Pending::default();
         let existed = txn
             .open_table(SESSIONS)?
             .remove(token_hash.as_slice())?
             .is_some();
-        txn.commit()?;
+        if existed {
+            let user = actor.user_id.as_deref();
+            let event = Event::ok("logout", user.map(|u| format!("user:{u}")), user);
+            self.append_audit(&txn, &mut pending, actor, event, now)?;
+        }
+        self.commit_audited(txn, pending)?;
         Ok(existed)
     }
 
@@ -74,7 +90,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::{actor, temp_store};
 
     #[test]
     fn sessions_expire_and_revoke() {
@@ -84,7 +100,7 @@ mod tests {
             created_at: 100,
             expires_at: 200,
         };
-        t.store.create_session(&[1; 32], &s).unwrap();
+        t.store.create_session(&[1; 32], &s, &actor()).unwrap();
         t.store
             .create_session(
                 &[2; 32],
@@ -92,13 +108,14 @@ mod tests {
                     expires_at: 500,
                     ..s.clone()
                 },
+                &actor(),
             )
             .unwrap();
         assert_eq!(t.store.find_session(&[1; 32], 150).unwrap(), Some(s));
         assert_eq!(t.store.find_session(&[1; 32], 200).unwrap(), None);
         assert_eq!(t.store.purge_expired_sessions(300).unwrap(), 1);
-        assert!(t.store.delete_session(&[2; 32]).unwrap());
-        assert!(!t.store.delete_session(&[2; 32]).unwrap());
+        assert!(t.store.delete_session(&[2; 32], &actor(), 300).unwrap());
+        assert!(!t.store.delete_session(&[2; 32], &actor(), 300).unwrap());
         assert_eq!(t.store.find_session(&[2; 32], 300).unwrap(), None);
     }
 }

@@ -29,6 +29,15 @@ pub const SHARE_IDS: TableDefinition<&str, &[u8]> = TableDefinition::new("share_
 /// (secret id, share id) -> (), to list and revoke a secret's links.
 pub const SECRET_SHARES: TableDefinition<(&str, &str), ()> = TableDefinition::new("secret_shares");
 
+/// The audit trail by sequence number (JSON `AuditRecord`, hash-chained).
+pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+/// (user id, sequence) -> (): the events a user may read (theirs, and others' on their things).
+pub const AUDIT_BY_USER: TableDefinition<(&str, u64), ()> = TableDefinition::new("audit_by_user");
+/// Lookup hash of a dead share link -> JSON `Tombstone`, kept a while after the link dies so a
+/// late redemption attempt can be audited against the share it was for.
+pub const SHARE_TOMBSTONES: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("share_tombstones");
+
 /// `META` key of the schema version (u32, big endian).
 pub const META_SCHEMA_VERSION: &str = "schema_version";
 /// `META` key of the id of the data key new values are sealed under (u32, big endian).

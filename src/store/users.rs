@@ -3,6 +3,7 @@
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
+use super::audit::{Actor, Event, Pending};
 use super::tables::{USERNAMES, USERS};
 use super::{Store, StoreError};
 
@@ -17,8 +18,9 @@ pub struct UserRecord {
 
 impl Store {
     /// Adds a user; `Conflict("username")` when the name is taken.
-    pub fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+    pub fn create_user(&self, user: &UserRecord, actor: &Actor) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
+        let mut pending = Pending::default();
         {
             let mut names = txn.open_table(USERNAMES)?;
             if names.get(user.username.as_str())?.is_some() {
@@ -28,8 +30,13 @@ impl Store {
             txn.open_table(USERS)?
                 .insert(user.id.as_str(), Self::encode(user)?.as_slice())?;
         }
-        txn.commit()?;
-        Ok(())
+        let event = Event::ok(
+            "user.register",
+            Some(format!("user:{}", user.id)),
+            Some(&user.id),
+        );
+        self.append_audit(&txn, &mut pending, actor, event, user.created_at)?;
+        self.commit_audited(txn, pending)
     }
 
     /// The user with this username, if any.
@@ -50,7 +57,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_support::temp_store;
+    use crate::store::test_support::{actor, temp_store};
 
     #[test]
     fn usernames_are_unique() {
@@ -61,13 +68,13 @@ mod tests {
             password_hash: "$scrypt$x".into(),
             created_at: 1,
         };
-        t.store.create_user(&u).unwrap();
+        t.store.create_user(&u, &actor()).unwrap();
         let dup = UserRecord {
             id: "u2".into(),
             ..u.clone()
         };
         assert!(matches!(
-            t.store.create_user(&dup),
+            t.store.create_user(&dup, &actor()),
             Err(StoreError::Conflict("username"))
         ));
         assert_eq!(

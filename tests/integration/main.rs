@@ -3,6 +3,7 @@
 
 mod api;
 mod assets;
+mod audit;
 mod browser;
 mod cli;
 mod lifecycle;

@@ -203,20 +203,24 @@ fn expired_links_stop_working_and_are_swept() {
     s.set_clock_offset(121);
     redeem(&s, &path, None).assert_error(404, "not_found");
     assert_eq!(views_left(&s, &t, &id), Vec::<u64>::new());
-    // The sweep deletes it without anyone asking: wait (bounded) for its log line.
-    let share_id = created["id"].as_str().unwrap();
+    // The sweep deletes it without anyone asking: wait (bounded) for its audit record.
     let second = s.share(&t, &id, &json!({"expires_in": 60}));
     s.set_clock_offset(121 + 61);
-    let wanted = format!(
-        "event=share.expire share={}",
-        second["id"].as_str().unwrap()
-    );
+    let wanted = format!("share:{}", second["id"].as_str().unwrap());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while !s.log().contains(&wanted) {
+    loop {
+        let events = s.http().get("/audit?limit=500", Some(&t)).json["events"].clone();
+        let swept = events.as_array().unwrap().iter().any(|e| {
+            e["action"] == "share.expire"
+                && e["target"] == wanted.as_str()
+                && e["actor"] == "system"
+        });
+        if swept {
+            break;
+        }
         assert!(
             std::time::Instant::now() < deadline,
-            "no sweep of {share_id}:\n{}",
-            s.log()
+            "no sweep of {wanted}: {events}"
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -408,6 +412,8 @@ fn fifty_concurrent_redemptions_of_a_one_view_link_yield_one_success() {
 #[test]
 fn the_database_and_log_never_hold_a_pending_token_or_value() {
     let mut s = Server::start();
+    let audit_log = s.dir.path().join("audit.jsonl");
+    s.restart_with(&["--audit-log", audit_log.to_str().unwrap()]);
     let t = s.user("alice");
     let value = "PENDING-SHARE-VALUE-9c1e";
     let id = s.secret(&t, "k", value);
@@ -424,11 +430,14 @@ fn the_database_and_log_never_hold_a_pending_token_or_value() {
         let token = created["token"].as_str().unwrap();
         assert!(!file_contains(&db, token), "token in the database file");
         assert!(!s.log().contains(token), "token in the server log");
+        assert!(!file_contains(&audit_log, token), "token in the audit log");
     }
-    assert!(!file_contains(&db, value));
-    assert!(!file_contains(&db, "open sesame 42"));
-    assert!(!s.log().contains(value) && !s.log().contains("open sesame"));
-    assert!(s.log().contains("event=share.create") && s.log().contains("event=share.redeem"));
+    for needle in [value, "open sesame 42"] {
+        assert!(!file_contains(&db, needle));
+        assert!(!s.log().contains(needle));
+        assert!(!file_contains(&audit_log, needle));
+    }
+    assert!(file_contains(&audit_log, "share.create") && file_contains(&audit_log, "share.redeem"));
 }
 
 #[test]

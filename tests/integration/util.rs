@@ -99,8 +99,13 @@ impl Server {
     }
 
     pub fn restart(&mut self) {
+        self.restart_with(&[]);
+    }
+
+    /// Stops gracefully and starts again on the same data dir with `extra` flags.
+    pub fn restart_with(&mut self, extra: &[&str]) {
         assert!(self.stop().success());
-        self.spawn(&[]);
+        self.spawn(extra);
     }
 
     pub fn log(&self) -> String {

@@ -1,0 +1,62 @@
+//! `GET /audit`: the caller's trail — what they did, and what anyone did to their account,
+//! secrets and links — newest first, paginated by sequence number.
+
+use rouille::{Request, Response};
+
+use super::{ApiError, App, auth, respond};
+use crate::api::{AuditEvent, AuditList};
+use crate::store::AuditRecord;
+use crate::timefmt::rfc3339;
+
+/// Default and largest page size.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 500;
+
+fn wire(r: AuditRecord) -> AuditEvent {
+    let b = r.body;
+    AuditEvent {
+        seq: b.seq,
+        time: rfc3339(b.time),
+        actor: b.actor,
+        action: b.action,
+        target: b.target,
+        owner: b.owner,
+        ip: b.ip,
+        user_agent: b.user_agent,
+        outcome: b.outcome,
+        hash: r.hash,
+    }
+}
+
+/// `GET /audit[?limit=N][&before=SEQ]`.
+pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
+    let caller = auth::caller(req, app)?;
+    let limit = match req.get_param("limit") {
+        None => DEFAULT_LIMIT,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| ApiError::BadRequest("limit must be between 1 and 500".into()))?,
+    };
+    let before = match req.get_param("before") {
+        None => None,
+        Some(b) => Some(
+            b.parse::<u64>()
+                .map_err(|_| ApiError::BadRequest("before must be a sequence number".into()))?,
+        ),
+    };
+    let records = app
+        .store()?
+        .audit_for_user(&caller.user_id, limit + 1, before)?;
+    let more = records.len() > limit;
+    let events: Vec<AuditEvent> = records.into_iter().take(limit).map(wire).collect();
+    let next_before = more.then(|| events.last().map(|e| e.seq)).flatten();
+    Ok(respond::json(
+        200,
+        &AuditList {
+            events,
+            next_before,
+        },
+    ))
+}
