@@ -53,9 +53,10 @@ trap 'exit 130' INT TERM
 mkfifo "$workdir/stdout"
 # --insecure-fast-kdf is a hidden, test-only flag: it makes /register and /login cheap so
 # setup is quick. It does not touch the endpoints measured below (bearer tokens are checked
-# with SHA-256, not scrypt); never use it for real accounts.
+# with SHA-256, not scrypt); never use it for real accounts. wrk is one client address, so
+# the per-address rate limit is turned off: this measures the server, not the limiter.
 target/release/secretctl serve --addr 127.0.0.1:0 --data-dir "$workdir/data" \
-    --insecure-fast-kdf >"$workdir/stdout" 2>"$server_log" &
+    --insecure-fast-kdf --rate-limit 0 --auth-rate-limit 0 >"$workdir/stdout" 2>"$server_log" &
 server_pid=$!
 # Keep the read end open for the server's lifetime so later stdout writes cannot hit EPIPE.
 exec 3<"$workdir/stdout"

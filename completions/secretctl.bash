@@ -708,7 +708,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --public-url --audit-log --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --json --help --version"
+            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --registration --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -740,6 +740,22 @@ _secretctl() {
                     ;;
                 --audit-log)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-rate-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --share-rate-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registration)
+                    COMPREPLY=($(compgen -W "open closed" -- "${cur}"))
                     return 0
                     ;;
                 --sweep-interval)

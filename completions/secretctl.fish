@@ -51,6 +51,11 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l session-tt
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l workers -d 'Worker threads serving requests' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l public-url -d 'Public base URL for share links (e.g. https://secrets.example.com) [default: http://<listening address>]' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l audit-log -d 'Also append every audit record to FILE as one JSON line (for log shippers). If it cannot be written, the operation being audited is refused (503)' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l rate-limit -d 'Requests per second per client address, for most endpoints (burst: twice as many); 0 turns the limit off' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l auth-rate-limit -d 'Logins and registrations per minute per client address; 0 turns the limit off' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l share-rate-limit -d 'Share-link requests (/share/TOKEN) per minute per client address; 0 turns it off' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l registration -d 'Whether anyone may create an account; close it once your accounts exist' -r -f -a "open\t''
+closed\t''"
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l sweep-interval -d 'Seconds between sweeps that delete expired sessions and share links' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l test-clock-file -d 'TEST ONLY: a file holding a clock offset in seconds, to test expiry without waiting' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l server -d 'Server to talk to' -r

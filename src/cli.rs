@@ -11,7 +11,8 @@ Exit status:
   1  error (server unreachable, input rejected by the server, server error)
   2  usage error (bad flags or arguments, or input refused before sending:
      empty or non-UTF-8 value, no terminal to prompt on)
-  3  not logged in, session token rejected (401), or wrong share passphrase (403)
+  3  not logged in, session token rejected (401), wrong or missing share
+     passphrase, or the server refuses the action (403, e.g. registration closed)
   4  not found (404)
   5  conflict: the name is already taken (409)
 
@@ -80,8 +81,9 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
-/// `secretctl serve`.
+/// `secretctl serve`. A flag given twice takes the last value.
 #[derive(Debug, Args)]
+#[command(args_override_self = true)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(
@@ -133,6 +135,38 @@ pub struct ServeArgs {
     #[arg(long, env = "SECRETCTL_AUDIT_LOG", value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
 
+    /// Requests per second per client address, for most endpoints (burst: twice as many);
+    /// 0 turns the limit off.
+    #[arg(
+        long,
+        env = "SECRETCTL_RATE_LIMIT",
+        default_value_t = 50,
+        value_name = "N"
+    )]
+    pub rate_limit: u32,
+
+    /// Logins and registrations per minute per client address; 0 turns the limit off.
+    #[arg(
+        long,
+        env = "SECRETCTL_AUTH_RATE_LIMIT",
+        default_value_t = 10,
+        value_name = "N"
+    )]
+    pub auth_rate_limit: u32,
+
+    /// Share-link requests (/share/TOKEN) per minute per client address; 0 turns it off.
+    #[arg(
+        long,
+        env = "SECRETCTL_SHARE_RATE_LIMIT",
+        default_value_t = 30,
+        value_name = "N"
+    )]
+    pub share_rate_limit: u32,
+
+    /// Whether anyone may create an account; close it once your accounts exist.
+    #[arg(long, env = "SECRETCTL_REGISTRATION", value_enum, default_value_t = Registration::Open)]
+    pub registration: Registration,
+
     /// Take client addresses from X-Forwarded-For (only behind a proxy you run, which must
     /// overwrite or append to that header); without it the header is ignored.
     #[arg(long, env = "SECRETCTL_TRUST_PROXY")]
@@ -149,6 +183,13 @@ pub struct ServeArgs {
     /// TEST ONLY: cheap password hashing so test suites run fast. Never for real accounts.
     #[arg(long, hide = true)]
     pub insecure_fast_kdf: bool,
+}
+
+/// `serve --registration`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Registration {
+    Open,
+    Closed,
 }
 
 /// `register` and `login`.

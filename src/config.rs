@@ -31,6 +31,13 @@ pub struct ServeConfig {
     pub trust_proxy: bool,
     /// Also append every audit record to this file as a JSON line.
     pub audit_log: Option<PathBuf>,
+    /// Requests per second per client address (0: unlimited).
+    pub rate_limit_per_sec: u32,
+    /// Logins and registrations per minute per client address (0: unlimited).
+    pub auth_rate_limit_per_min: u32,
+    /// Share-link requests per minute per client address (0: unlimited).
+    pub share_rate_limit_per_min: u32,
+    pub registration_open: bool,
 }
 
 impl ServeConfig {
@@ -87,6 +94,10 @@ impl ServeConfig {
             test_clock_file: args.test_clock_file.clone(),
             trust_proxy: args.trust_proxy,
             audit_log: args.audit_log.clone(),
+            rate_limit_per_sec: args.rate_limit,
+            auth_rate_limit_per_min: args.auth_rate_limit,
+            share_rate_limit_per_min: args.share_rate_limit,
+            registration_open: args.registration == crate::cli::Registration::Open,
         })
     }
 }

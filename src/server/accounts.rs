@@ -1,5 +1,7 @@
 //! `/register`, `/login`, `/logout`.
 
+use std::time::Instant;
+
 use rouille::{Request, Response};
 
 use super::{ApiError, App, auth, body, respond, validate};
@@ -11,9 +13,14 @@ use crate::timefmt::rfc3339;
 
 /// `POST /register`.
 pub fn register(req: &Request, app: &App) -> Result<Response, ApiError> {
+    if !app.registration_open {
+        return Err(ApiError::Forbidden(
+            "registration is closed on this server; ask an administrator for an account".into(),
+        ));
+    }
     let creds: Credentials = body::read_json(req)?;
     validate::username(&creds.username)?;
-    validate::password(&creds.password)?;
+    validate::new_password(&creds.username, &creds.password)?;
     let store = app.store()?;
     // Cheap early answer for a taken name; the insert below re-checks inside its transaction.
     if store.find_user_by_name(&creds.username)?.is_some() {
@@ -47,14 +54,29 @@ pub fn login(req: &Request, app: &App) -> Result<Response, ApiError> {
     }
     let store = app.store()?;
     let user = store.find_user_by_name(&creds.username)?;
+    let actor = auth::anonymous(req, app);
+    // Throttled names are refused before any hashing work.
+    if let Some(wait) = app.login_throttle.wait(&creds.username, Instant::now()) {
+        let owner = user.as_ref().map(|u| u.id.as_str());
+        let event = Event::ok(
+            "rate_limit.hit",
+            owner.map(|id| format!("user:{id}")),
+            owner,
+        )
+        .outcome("login_throttle");
+        store.record_event(&actor, event, app.now())?;
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: wait,
+        });
+    }
     let ok = app.hasher.verify(
         &creds.password,
         user.as_ref().map(|u| u.password_hash.as_str()),
     )?;
-    let actor = auth::anonymous(req, app);
     let user = match user {
         Some(u) if ok => u,
         other => {
+            app.login_throttle.failed(&creds.username, Instant::now());
             // A failed login is visible to the account's owner; an unknown name is recorded
             // without it (people type passwords into the username field).
             let owner = other.map(|u| u.id);
@@ -64,6 +86,7 @@ pub fn login(req: &Request, app: &App) -> Result<Response, ApiError> {
             return Err(ApiError::Unauthorized);
         }
     };
+    app.login_throttle.succeeded(&creds.username);
     let now = app.now();
     let tok = token::new_token(SESSION_PREFIX)?;
     let session = Session {

@@ -12,6 +12,7 @@ pub mod body;
 mod clock;
 mod error;
 mod http;
+mod ratelimit;
 mod respond;
 mod router;
 mod secrets;
@@ -58,6 +59,9 @@ pub struct App {
     session_ttl_secs: i64,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
     trust_proxy: bool,
+    rate_limiter: ratelimit::RateLimiter,
+    login_throttle: ratelimit::LoginThrottle,
+    registration_open: bool,
     clock: clock::Clock,
     reveal_nonces: share_page::RevealNonces,
     /// Base of share URLs; set once the listening address is known.
@@ -120,6 +124,13 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         hasher: PasswordHasher::new(config.kdf, config.hash_concurrency, config.hash_queue)?,
         session_ttl_secs: config.session_ttl_secs,
         trust_proxy: config.trust_proxy,
+        rate_limiter: ratelimit::RateLimiter::new(ratelimit::Limits {
+            general: ratelimit::Rate::per_second(config.rate_limit_per_sec),
+            auth: ratelimit::Rate::per_minute(config.auth_rate_limit_per_min),
+            share: ratelimit::Rate::per_minute(config.share_rate_limit_per_min),
+        }),
+        login_throttle: ratelimit::LoginThrottle::default(),
+        registration_open: config.registration_open,
         clock: clock::Clock::new(config.test_clock_file.clone()),
         reveal_nonces: share_page::RevealNonces::new()?,
         public_url: OnceLock::new(),

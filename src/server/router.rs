@@ -8,8 +8,12 @@ use std::time::Instant;
 
 use rouille::{Request, Response};
 
-use super::{ApiError, App, accounts, audit, respond, secrets, share_link, shares};
+use super::ratelimit::Class;
+use super::{
+    ApiError, App, accounts, audit, auth, respond, secrets, share_link, share_page, shares,
+};
 use crate::api::Health;
+use crate::store::Event;
 
 /// The routes of the API; path parameters are carried in the variant.
 enum Route<'a> {
@@ -72,11 +76,18 @@ pub fn handle(req: &Request, app: &App) -> Response {
     let route = Route::parse(&path);
     let template = route.as_ref().map_or("(unknown)", Route::template);
     let outcome = catch_unwind(AssertUnwindSafe(|| match &route {
-        Some(r) => dispatch(req, app, r),
+        Some(r) => {
+            limit(req, app, r)?;
+            dispatch(req, app, r)
+        }
         None => Err(ApiError::NotFound),
     }));
     let response = match outcome {
         Ok(Ok(resp)) => resp,
+        // A browser on a share link gets its error as a page.
+        Ok(Err(e)) if matches!(route, Some(Route::ShareLink(_))) && share_link::wants_html(req) => {
+            share_page::error(&e)
+        }
         Ok(Err(e)) => {
             if let ApiError::Internal(cause) | ApiError::AuditUnavailable(cause) = &e {
                 eprintln!("error: {} {template}: {cause}", req.method());
@@ -98,6 +109,30 @@ pub fn handle(req: &Request, app: &App) -> Response {
         started.elapsed().as_millis()
     );
     response
+}
+
+/// Draws from the caller's rate-limit budget for this route; a refusal is a 429 with
+/// `Retry-After`, audited at most once a minute per client and class.
+fn limit(req: &Request, app: &App, route: &Route) -> Result<(), ApiError> {
+    let class = match route {
+        // Load balancers poll this; it does no work worth protecting.
+        Route::Health => return Ok(()),
+        Route::Login | Route::Register => Class::Auth,
+        Route::ShareLink(_) => Class::Share,
+        _ => Class::General,
+    };
+    let ip = auth::client_ip(req, app.trust_proxy);
+    let Err(refusal) = app.rate_limiter.check(class, ip, Instant::now()) else {
+        return Ok(());
+    };
+    if refusal.audit {
+        let event = Event::ok("rate_limit.hit", None, None).outcome(class.as_str());
+        app.store()?
+            .record_event(&auth::anonymous(req, app), event, app.now())?;
+    }
+    Err(ApiError::TooManyRequests {
+        retry_after_secs: refusal.retry_after_secs,
+    })
 }
 
 fn dispatch(req: &Request, app: &App, route: &Route) -> Result<Response, ApiError> {

@@ -48,6 +48,34 @@ pub fn secret_name(n: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The 10,000 most common passwords (lowercase), from the file shipped in the binary.
+fn common_passwords() -> &'static std::collections::HashSet<&'static str> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        include_str!("common_passwords.txt")
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    })
+}
+
+/// A password for a new account: the length rule, not the username, and not one of the
+/// 10,000 most common passwords (ASVS 5.0 6.2.4), compared case-insensitively.
+pub fn new_password(username: &str, p: &SecretString) -> Result<(), ApiError> {
+    password(p)?;
+    let lower = zeroize::Zeroizing::new(p.expose_secret().to_lowercase());
+    if lower.as_str() == username.to_lowercase() {
+        return Err(bad("password must not be the username"));
+    }
+    if common_passwords().contains(lower.as_str()) {
+        return Err(bad(
+            "password is one of the 10,000 most common passwords; choose another",
+        ));
+    }
+    Ok(())
+}
+
 /// A share passphrase: 8–1024 characters.
 pub fn share_passphrase(p: &SecretString) -> Result<(), ApiError> {
     let n = p.expose_secret().chars().count();
@@ -141,5 +169,10 @@ mod tests {
         assert!(description("\x1b[31mred").is_err());
         assert!(password(&SecretString::from("1234567")).is_err());
         assert!(password(&SecretString::from("12345678")).is_ok());
+        assert!(new_password("alice", &SecretString::from("12345678")).is_err());
+        assert!(new_password("alice", &SecretString::from("Password1")).is_err());
+        assert!(new_password("alice.smith", &SecretString::from("ALICE.SMITH")).is_err());
+        assert!(new_password("alice", &SecretString::from("correct horse battery")).is_ok());
+        assert!(common_passwords().len() >= 9_900);
     }
 }

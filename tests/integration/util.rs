@@ -18,6 +18,8 @@ pub struct Server {
     child: Option<Child>,
     pub url: String,
     pub dir: tempfile::TempDir,
+    /// Cheap password hashing (the default for tests); off to measure the real cost.
+    fast_kdf: bool,
 }
 
 impl Server {
@@ -28,11 +30,21 @@ impl Server {
 
     /// A fresh server with extra `serve` flags.
     pub fn start_with(extra: &[&str]) -> Server {
+        Self::start_inner(extra, true)
+    }
+
+    /// A fresh server hashing passwords at the real (default) cost.
+    pub fn start_with_real_kdf(extra: &[&str]) -> Server {
+        Self::start_inner(extra, false)
+    }
+
+    fn start_inner(extra: &[&str], fast_kdf: bool) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Server {
             child: None,
             url: String::new(),
             dir,
+            fast_kdf,
         };
         s.spawn(extra);
         s
@@ -59,16 +71,21 @@ impl Server {
             .open(self.log_path())
             .unwrap();
         let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--insecure-fast-kdf",
-                "--data-dir",
-            ])
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(self.fast_kdf.then_some("--insecure-fast-kdf"))
+            .arg("--data-dir")
             .arg(self.data_dir())
             .arg("--test-clock-file")
             .arg(self.dir.path().join("clock"))
+            // Tests share one address; rate-limit tests turn limits back on explicitly.
+            .args([
+                "--rate-limit",
+                "0",
+                "--auth-rate-limit",
+                "0",
+                "--share-rate-limit",
+                "0",
+            ])
             .args(extra)
             .env_clear()
             .stdin(Stdio::null())
