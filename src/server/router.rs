@@ -99,6 +99,12 @@ pub fn handle(req: &Request, app: &App) -> Response {
             ApiError::Internal("panic".into()).into_response()
         }
     };
+    // Everything under /share/ is for one recipient: never indexed, whatever the status.
+    let response = if matches!(route, Some(Route::ShareLink(_))) {
+        response.with_unique_header("X-Robots-Tag", "noindex, nofollow")
+    } else {
+        response
+    };
     eprintln!(
         "{} {} {} {} {} {}ms",
         crate::timefmt::rfc3339(crate::timefmt::now_unix()),

@@ -175,6 +175,15 @@ fn dead_links_are_indistinguishable() {
     })
     .collect();
     assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    let r = redeem(
+        &s,
+        "/share/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        None,
+    );
+    assert!(
+        r.header("x-robots-tag").unwrap_or("").contains("noindex"),
+        "{r:?}"
+    );
     // The HTML answer is the same for all of them too.
     let r = s.http().request(
         "GET",
