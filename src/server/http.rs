@@ -25,6 +25,9 @@ use rouille::{Request, Response};
 use super::ApiError;
 use super::body::MAX_BODY_BYTES;
 
+/// Longest a single blocked write to a client may take before the connection is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A bound listener with its worker pool.
 pub struct HttpServer {
     server: Arc<tiny_http::Server>,
@@ -113,6 +116,12 @@ fn listen(addr: &str) -> Result<std::net::TcpListener, String> {
     .map_err(|e| e.to_string())?;
     socket.set_reuse_address(true).map_err(|e| e.to_string())?;
     socket.set_tcp_nodelay(true).map_err(|e| e.to_string())?;
+    // Inherited by accepted sockets too: a client that stops reading cannot hold a worker
+    // in a blocked write for more than this. (A receive timeout cannot be set the same way:
+    // on a listener it would also time out accept(), which stops tiny_http's accept loop.)
+    socket
+        .set_write_timeout(Some(WRITE_TIMEOUT))
+        .map_err(|e| e.to_string())?;
     socket.bind(&sock_addr.into()).map_err(|e| e.to_string())?;
     socket.listen(1024).map_err(|e| e.to_string())?;
     Ok(socket.into())
