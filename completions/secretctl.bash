@@ -565,7 +565,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --public-url --sweep-interval --test-clock-file --insecure-fast-kdf --server --json --help --version"
+            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --tls-cert --tls-key --public-url --sweep-interval --test-clock-file --insecure-fast-kdf --server --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -588,6 +588,14 @@ _secretctl() {
                     return 0
                     ;;
                 --workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

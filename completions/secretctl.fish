@@ -48,7 +48,9 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l data-dir -
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l key-file -d 'Master key file [default: DIR/master.key]; keep it on a separate mount or backup' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l session-ttl -d 'How long a login session lasts (e.g. 3600, 30m, 24h, 7d)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l workers -d 'Worker threads serving requests' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l public-url -d 'Public base URL for share links (e.g. https://secrets.example.com) [default: http://<listening address>]' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l tls-cert -d 'Serve HTTPS with this PEM certificate chain (server certificate first); needs --tls-key' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l tls-key -d 'PEM private key for --tls-cert (PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted)' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l public-url -d 'Public base URL for share links (e.g. https://secrets.example.com) [default: http(s)://<listening address>]' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l sweep-interval -d 'Seconds between sweeps that delete expired sessions and share links' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l test-clock-file -d 'TEST ONLY: a file holding a clock offset in seconds, to test expiry without waiting' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l server -d 'Server to talk to' -r

@@ -121,8 +121,17 @@ pub struct ServeArgs {
     )]
     pub workers: usize,
 
+    /// Serve HTTPS with this PEM certificate chain (server certificate first); needs
+    /// --tls-key.
+    #[arg(long, env = "SECRETCTL_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert (PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted).
+    #[arg(long, env = "SECRETCTL_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
     /// Public base URL for share links (e.g. https://secrets.example.com)
-    /// [default: http://<listening address>].
+    /// [default: http(s)://<listening address>].
     #[arg(long, env = "SECRETCTL_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 

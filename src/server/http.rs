@@ -11,6 +11,9 @@
 //!   `MAX_BODY_BYTES + 1` otherwise, before any handler runs;
 //! - shed load with a fast 503 when the worker queue is full instead of queueing forever;
 //! - stop accepting on shutdown regardless of load.
+//!
+//! With TLS, tiny_http's `ssl-openssl` path terminates it (see `tls.rs` for the checks made
+//! first); handlers then see `https` requests and every response carries HSTS.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -24,6 +27,21 @@ use rouille::{Request, Response};
 
 use super::ApiError;
 use super::body::MAX_BODY_BYTES;
+use super::tls::TlsIdentity;
+
+/// How long a TLS connection may sit without the peer sending or taking data.
+///
+/// tiny_http runs the TLS handshake on its single accept thread, so a client that connects
+/// and then says nothing would stop the server accepting anyone else. The timeout is set on
+/// the listening socket, whose accepted sockets inherit it on Linux, so it bounds the
+/// handshake; afterwards it also closes idle kept-alive connections and frees a worker from
+/// a client that stops reading its response. It bounds one stalled handshake, not many in a
+/// row: an exposed server belongs behind a proxy (docs/deployment.md).
+const TLS_IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// HSTS for two years, the value the HSTS preload list asks for; no `includeSubDomains`,
+/// since the server cannot know what else runs under its parent domain.
+const HSTS: &str = "max-age=63072000";
 
 /// A bound listener with its worker pool.
 pub struct HttpServer {
@@ -31,18 +49,28 @@ pub struct HttpServer {
     queue: Option<SyncSender<tiny_http::Request>>,
     workers: Vec<JoinHandle<()>>,
     addr: SocketAddr,
+    secure: bool,
 }
 
 impl HttpServer {
-    /// Binds `addr` with TCP_NODELAY and starts `workers` threads running `handler`.
-    pub fn bind<F>(addr: &str, workers: usize, handler: F) -> Result<HttpServer, String>
+    /// Binds `addr` with TCP_NODELAY and starts `workers` threads running `handler`;
+    /// serves HTTPS when `tls` is given.
+    pub fn bind<F>(
+        addr: &str,
+        workers: usize,
+        tls: Option<&TlsIdentity>,
+        handler: F,
+    ) -> Result<HttpServer, String>
     where
         F: Fn(&Request) -> Response + Send + Sync + 'static,
     {
-        let listener = listen(addr)?;
+        let secure = tls.is_some();
+        let listener = listen(addr, secure.then_some(TLS_IO_TIMEOUT))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let server =
-            Arc::new(tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?);
+        let server = Arc::new(
+            tiny_http::Server::from_listener(listener, tls.map(TlsIdentity::ssl_config))
+                .map_err(|e| e.to_string())?,
+        );
         let (queue, jobs) = sync_channel::<tiny_http::Request>(workers * 4);
         let jobs = Arc::new(Mutex::new(jobs));
         let handler = Arc::new(handler);
@@ -52,7 +80,7 @@ impl HttpServer {
                 let handler = Arc::clone(&handler);
                 thread::Builder::new()
                     .name(format!("http-worker-{i}"))
-                    .spawn(move || work(&jobs, &*handler))
+                    .spawn(move || work(&jobs, &*handler, secure))
                     .map_err(|e| e.to_string())
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -61,6 +89,7 @@ impl HttpServer {
             queue: Some(queue),
             workers,
             addr,
+            secure,
         })
     }
 
@@ -81,6 +110,7 @@ impl HttpServer {
                             ApiError::Unavailable
                                 .into_response()
                                 .with_additional_header("Retry-After", "1"),
+                            self.secure,
                         ));
                     }
                 },
@@ -99,7 +129,7 @@ impl HttpServer {
     }
 }
 
-fn listen(addr: &str) -> Result<std::net::TcpListener, String> {
+fn listen(addr: &str, io_timeout: Option<Duration>) -> Result<std::net::TcpListener, String> {
     use socket2::{Domain, Protocol, Socket, Type};
     let sock_addr: SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(addr)
         .map_err(|e| e.to_string())?
@@ -113,6 +143,14 @@ fn listen(addr: &str) -> Result<std::net::TcpListener, String> {
     .map_err(|e| e.to_string())?;
     socket.set_reuse_address(true).map_err(|e| e.to_string())?;
     socket.set_tcp_nodelay(true).map_err(|e| e.to_string())?;
+    if let Some(t) = io_timeout {
+        socket
+            .set_read_timeout(Some(t))
+            .map_err(|e| e.to_string())?;
+        socket
+            .set_write_timeout(Some(t))
+            .map_err(|e| e.to_string())?;
+    }
     socket.bind(&sock_addr.into()).map_err(|e| e.to_string())?;
     socket.listen(1024).map_err(|e| e.to_string())?;
     Ok(socket.into())
@@ -121,18 +159,19 @@ fn listen(addr: &str) -> Result<std::net::TcpListener, String> {
 fn work(
     jobs: &Mutex<Receiver<tiny_http::Request>>,
     handler: &(dyn Fn(&Request) -> Response + Sync),
+    secure: bool,
 ) {
     loop {
         let next = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(mut req) = next else { return };
         let response = match read_body(&mut req) {
             Ok(body) => {
-                let rouille_req = to_rouille(&req, body);
+                let rouille_req = to_rouille(&req, body, secure);
                 handler(&rouille_req)
             }
             Err(e) => e.into_response(),
         };
-        let _ = req.respond(to_tiny(response));
+        let _ = req.respond(to_tiny(response, secure));
     }
 }
 
@@ -153,7 +192,7 @@ fn read_body(req: &mut tiny_http::Request) -> Result<Vec<u8>, ApiError> {
     Ok(body)
 }
 
-fn to_rouille(req: &tiny_http::Request, body: Vec<u8>) -> Request {
+fn to_rouille(req: &tiny_http::Request, body: Vec<u8>, secure: bool) -> Request {
     let headers = req
         .headers()
         .iter()
@@ -163,10 +202,15 @@ fn to_rouille(req: &tiny_http::Request, body: Vec<u8>) -> Request {
         .remote_addr()
         .copied()
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-    Request::fake_http_from(from, req.method().as_str(), req.url(), headers, body)
+    let (method, url) = (req.method().as_str(), req.url());
+    if secure {
+        Request::fake_https_from(from, method, url, headers, body)
+    } else {
+        Request::fake_http_from(from, method, url, headers, body)
+    }
 }
 
-fn to_tiny(resp: Response) -> tiny_http::Response<Box<dyn Read + Send>> {
+fn to_tiny(resp: Response, secure: bool) -> tiny_http::Response<Box<dyn Read + Send>> {
     let (data, len) = resp.data.into_reader_and_size();
     let mut out = tiny_http::Response::empty(resp.status_code).with_data(data, len);
     // No product or version in `Server`: nothing for a scanner to match against.
@@ -174,6 +218,12 @@ fn to_tiny(resp: Response) -> tiny_http::Response<Box<dyn Read + Send>> {
         tiny_http::Header::from_bytes("Server", "secretctl")
             .unwrap_or_else(|_| unreachable!("static header is valid")),
     );
+    if secure {
+        out.add_header(
+            tiny_http::Header::from_bytes("Strict-Transport-Security", HSTS)
+                .unwrap_or_else(|_| unreachable!("static header is valid")),
+        );
+    }
     for (key, value) in resp.headers {
         if key.eq_ignore_ascii_case("Content-Length") {
             continue;
