@@ -113,13 +113,17 @@ _secretctl() {
 
     case "${cmd}" in
         secretctl)
-            opts="-h -V --server --json --help --version serve register login logout put get ls rm update share open shares unshare completions help"
+            opts="-h -V --server --ca-cert --json --help --version serve register login logout put get ls rm update share open shares unshare completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -131,13 +135,17 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__completions)
-            opts="-h -V --server --json --help --version bash elvish fish powershell zsh"
+            opts="-h -V --server --ca-cert --json --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -149,13 +157,17 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__get)
-            opts="-h -V --server --json --help --version"
+            opts="-h -V --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -391,7 +403,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__login)
-            opts="-u -h -V --username --password-stdin --server --json --help --version"
+            opts="-u -h -V --username --password-stdin --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -409,6 +421,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -417,13 +433,17 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__logout)
-            opts="-h -V --server --json --help --version"
+            opts="-h -V --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -435,7 +455,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__ls)
-            opts="-t -h -V --tag --server --json --help --version"
+            opts="-t -h -V --tag --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -453,6 +473,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -461,13 +485,17 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__open)
-            opts="-h -V --passphrase-stdin --server --json --help --version"
+            opts="-h -V --passphrase-stdin --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -479,7 +507,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__put)
-            opts="-d -t -h -V --description --tag --value --from-file --server --json --help --version"
+            opts="-d -t -h -V --description --tag --value --from-file --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -513,6 +541,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -521,7 +553,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__register)
-            opts="-u -h -V --username --password-stdin --server --json --help --version"
+            opts="-u -h -V --username --password-stdin --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -539,6 +571,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -547,13 +583,17 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__rm)
-            opts="-h -V --server --json --help --version"
+            opts="-h -V --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -565,7 +605,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --tls-cert --tls-key --public-url --sweep-interval --test-clock-file --insecure-fast-kdf --server --json --help --version"
+            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --tls-cert --tls-key --public-url --sweep-interval --test-clock-file --insecure-fast-kdf --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -615,6 +655,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -623,7 +667,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__share)
-            opts="-h -V --expires-in --max-views --passphrase --passphrase-stdin --server --json --help --version"
+            opts="-h -V --expires-in --max-views --passphrase --passphrase-stdin --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -641,6 +685,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -649,13 +697,17 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__shares)
-            opts="-h -V --server --json --help --version"
+            opts="-h -V --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -667,13 +719,17 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__unshare)
-            opts="-h -V --server --json --help --version"
+            opts="-h -V --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -685,7 +741,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__update)
-            opts="-d -t -h -V --rename --description --tag --clear-tags --value --from-file --server --json --help --version"
+            opts="-d -t -h -V --rename --description --tag --clear-tags --value --from-file --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -720,6 +776,10 @@ _secretctl() {
                     return 0
                     ;;
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -17,6 +17,7 @@ Exit status:
 
 Environment:
   SECRETCTL_SERVER    server URL (--server)
+  SECRETCTL_CA_CERT   CA certificate to trust for https:// servers (--ca-cert)
   SECRETCTL_TOKEN     session token to use instead of the cached login
   SECRETCTL_USERNAME  username for register/login (--username)
   SECRETCTL_PASSWORD  password for register/login when no terminal is available
@@ -36,6 +37,11 @@ pub struct Cli {
         value_name = "URL"
     )]
     pub server: String,
+
+    /// Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the
+    /// built-in public roots; for a server with a private CA.
+    #[arg(long, global = true, env = "SECRETCTL_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 
     /// Print machine-readable JSON on stdout.
     #[arg(long, global = true)]
