@@ -7,4 +7,5 @@ mod browser;
 mod cli;
 mod lifecycle;
 mod shares;
+mod tls;
 mod util;

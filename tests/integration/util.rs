@@ -18,6 +18,7 @@ pub struct Server {
     child: Option<Child>,
     pub url: String,
     pub dir: tempfile::TempDir,
+    addr: String,
 }
 
 impl Server {
@@ -28,11 +29,17 @@ impl Server {
 
     /// A fresh server with extra `serve` flags.
     pub fn start_with(extra: &[&str]) -> Server {
+        Self::start_on("127.0.0.1:0", extra)
+    }
+
+    /// A fresh server listening on `addr`, with extra `serve` flags.
+    pub fn start_on(addr: &str, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Server {
             child: None,
             url: String::new(),
             dir,
+            addr: addr.to_string(),
         };
         s.spawn(extra);
         s
@@ -62,7 +69,7 @@ impl Server {
             .args([
                 "serve",
                 "--addr",
-                "127.0.0.1:0",
+                &self.addr,
                 "--insecure-fast-kdf",
                 "--data-dir",
             ])
@@ -319,6 +326,7 @@ pub fn parse_reply(buf: &[u8]) -> Reply {
 pub struct Cli<'a> {
     pub server: &'a str,
     pub home: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl<'a> Cli<'a> {
@@ -328,7 +336,14 @@ impl<'a> Cli<'a> {
         Cli {
             server: &server.url,
             home,
+            env: Vec::new(),
         }
+    }
+
+    /// Sets an extra environment variable for every command.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
     }
 
     pub fn cmd(&self) -> Command {
@@ -337,7 +352,8 @@ impl<'a> Cli<'a> {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", &self.home)
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
-            .env("SECRETCTL_SERVER", self.server);
+            .env("SECRETCTL_SERVER", self.server)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 
