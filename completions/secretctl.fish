@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_secretctl_global_optspecs
-    string join \n server= json h/help V/version
+    string join \n server= ca-cert= json h/help V/version
 end
 
 function __fish_secretctl_needs_command
@@ -25,6 +25,7 @@ function __fish_secretctl_using_subcommand
 end
 
 complete -c secretctl -n "__fish_secretctl_needs_command" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_needs_command" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_needs_command" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c secretctl -n "__fish_secretctl_needs_command" -s V -l version -d 'Print version'
@@ -49,7 +50,9 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l data-dir -
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l key-file -d 'Master key file [default: DIR/master.key]; keep it on a separate mount or backup' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l session-ttl -d 'How long a login session lasts (e.g. 3600, 30m, 24h, 7d)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l workers -d 'Worker threads serving requests' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l public-url -d 'Public base URL for share links (e.g. https://secrets.example.com) [default: http://<listening address>]' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l tls-cert -d 'Serve HTTPS with this PEM certificate chain (server certificate first); needs --tls-key' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l tls-key -d 'PEM private key for --tls-cert (PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted)' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l public-url -d 'Public base URL for share links (e.g. https://secrets.example.com) [default: http(s)://<listening address>]' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l audit-log -d 'Also append every audit record to FILE as one JSON line (for log shippers). If it cannot be written, the operation being audited is refused (503)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l rate-limit -d 'Requests per second per client address, for most endpoints (burst: twice as many); 0 turns the limit off' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l auth-rate-limit -d 'Logins and registrations per minute per client address; 0 turns the limit off' -r
@@ -59,6 +62,7 @@ closed\t''"
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l sweep-interval -d 'Seconds between sweeps that delete expired sessions and share links' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l test-clock-file -d 'TEST ONLY: a file holding a clock offset in seconds, to test expiry without waiting' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l trust-proxy -d 'Take client addresses from X-Forwarded-For (only behind a proxy you run, which must overwrite or append to that header); without it the header is ignored'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l insecure-fast-kdf -d 'TEST ONLY: cheap password hashing so test suites run fast. Never for real accounts'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l json -d 'Print machine-readable JSON on stdout'
@@ -66,17 +70,20 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s h -l help 
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s u -l username -d 'Account name: 3-64 characters of a-z, 0-9, \'.\', \'_\', \'-\'' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l password-stdin -d 'Read the password from the first line of stdin (for scripts)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s u -l username -d 'Account name: 3-64 characters of a-z, 0-9, \'.\', \'_\', \'-\'' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l password-stdin -d 'Read the password from the first line of stdin (for scripts)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s V -l version -d 'Print version'
@@ -85,19 +92,23 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s t -l tag -d 
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l value -d 'The value itself (visible in shell history and `ps`; prefer stdin or --from-file)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l from-file -d 'Read the value from a file, byte for byte ("-" reads stdin)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s t -l tag -d 'Only secrets with this tag' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -s V -l version -d 'Print version'
@@ -107,6 +118,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s t -l tag 
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l value -d 'The value itself (visible in shell history and `ps`; prefer stdin or --from-file)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l from-file -d 'Read the value from a file, byte for byte ("-" reads stdin)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l clear-tags -d 'Remove all tags'
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s h -l help -d 'Print help'
@@ -114,27 +126,32 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s V -l vers
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l expires-in -d 'How long the link works: 60s to 7d (e.g. 30m, 1h, 2d, or seconds)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l max-views -d 'How many times the link can be opened (1-100)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l passphrase -d 'Protect the link with a passphrase, prompted without echo (send it separately)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l passphrase-stdin -d 'Read the passphrase from the first line of stdin (implies --passphrase)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l passphrase-stdin -d 'Read the link\'s passphrase from the first line of stdin'
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s n -l limit -d 'How many events to show (1-500)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l before -d 'Only events older than this sequence number (for paging)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s V -l version -d 'Print version'
@@ -142,12 +159,14 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fis
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l data-dir -d 'The server\'s data directory' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the hash chain of a server\'s whole trail, offline, on the server host (stop the server first); exits 1 and names the first broken record'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s V -l version -d 'Print version'

@@ -18,6 +18,7 @@ Exit status:
 
 Environment:
   SECRETCTL_SERVER    server URL (--server)
+  SECRETCTL_CA_CERT   CA certificate to trust for https:// servers (--ca-cert)
   SECRETCTL_TOKEN     session token to use instead of the cached login
   SECRETCTL_USERNAME  username for register/login (--username)
   SECRETCTL_PASSWORD  password for register/login when no terminal is available
@@ -37,6 +38,11 @@ pub struct Cli {
         value_name = "URL"
     )]
     pub server: String,
+
+    /// Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the
+    /// built-in public roots; for a server with a private CA.
+    #[arg(long, global = true, env = "SECRETCTL_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 
     /// Print machine-readable JSON on stdout.
     #[arg(long, global = true)]
@@ -125,8 +131,17 @@ pub struct ServeArgs {
     )]
     pub workers: usize,
 
+    /// Serve HTTPS with this PEM certificate chain (server certificate first); needs
+    /// --tls-key.
+    #[arg(long, env = "SECRETCTL_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert (PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted).
+    #[arg(long, env = "SECRETCTL_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
     /// Public base URL for share links (e.g. https://secrets.example.com)
-    /// [default: http://<listening address>].
+    /// [default: http(s)://<listening address>].
     #[arg(long, env = "SECRETCTL_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 

@@ -11,6 +11,13 @@ pub const DB_FILE: &str = "secretctl.redb";
 /// Default name of the master key file inside the data dir.
 pub const KEY_FILE: &str = "master.key";
 
+/// The PEM files `serve` reads its TLS certificate chain and key from.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// Everything `server::run` needs, validated.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -26,6 +33,8 @@ pub struct ServeConfig {
     pub hash_queue: usize,
     /// Base of share URLs; `None` means the listening address.
     pub public_url: Option<String>,
+    /// Serve HTTPS with these files; `None` serves plain HTTP.
+    pub tls: Option<TlsFiles>,
     pub sweep_interval_secs: u64,
     pub test_clock_file: Option<PathBuf>,
     pub trust_proxy: bool,
@@ -67,6 +76,14 @@ impl ServeConfig {
                 Some(u.to_string())
             }
         };
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            (None, None) => None,
+            _ => return Err("--tls-cert and --tls-key go together: give both or neither".into()),
+        };
         if !(1..=86_400).contains(&args.sweep_interval) {
             return Err("--sweep-interval must be between 1 and 86400 seconds".into());
         }
@@ -90,6 +107,7 @@ impl ServeConfig {
             // Leave most workers free for other requests during a login flood.
             hash_queue: (args.workers / 4).max(1),
             public_url,
+            tls,
             sweep_interval_secs: args.sweep_interval,
             test_clock_file: args.test_clock_file.clone(),
             trust_proxy: args.trust_proxy,

@@ -2,15 +2,20 @@
 //!
 //! Redirects are not followed (the API never redirects, and a redirect must not carry a
 //! token elsewhere). Error bodies are decoded into `ClientError::Api` with the server's code.
+//! `https://` servers are always verified: against the built-in public roots, or against
+//! only the CA given by `ClientTls::from_ca_file`; there is no switch to turn checks off.
 
 pub mod session_cache;
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use ureq::Agent;
 use ureq::http::Response;
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use zeroize::Zeroizing;
 
 use crate::api::{
@@ -29,9 +34,15 @@ pub enum ClientError {
         code: String,
         message: String,
     },
-    /// No usable answer: connection refused, DNS, TLS, timeout.
+    /// No usable answer: connection refused, DNS, timeout.
     #[error("cannot reach {server}: {reason}")]
     Transport { server: String, reason: String },
+    /// The TLS handshake failed, most often because the certificate is not trusted.
+    #[error("TLS with {server} failed: {reason}")]
+    Tls { server: String, reason: String },
+    /// The CA certificate file to trust cannot be used.
+    #[error("CA certificate {}: {reason}", path.display())]
+    CaCert { path: PathBuf, reason: String },
     /// The server answered something that is not the API's JSON.
     #[error("unexpected response from {server}: {reason}")]
     Decode { server: String, reason: String },
@@ -47,6 +58,55 @@ impl ClientError {
     }
 }
 
+/// Which certificate authorities `https://` servers are checked against.
+#[derive(Clone, Default)]
+pub struct ClientTls {
+    /// `None`: the built-in public (webpki) roots.
+    roots: Option<Arc<Vec<Certificate<'static>>>>,
+}
+
+impl ClientTls {
+    /// Trusts only the PEM certificates in `path` (a private CA, or a bundle).
+    pub fn from_ca_file(path: &Path) -> Result<ClientTls, ClientError> {
+        let err = |reason: String| ClientError::CaCert {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        let mut certs = Vec::new();
+        for item in ureq::tls::parse_pem(&pem) {
+            // Anything else (a key by mistake) is skipped, never echoed.
+            if let PemItem::Certificate(c) =
+                item.map_err(|e| err(format!("not valid PEM ({e})")))?
+            {
+                certs.push(c);
+            }
+        }
+        if certs.is_empty() {
+            return Err(err(
+                "no PEM certificate found (expected -----BEGIN CERTIFICATE-----)".into(),
+            ));
+        }
+        // rustls silently skips roots it cannot parse, which would turn a corrupt file into
+        // "unknown issuer" for every server; parse each one here to say so instead.
+        for c in &certs {
+            openssl::x509::X509::from_der(c.der())
+                .map_err(|_| err("contains a certificate that does not parse".into()))?;
+        }
+        Ok(ClientTls {
+            roots: Some(Arc::new(certs)),
+        })
+    }
+
+    fn config(&self) -> TlsConfig {
+        let roots = match &self.roots {
+            Some(certs) => RootCerts::Specific(Arc::clone(certs)),
+            None => RootCerts::WebPki,
+        };
+        TlsConfig::builder().root_certs(roots).build()
+    }
+}
+
 /// A client for one server, optionally authenticated.
 pub struct ApiClient {
     agent: Agent,
@@ -55,9 +115,11 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    /// A client for `base` (e.g. `http://127.0.0.1:8200`), sending `token` when given.
-    pub fn new(base: &str, token: Option<SecretString>) -> Self {
+    /// A client for `base` (e.g. `http://127.0.0.1:8200`), sending `token` when given and
+    /// checking an `https://` server's certificate against `tls`.
+    pub fn new(base: &str, token: Option<SecretString>, tls: &ClientTls) -> Self {
         let agent = Agent::config_builder()
+            .tls_config(tls.config())
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_global(Some(Duration::from_secs(60)))
@@ -87,9 +149,19 @@ impl ApiClient {
     }
 
     fn transport(&self, e: ureq::Error) -> ClientError {
-        ClientError::Transport {
-            server: self.base.clone(),
-            reason: e.to_string(),
+        let (server, reason) = (self.base.clone(), e.to_string());
+        let tls = match &e {
+            ureq::Error::Rustls(_) | ureq::Error::Tls(_) => true,
+            // The handshake runs under an io::Error that wraps rustls' own error.
+            ureq::Error::Io(io) => io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>()),
+            _ => false,
+        };
+        if tls {
+            ClientError::Tls { server, reason }
+        } else {
+            ClientError::Transport { server, reason }
         }
     }
 

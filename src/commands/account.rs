@@ -4,7 +4,6 @@ use super::context::Context;
 use super::{CliError, input, output};
 use crate::api::Credentials;
 use crate::cli::AccountArgs;
-use crate::client::ApiClient;
 use crate::client::session_cache::{CachedSession, SessionCache};
 
 /// `secretctl register`.
@@ -13,7 +12,7 @@ pub fn register(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
         username: args.username.clone(),
         password: input::password(args.password_stdin, true)?,
     };
-    let user = ctx.anonymous().register(&creds)?;
+    let user = ctx.anonymous()?.register(&creds)?;
     if ctx.json {
         output::json(&user)
     } else {
@@ -31,7 +30,7 @@ pub fn login(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
         username: args.username.clone(),
         password: input::password(args.password_stdin, false)?,
     };
-    let resp = ctx.anonymous().login(&creds)?;
+    let resp = ctx.anonymous()?.login(&creds)?;
     let cache = SessionCache::default_location()?;
     let expires_at = resp.expires_at.clone();
     cache.save(
@@ -74,7 +73,7 @@ pub fn logout(ctx: &Context) -> Result<(), CliError> {
         )));
     }
     for token in tokens {
-        match ApiClient::new(&ctx.server, Some(token)).logout() {
+        match ctx.client(&ctx.server, Some(token))?.logout() {
             Ok(()) => {}
             Err(e) if e.status() == Some(401) => {}
             Err(e) => return Err(e.into()),

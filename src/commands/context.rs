@@ -1,34 +1,53 @@
-//! What every client command needs: the server URL, output mode, and the session token
-//! (from `SECRETCTL_TOKEN`, else the cache).
+//! What every client command needs: the server URL, output mode, the CA to trust for
+//! `https://` servers, and the session token (from `SECRETCTL_TOKEN`, else the cache).
+
+use std::path::PathBuf;
 
 use super::CliError;
-use crate::client::ApiClient;
 use crate::client::normalize_base;
 use crate::client::session_cache::SessionCache;
+use crate::client::{ApiClient, ClientTls};
 use crate::sensitive::SecretString;
 
 /// Per-invocation settings shared by the client commands.
 pub struct Context {
     pub server: String,
     pub json: bool,
+    /// `--ca-cert`; read when a client is made, so `serve` never trips over it.
+    ca_cert: Option<PathBuf>,
 }
 
 impl Context {
     /// Settings from the global flags.
-    pub fn new(server: &str, json: bool) -> Self {
+    pub fn new(server: &str, json: bool, ca_cert: Option<PathBuf>) -> Self {
         Context {
             server: normalize_base(server),
             json,
+            ca_cert,
         }
     }
 
+    /// A client for `base` (not necessarily `--server`) that trusts `--ca-cert` if given.
+    pub fn client(&self, base: &str, token: Option<SecretString>) -> Result<ApiClient, CliError> {
+        Ok(ApiClient::new(base, token, &self.tls()?))
+    }
+
+    fn tls(&self) -> Result<ClientTls, CliError> {
+        Ok(match &self.ca_cert {
+            Some(path) => ClientTls::from_ca_file(path)?,
+            None => ClientTls::default(),
+        })
+    }
+
     /// A client without credentials.
-    pub fn anonymous(&self) -> ApiClient {
-        ApiClient::new(&self.server, None)
+    pub fn anonymous(&self) -> Result<ApiClient, CliError> {
+        self.client(&self.server, None)
     }
 
     /// A client with this server's token; exit 3 when there is none.
     pub fn authenticated(&self) -> Result<ApiClient, CliError> {
+        // A bad --ca-cert is reported before "not logged in", whatever the session state.
+        let tls = self.tls()?;
         if let Some(t) = std::env::var("SECRETCTL_TOKEN")
             .ok()
             .filter(|t| !t.trim().is_empty())
@@ -36,6 +55,7 @@ impl Context {
             return Ok(ApiClient::new(
                 &self.server,
                 Some(SecretString::from(t.trim().to_string())),
+                &tls,
             ));
         }
         let not_logged_in = |why: &str| {
@@ -52,7 +72,7 @@ impl Context {
         if expired {
             return Err(not_logged_in("session expired for"));
         }
-        Ok(ApiClient::new(&self.server, Some(cached.token)))
+        Ok(ApiClient::new(&self.server, Some(cached.token), &tls))
     }
 }
 

@@ -52,6 +52,9 @@ impl From<ClientError> for CliError {
             Some(403) => CliError::Unauthorized(e.to_string()),
             Some(404) => CliError::NotFound(e.to_string()),
             Some(409) => CliError::Conflict(e.to_string()),
+            _ if matches!(e, ClientError::Tls { .. }) => CliError::Other(format!(
+                "{e}; for a server with a private CA, pass --ca-cert FILE or set SECRETCTL_CA_CERT"
+            )),
             _ => CliError::Other(e.to_string()),
         }
     }
@@ -65,7 +68,7 @@ impl From<crate::client::session_cache::CacheError> for CliError {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    let ctx = context::Context::new(&cli.server, cli.json);
+    let ctx = context::Context::new(&cli.server, cli.json, cli.ca_cert);
     match cli.command {
         Command::Serve(args) => {
             let config = ServeConfig::from_args(&args).map_err(CliError::Usage)?;

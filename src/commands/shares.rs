@@ -6,7 +6,6 @@ use super::context::Context;
 use super::{CliError, input, output};
 use crate::api::{CreateShare, RedeemShare};
 use crate::cli::{OpenArgs, ShareArgs};
-use crate::client::ApiClient;
 use crate::sensitive::{ExposeSecret, SecretString};
 
 /// `secretctl share NAME`: prints the URL alone on stdout.
@@ -75,7 +74,7 @@ fn parse_link(ctx: &Context, link: &str) -> Result<(String, String), CliError> {
 pub fn open(ctx: &Context, args: &OpenArgs) -> Result<(), CliError> {
     let (base, token) = parse_link(ctx, &args.link)?;
     // Anonymous on purpose: never send our session token to whatever server a link names.
-    let client = ApiClient::new(&base, None);
+    let client = ctx.client(&base, None)?;
     let passphrase = if args.passphrase_stdin {
         Some(input::stdin_line("passphrase")?)
     } else {

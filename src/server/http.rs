@@ -11,6 +11,9 @@
 //!   `MAX_BODY_BYTES + 1` otherwise, before any handler runs;
 //! - shed load with a fast 503 when the worker queue is full instead of queueing forever;
 //! - stop accepting on shutdown regardless of load.
+//!
+//! With TLS, tiny_http's `ssl-openssl` path terminates it (see `tls.rs` for the checks made
+//! first); handlers then see `https` requests and every response carries HSTS.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -24,6 +27,21 @@ use rouille::{Request, Response};
 
 use super::ApiError;
 use super::body::MAX_BODY_BYTES;
+use super::tls::TlsIdentity;
+
+/// How long a TLS connection may sit without the peer sending or taking data.
+///
+/// tiny_http runs the TLS handshake on its single accept thread, so a client that connects
+/// and then says nothing would stop the server accepting anyone else. The timeout is set on
+/// the listening socket, whose accepted sockets inherit it on Linux, so it bounds the
+/// handshake; afterwards it also closes idle kept-alive connections and frees a worker from
+/// a client that stops reading its response. It bounds one stalled handshake, not many in a
+/// row: an exposed server belongs behind a proxy (docs/deployment.md).
+const TLS_IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// HSTS for two years, the value the HSTS preload list asks for; no `includeSubDomains`,
+/// since the server cannot know what else runs under its parent domain.
+const HSTS: &str = "max-age=63072000";
 
 /// Longest a single blocked write to a client may take before the connection is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,18 +52,28 @@ pub struct HttpServer {
     queue: Option<SyncSender<tiny_http::Request>>,
     workers: Vec<JoinHandle<()>>,
     addr: SocketAddr,
+    secure: bool,
 }
 
 impl HttpServer {
-    /// Binds `addr` with TCP_NODELAY and starts `workers` threads running `handler`.
-    pub fn bind<F>(addr: &str, workers: usize, handler: F) -> Result<HttpServer, String>
+    /// Binds `addr` with TCP_NODELAY and starts `workers` threads running `handler`;
+    /// serves HTTPS when `tls` is given.
+    pub fn bind<F>(
+        addr: &str,
+        workers: usize,
+        tls: Option<&TlsIdentity>,
+        handler: F,
+    ) -> Result<HttpServer, String>
     where
         F: Fn(&Request) -> Response + Send + Sync + 'static,
     {
-        let listener = listen(addr)?;
+        let secure = tls.is_some();
+        let listener = listen(addr, secure.then_some(TLS_IO_TIMEOUT))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let server =
-            Arc::new(tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?);
+        let server = Arc::new(
+            tiny_http::Server::from_listener(listener, tls.map(TlsIdentity::ssl_config))
+                .map_err(|e| e.to_string())?,
+        );
         let (queue, jobs) = sync_channel::<tiny_http::Request>(workers * 4);
         let jobs = Arc::new(Mutex::new(jobs));
         let handler = Arc::new(handler);
@@ -55,7 +83,7 @@ impl HttpServer {
                 let handler = Arc::clone(&handler);
                 thread::Builder::new()
                     .name(format!("http-worker-{i}"))
-                    .spawn(move || work(&jobs, &*handler))
+                    .spawn(move || work(&jobs, &*handler, secure))
                     .map_err(|e| e.to_string())
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -64,6 +92,7 @@ impl HttpServer {
             queue: Some(queue),
             workers,
             addr,
+            secure,
         })
     }
 
@@ -84,6 +113,7 @@ impl HttpServer {
                             ApiError::Unavailable
                                 .into_response()
                                 .with_additional_header("Retry-After", "1"),
+                            self.secure,
                         ));
                     }
                 },
@@ -102,7 +132,7 @@ impl HttpServer {
     }
 }
 
-fn listen(addr: &str) -> Result<std::net::TcpListener, String> {
+fn listen(addr: &str, io_timeout: Option<Duration>) -> Result<std::net::TcpListener, String> {
     use socket2::{Domain, Protocol, Socket, Type};
     let sock_addr: SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(addr)
         .map_err(|e| e.to_string())?
@@ -116,12 +146,16 @@ fn listen(addr: &str) -> Result<std::net::TcpListener, String> {
     .map_err(|e| e.to_string())?;
     socket.set_reuse_address(true).map_err(|e| e.to_string())?;
     socket.set_tcp_nodelay(true).map_err(|e| e.to_string())?;
-    // Inherited by accepted sockets too: a client that stops reading cannot hold a worker
-    // in a blocked write for more than this. (A receive timeout cannot be set the same way:
-    // on a listener it would also time out accept(), which stops tiny_http's accept loop.)
+    // Inherited by accepted sockets (Linux): a client that stops reading cannot hold a
+    // worker in a blocked write for long.
     socket
-        .set_write_timeout(Some(WRITE_TIMEOUT))
+        .set_write_timeout(Some(io_timeout.unwrap_or(WRITE_TIMEOUT)))
         .map_err(|e| e.to_string())?;
+    if let Some(t) = io_timeout {
+        socket
+            .set_read_timeout(Some(t))
+            .map_err(|e| e.to_string())?;
+    }
     socket.bind(&sock_addr.into()).map_err(|e| e.to_string())?;
     socket.listen(1024).map_err(|e| e.to_string())?;
     Ok(socket.into())
@@ -130,18 +164,19 @@ fn listen(addr: &str) -> Result<std::net::TcpListener, String> {
 fn work(
     jobs: &Mutex<Receiver<tiny_http::Request>>,
     handler: &(dyn Fn(&Request) -> Response + Sync),
+    secure: bool,
 ) {
     loop {
         let next = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(mut req) = next else { return };
         let response = match read_body(&mut req) {
             Ok(body) => {
-                let rouille_req = to_rouille(&req, body);
+                let rouille_req = to_rouille(&req, body, secure);
                 handler(&rouille_req)
             }
             Err(e) => e.into_response(),
         };
-        let _ = req.respond(to_tiny(response));
+        let _ = req.respond(to_tiny(response, secure));
     }
 }
 
@@ -162,7 +197,7 @@ fn read_body(req: &mut tiny_http::Request) -> Result<Vec<u8>, ApiError> {
     Ok(body)
 }
 
-fn to_rouille(req: &tiny_http::Request, body: Vec<u8>) -> Request {
+fn to_rouille(req: &tiny_http::Request, body: Vec<u8>, secure: bool) -> Request {
     let headers = req
         .headers()
         .iter()
@@ -172,10 +207,15 @@ fn to_rouille(req: &tiny_http::Request, body: Vec<u8>) -> Request {
         .remote_addr()
         .copied()
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-    Request::fake_http_from(from, req.method().as_str(), req.url(), headers, body)
+    let (method, url) = (req.method().as_str(), req.url());
+    if secure {
+        Request::fake_https_from(from, method, url, headers, body)
+    } else {
+        Request::fake_http_from(from, method, url, headers, body)
+    }
 }
 
-fn to_tiny(resp: Response) -> tiny_http::Response<Box<dyn Read + Send>> {
+fn to_tiny(resp: Response, secure: bool) -> tiny_http::Response<Box<dyn Read + Send>> {
     let (data, len) = resp.data.into_reader_and_size();
     let mut out = tiny_http::Response::empty(resp.status_code).with_data(data, len);
     // No product or version in `Server`: nothing for a scanner to match against.
@@ -183,6 +223,12 @@ fn to_tiny(resp: Response) -> tiny_http::Response<Box<dyn Read + Send>> {
         tiny_http::Header::from_bytes("Server", "secretctl")
             .unwrap_or_else(|_| unreachable!("static header is valid")),
     );
+    if secure {
+        out.add_header(
+            tiny_http::Header::from_bytes("Strict-Transport-Security", HSTS)
+                .unwrap_or_else(|_| unreachable!("static header is valid")),
+        );
+    }
     for (key, value) in resp.headers {
         if key.eq_ignore_ascii_case("Content-Length") {
             continue;

@@ -1,9 +1,10 @@
 //! The HTTP server: `secretctl serve`.
 //!
-//! `http` runs the accept loop and a fixed worker pool. Shutdown on SIGINT/SIGTERM stops
-//! accepting, lets the workers finish what is queued, then takes the store's write lock,
-//! which waits for every request already holding it, then closes the database; requests
-//! arriving after that get 503. A second Ctrl-C exits at once.
+//! `http` runs the accept loop and a fixed worker pool; `tls` checks the certificate and
+//! key before anything listens, so a bad file stops `serve` with one clear line. Shutdown
+//! on SIGINT/SIGTERM stops accepting, lets the workers finish what is queued, then takes
+//! the store's write lock, which waits for every request already holding it, then closes
+//! the database; requests arriving after that get 503. A second Ctrl-C exits at once.
 
 mod accounts;
 mod audit;
@@ -19,6 +20,7 @@ mod secrets;
 mod share_link;
 mod share_page;
 mod shares;
+mod tls;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -33,6 +35,7 @@ use crate::crypto::password::PasswordHasher;
 use crate::store::{Store, StoreError};
 
 pub use error::ApiError;
+pub use tls::TlsError;
 
 /// Errors that stop the server from starting or shutting down cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,8 @@ pub enum ServeError {
     Crypto(#[from] CryptoError),
     #[error("cannot listen on {addr}: {reason}")]
     Bind { addr: String, reason: String },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
 }
@@ -109,6 +114,14 @@ impl std::ops::Deref for StoreRef<'_> {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(config: ServeConfig) -> Result<(), ServeError> {
+    // Certificate problems first: they are the likeliest mistake and need no data dir.
+    let tls = match &config.tls {
+        Some(files) => Some(tls::TlsIdentity::load(&files.cert, &files.key)?),
+        None => None,
+    };
+    for warning in tls.iter().flat_map(tls::TlsIdentity::warnings) {
+        eprintln!("{warning}");
+    }
     create_private_dir(&config.data_dir)?;
     let mut store = Store::open(&config.data_dir.join(DB_FILE), &config.key_file)?;
     if let Some(path) = &config.audit_log {
@@ -137,20 +150,30 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     });
 
     let handler_app = Arc::clone(&app);
-    let server = http::HttpServer::bind(&config.addr, config.workers, move |req| {
+    let server = http::HttpServer::bind(&config.addr, config.workers, tls.as_ref(), move |req| {
         router::handle(req, &handler_app)
     })
     .map_err(|reason| ServeError::Bind {
         addr: config.addr.clone(),
         reason,
     })?;
+    // The OpenSSL context holds the key now; this drop zeroizes our PEM copy of it.
+    drop(tls);
     let addr = server.addr();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let _ = app.public_url.set(
         config
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{addr}")),
+            .unwrap_or_else(|| format!("{scheme}://{addr}")),
     );
+    if config.tls.is_none() && !addr.ip().is_loopback() {
+        eprintln!("{}", plain_http_warning(addr));
+    }
 
     // Handlers go in before the address is announced: whoever reads that line may signal
     // us at once.
@@ -161,7 +184,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             .map_err(ServeError::Signals)?;
         signal_hook::flag::register(sig, Arc::clone(&stop)).map_err(ServeError::Signals)?;
     }
-    println!("listening on http://{addr}");
+    println!("listening on {scheme}://{addr}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
 
@@ -187,6 +210,20 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     app.close();
     eprintln!("stopped");
     Ok(())
+}
+
+/// The banner for plain HTTP on an address other machines can reach.
+fn plain_http_warning(addr: std::net::SocketAddr) -> String {
+    let rule = "*".repeat(78);
+    format!(
+        "{rule}\n\
+         WARNING: serving plain HTTP on {addr}, which other machines can reach.\n\
+         Passwords, session tokens, secret values and share links cross the network\n\
+         unencrypted: anyone on the path can read them or take over a session.\n\
+         Serve HTTPS with --tls-cert FILE --tls-key FILE, or listen on 127.0.0.1 behind\n\
+         a TLS-terminating reverse proxy (see docs/deployment.md).\n\
+         {rule}"
+    )
 }
 
 /// Periodic cleanup: deletes expired sessions and expired share links (with their sealed

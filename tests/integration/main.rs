@@ -9,4 +9,5 @@ mod browser;
 mod cli;
 mod lifecycle;
 mod shares;
+mod tls;
 mod util;

@@ -20,6 +20,7 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     /// Cheap password hashing (the default for tests); off to measure the real cost.
     fast_kdf: bool,
+    addr: String,
 }
 
 impl Server {
@@ -30,21 +31,27 @@ impl Server {
 
     /// A fresh server with extra `serve` flags.
     pub fn start_with(extra: &[&str]) -> Server {
-        Self::start_inner(extra, true)
+        Self::start_inner("127.0.0.1:0", extra, true)
     }
 
     /// A fresh server hashing passwords at the real (default) cost.
     pub fn start_with_real_kdf(extra: &[&str]) -> Server {
-        Self::start_inner(extra, false)
+        Self::start_inner("127.0.0.1:0", extra, false)
     }
 
-    fn start_inner(extra: &[&str], fast_kdf: bool) -> Server {
+    /// A fresh server listening on `addr`, with extra `serve` flags.
+    pub fn start_on(addr: &str, extra: &[&str]) -> Server {
+        Self::start_inner(addr, extra, true)
+    }
+
+    fn start_inner(addr: &str, extra: &[&str], fast_kdf: bool) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Server {
             child: None,
             url: String::new(),
             dir,
             fast_kdf,
+            addr: addr.to_string(),
         };
         s.spawn(extra);
         s
@@ -71,7 +78,7 @@ impl Server {
             .open(self.log_path())
             .unwrap();
         let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(["serve", "--addr", &self.addr])
             .args(self.fast_kdf.then_some("--insecure-fast-kdf"))
             .arg("--data-dir")
             .arg(self.data_dir())
@@ -341,6 +348,7 @@ pub fn parse_reply(buf: &[u8]) -> Reply {
 pub struct Cli<'a> {
     pub server: &'a str,
     pub home: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl<'a> Cli<'a> {
@@ -350,7 +358,14 @@ impl<'a> Cli<'a> {
         Cli {
             server: &server.url,
             home,
+            env: Vec::new(),
         }
+    }
+
+    /// Sets an extra environment variable for every command.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
     }
 
     pub fn cmd(&self) -> Command {
@@ -359,7 +374,8 @@ impl<'a> Cli<'a> {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", &self.home)
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
-            .env("SECRETCTL_SERVER", self.server);
+            .env("SECRETCTL_SERVER", self.server)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 
