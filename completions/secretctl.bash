@@ -756,7 +756,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --registration --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --ca-cert --json --help --version"
+            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --registration --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -807,6 +807,10 @@ _secretctl() {
                     return 0
                     ;;
                 --share-rate-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

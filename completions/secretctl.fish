@@ -57,6 +57,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l audit-log 
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l rate-limit -d 'Requests per second per client address, for most endpoints (burst: twice as many); 0 turns the limit off' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l auth-rate-limit -d 'Logins and registrations per minute per client address; 0 turns the limit off' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l share-rate-limit -d 'Share-link requests (/share/TOKEN) per minute per client address; 0 turns it off' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l client-timeout -d 'Seconds one read from a client may block (TLS handshake, headers, each part of a body, an idle kept-alive connection) before the connection is dropped' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l registration -d 'Whether anyone may create an account; close it once your accounts exist' -r -f -a "open\t''
 closed\t''"
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l sweep-interval -d 'Seconds between sweeps that delete expired sessions and share links' -r

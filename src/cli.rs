@@ -178,6 +178,16 @@ pub struct ServeArgs {
     )]
     pub share_rate_limit: u32,
 
+    /// Seconds one read from a client may block (TLS handshake, headers, each part of a
+    /// body, an idle kept-alive connection) before the connection is dropped.
+    #[arg(
+        long,
+        env = "SECRETCTL_CLIENT_TIMEOUT",
+        default_value_t = 15,
+        value_name = "SECS"
+    )]
+    pub client_timeout: u64,
+
     /// Whether anyone may create an account; close it once your accounts exist.
     #[arg(long, env = "SECRETCTL_REGISTRATION", value_enum, default_value_t = Registration::Open)]
     pub registration: Registration,
@@ -323,7 +333,8 @@ pub struct ShareArgs {
 #[derive(Debug, Args)]
 pub struct OpenArgs {
     /// The share URL (its server is used, not --server), or a bare token for --server.
-    #[arg(value_name = "URL_OR_TOKEN")]
+    // Tokens are base64url and may start with '-'.
+    #[arg(value_name = "URL_OR_TOKEN", allow_hyphen_values = true)]
     pub link: String,
 
     /// Read the link's passphrase from the first line of stdin.
@@ -376,4 +387,25 @@ pub struct CompletionsArgs {
 /// The clap command, for generating man pages and completions.
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_starting_with_a_dash_is_a_value() {
+        let cli = Cli::try_parse_from([
+            "secretctl",
+            "open",
+            "-4saJgzPMvptp7xXnUPBWOWf3fjjj6icWQu3FmvVSog",
+            "--json",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Open(args) => assert!(args.link.starts_with("-4sa")),
+            other => panic!("{other:?}"),
+        }
+        assert!(cli.json);
+    }
 }

@@ -47,6 +47,8 @@ pub struct ServeConfig {
     /// Share-link requests per minute per client address (0: unlimited).
     pub share_rate_limit_per_min: u32,
     pub registration_open: bool,
+    /// Longest one read from a client may block (handshake, headers, body, idle keep-alive).
+    pub client_timeout_secs: u64,
 }
 
 impl ServeConfig {
@@ -84,6 +86,9 @@ impl ServeConfig {
             (None, None) => None,
             _ => return Err("--tls-cert and --tls-key go together: give both or neither".into()),
         };
+        if !(1..=3600).contains(&args.client_timeout) {
+            return Err("--client-timeout must be between 1 and 3600 seconds".into());
+        }
         if !(1..=86_400).contains(&args.sweep_interval) {
             return Err("--sweep-interval must be between 1 and 86400 seconds".into());
         }
@@ -116,6 +121,7 @@ impl ServeConfig {
             auth_rate_limit_per_min: args.auth_rate_limit,
             share_rate_limit_per_min: args.share_rate_limit,
             registration_open: args.registration == crate::cli::Registration::Open,
+            client_timeout_secs: args.client_timeout,
         })
     }
 }

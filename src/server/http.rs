@@ -29,16 +29,6 @@ use super::ApiError;
 use super::body::MAX_BODY_BYTES;
 use super::tls::TlsIdentity;
 
-/// How long a TLS connection may sit without the peer sending or taking data.
-///
-/// tiny_http runs the TLS handshake on its single accept thread, so a client that connects
-/// and then says nothing would stop the server accepting anyone else. The timeout is set on
-/// the listening socket, whose accepted sockets inherit it on Linux, so it bounds the
-/// handshake; afterwards it also closes idle kept-alive connections and frees a worker from
-/// a client that stops reading its response. It bounds one stalled handshake, not many in a
-/// row: an exposed server belongs behind a proxy (docs/deployment.md).
-const TLS_IO_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// HSTS for two years, the value the HSTS preload list asks for; no `includeSubDomains`,
 /// since the server cannot know what else runs under its parent domain.
 const HSTS: &str = "max-age=63072000";
@@ -62,13 +52,14 @@ impl HttpServer {
         addr: &str,
         workers: usize,
         tls: Option<&TlsIdentity>,
+        read_timeout: Duration,
         handler: F,
     ) -> Result<HttpServer, String>
     where
         F: Fn(&Request) -> Response + Send + Sync + 'static,
     {
         let secure = tls.is_some();
-        let listener = listen(addr, secure.then_some(TLS_IO_TIMEOUT))?;
+        let listener = listen(addr, read_timeout)?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let server = Arc::new(
             tiny_http::Server::from_listener(listener, tls.map(TlsIdentity::ssl_config))
@@ -132,7 +123,17 @@ impl HttpServer {
     }
 }
 
-fn listen(addr: &str, io_timeout: Option<Duration>) -> Result<std::net::TcpListener, String> {
+// `--client-timeout` sets the longest a single read from a client may block: a TLS
+// handshake, request headers, each chunk of a body, or the wait for the next request on a
+// kept-alive connection.
+//
+// Set on the listening socket, whose accepted sockets inherit it on Linux (tiny_http gives
+// no access to them). An idle `accept()` then times out too, which upstream tiny_http
+// treats as fatal; the vendored copy (vendor/tiny_http/PATCHES.md) carries on, and also
+// runs TLS handshakes on each connection's own thread instead of the accept thread. It is
+// a per-read bound, so a client trickling one byte per interval still holds its
+// connection thread: an exposed server belongs behind a proxy (docs/security.md).
+fn listen(addr: &str, read_timeout: Duration) -> Result<std::net::TcpListener, String> {
     use socket2::{Domain, Protocol, Socket, Type};
     let sock_addr: SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(addr)
         .map_err(|e| e.to_string())?
@@ -146,16 +147,14 @@ fn listen(addr: &str, io_timeout: Option<Duration>) -> Result<std::net::TcpListe
     .map_err(|e| e.to_string())?;
     socket.set_reuse_address(true).map_err(|e| e.to_string())?;
     socket.set_tcp_nodelay(true).map_err(|e| e.to_string())?;
-    // Inherited by accepted sockets (Linux): a client that stops reading cannot hold a
-    // worker in a blocked write for long.
+    // Both inherited by accepted sockets (Linux): a client that stalls sending or stops
+    // reading cannot hold a connection thread or a worker for long.
     socket
-        .set_write_timeout(Some(io_timeout.unwrap_or(WRITE_TIMEOUT)))
+        .set_read_timeout(Some(read_timeout))
         .map_err(|e| e.to_string())?;
-    if let Some(t) = io_timeout {
-        socket
-            .set_read_timeout(Some(t))
-            .map_err(|e| e.to_string())?;
-    }
+    socket
+        .set_write_timeout(Some(WRITE_TIMEOUT))
+        .map_err(|e| e.to_string())?;
     socket.bind(&sock_addr.into()).map_err(|e| e.to_string())?;
     socket.listen(1024).map_err(|e| e.to_string())?;
     Ok(socket.into())

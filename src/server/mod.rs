@@ -150,9 +150,13 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     });
 
     let handler_app = Arc::clone(&app);
-    let server = http::HttpServer::bind(&config.addr, config.workers, tls.as_ref(), move |req| {
-        router::handle(req, &handler_app)
-    })
+    let server = http::HttpServer::bind(
+        &config.addr,
+        config.workers,
+        tls.as_ref(),
+        Duration::from_secs(config.client_timeout_secs),
+        move |req| router::handle(req, &handler_app),
+    )
     .map_err(|reason| ServeError::Bind {
         addr: config.addr.clone(),
         reason,

@@ -254,3 +254,38 @@ fn every_response_carries_the_safety_headers_and_no_cors() {
         );
     }
 }
+
+#[test]
+fn stalled_clients_are_cut_off_and_accept_survives_idle_periods() {
+    use std::io::{Read, Write};
+    let s = Server::start_with(&["--client-timeout", "1", "--workers", "2"]);
+    let addr = s.url.trim_start_matches("http://").to_string();
+    // As many stalled bodies as there are workers: headers sent, body never finished.
+    let stalled: Vec<_> = (0..2)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(&addr).unwrap();
+            c.write_all(b"POST /secrets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\"").unwrap();
+            c
+        })
+        .collect();
+    // A silent connection, and an idle stretch longer than the timeout (accept() times out
+    // in it: the server must keep accepting).
+    let _silent = std::net::TcpStream::connect(&addr).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let started = std::time::Instant::now();
+    assert_eq!(s.http().get("/healthz", None).status, 200);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // The stalled ones were answered (or closed), not left holding the workers.
+    for mut c in stalled {
+        c.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = Vec::new();
+        let _ = c.read_to_end(&mut buf);
+        let text = String::from_utf8_lossy(&buf);
+        assert!(buf.is_empty() || text.starts_with("HTTP/1.1 400"), "{text}");
+    }
+}

@@ -373,15 +373,20 @@ fn a_silent_connection_does_not_stall_tls_accepts() {
     let pki = Pki::new();
     let (cert, key) = pki.issue_pkcs8("server");
     let s = start_tls(&cert, &key);
-    // Connects and never starts the handshake; the server handshakes on one thread.
+    // Connects and never starts the handshake.
     let _silent = std::net::TcpStream::connect(s.url.trim_start_matches("https://")).unwrap();
     let started = Instant::now();
     let r = agent(&pki.path("ca.pem"))
         .get(format!("{}/healthz", s.url))
         .call()
-        .expect("served once the silent handshake times out");
+        .expect("served while the silent connection is still open");
     assert_eq!(r.status(), 200);
-    assert!(started.elapsed() < Duration::from_secs(25));
+    // Handshakes run on each connection's thread, so nobody waits for the silent one.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
