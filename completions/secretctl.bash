@@ -16,6 +16,9 @@ _secretctl() {
             ",$1")
                 cmd="secretctl"
                 ;;
+            secretctl,account)
+                cmd="secretctl__subcmd__account"
+                ;;
             secretctl,audit)
                 cmd="secretctl__subcmd__audit"
                 ;;
@@ -64,6 +67,24 @@ _secretctl() {
             secretctl,update)
                 cmd="secretctl__subcmd__update"
                 ;;
+            secretctl__subcmd__account,help)
+                cmd="secretctl__subcmd__account__subcmd__help"
+                ;;
+            secretctl__subcmd__account,set-email)
+                cmd="secretctl__subcmd__account__subcmd__set__subcmd__email"
+                ;;
+            secretctl__subcmd__account,show)
+                cmd="secretctl__subcmd__account__subcmd__show"
+                ;;
+            secretctl__subcmd__account__subcmd__help,help)
+                cmd="secretctl__subcmd__account__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__account__subcmd__help,set-email)
+                cmd="secretctl__subcmd__account__subcmd__help__subcmd__set__subcmd__email"
+                ;;
+            secretctl__subcmd__account__subcmd__help,show)
+                cmd="secretctl__subcmd__account__subcmd__help__subcmd__show"
+                ;;
             secretctl__subcmd__audit,help)
                 cmd="secretctl__subcmd__audit__subcmd__help"
                 ;;
@@ -75,6 +96,9 @@ _secretctl() {
                 ;;
             secretctl__subcmd__audit__subcmd__help,verify)
                 cmd="secretctl__subcmd__audit__subcmd__help__subcmd__verify"
+                ;;
+            secretctl__subcmd__help,account)
+                cmd="secretctl__subcmd__help__subcmd__account"
                 ;;
             secretctl__subcmd__help,audit)
                 cmd="secretctl__subcmd__help__subcmd__audit"
@@ -124,6 +148,12 @@ _secretctl() {
             secretctl__subcmd__help,update)
                 cmd="secretctl__subcmd__help__subcmd__update"
                 ;;
+            secretctl__subcmd__help__subcmd__account,set-email)
+                cmd="secretctl__subcmd__help__subcmd__account__subcmd__set__subcmd__email"
+                ;;
+            secretctl__subcmd__help__subcmd__account,show)
+                cmd="secretctl__subcmd__help__subcmd__account__subcmd__show"
+                ;;
             secretctl__subcmd__help__subcmd__audit,verify)
                 cmd="secretctl__subcmd__help__subcmd__audit__subcmd__verify"
                 ;;
@@ -134,8 +164,118 @@ _secretctl() {
 
     case "${cmd}" in
         secretctl)
-            opts="-h -V --server --json --help --version serve register login logout put get ls rm update share open shares unshare audit completions help"
+            opts="-h -V --server --json --help --version serve register login logout account put get ls rm update share open shares unshare audit completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account)
+            opts="-h -V --server --json --help --version show set-email help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help)
+            opts="show set-email help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help__subcmd__set__subcmd__email)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__set__subcmd__email)
+            opts="-h -V --server --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__show)
+            opts="-h -V --server --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -282,8 +422,50 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help)
-            opts="serve register login logout put get ls rm update share open shares unshare audit completions help"
+            opts="serve register login logout account put get ls rm update share open shares unshare audit completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__account)
+            opts="show set-email"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__account__subcmd__set__subcmd__email)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__account__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod account;
+
+pub use account::AccountCommand;
+
 const EXIT_CODES: &str = "\
 Exit status:
   0  success
@@ -56,6 +60,9 @@ pub enum Command {
     Login(AccountArgs),
     /// Revoke the cached session and forget it.
     Logout,
+    /// Show your account, or set the email address security alerts are mailed to.
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Store a new secret; the value comes from --value, --from-file, or stdin.
     Put(PutArgs),
     /// Print a secret's value exactly, byte for byte (--json for the full record).

@@ -12,6 +12,7 @@ pub mod body;
 mod clock;
 mod error;
 mod http;
+mod profile;
 mod respond;
 mod router;
 mod secrets;

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rouille::{Request, Response};
 
-use super::{ApiError, App, accounts, audit, respond, secrets, share_link, shares};
+use super::{ApiError, App, accounts, audit, profile, respond, secrets, share_link, shares};
 use crate::api::Health;
 
 /// The routes of the API; path parameters are carried in the variant.
@@ -17,6 +17,8 @@ enum Route<'a> {
     Register,
     Login,
     Logout,
+    Account,
+    AccountEmail,
     Audit,
     Secrets,
     Secret(&'a str),
@@ -35,6 +37,8 @@ impl<'a> Route<'a> {
             ("register", None, _) => Route::Register,
             ("login", None, _) => Route::Login,
             ("logout", None, _) => Route::Logout,
+            ("account", None, _) => Route::Account,
+            ("account", Some("email"), None) => Route::AccountEmail,
             ("secrets", None, _) => Route::Secrets,
             ("audit", None, _) => Route::Audit,
             ("secrets", Some(id), None) if !id.is_empty() => Route::Secret(id),
@@ -53,6 +57,8 @@ impl<'a> Route<'a> {
             Route::Register => "/register",
             Route::Login => "/login",
             Route::Logout => "/logout",
+            Route::Account => "/account",
+            Route::AccountEmail => "/account/email",
             Route::Secrets => "/secrets",
             Route::Audit => "/audit",
             Route::Secret(_) => "/secrets/{id}",
@@ -112,6 +118,8 @@ fn dispatch(req: &Request, app: &App, route: &Route) -> Result<Response, ApiErro
         (Route::Register, "POST") => accounts::register(req, app),
         (Route::Login, "POST") => accounts::login(req, app),
         (Route::Logout, "POST") => accounts::logout(req, app),
+        (Route::Account, "GET") => profile::show(req, app),
+        (Route::AccountEmail, "PUT") => profile::set_email(req, app),
         (Route::Audit, "GET") => audit::list(req, app),
         (Route::Secrets, "POST") => secrets::create(req, app),
         (Route::Secrets, "GET") => secrets::list(req, app),
@@ -126,6 +134,8 @@ fn dispatch(req: &Request, app: &App, route: &Route) -> Result<Response, ApiErro
         (Route::Register | Route::Login | Route::Logout, _) => {
             Err(ApiError::MethodNotAllowed("POST"))
         }
+        (Route::Account, _) => Err(ApiError::MethodNotAllowed("GET")),
+        (Route::AccountEmail, _) => Err(ApiError::MethodNotAllowed("PUT")),
         (Route::Secrets, _) => Err(ApiError::MethodNotAllowed("GET, POST")),
         (Route::Audit, _) => Err(ApiError::MethodNotAllowed("GET")),
         (Route::Secret(_), _) => Err(ApiError::MethodNotAllowed("GET, PUT, DELETE")),

@@ -1,6 +1,7 @@
 //! Integration tests: the real `secretctl` binary, serving on a free port over a temp data
 //! dir, driven over HTTP and through the CLI.
 
+mod account;
 mod api;
 mod assets;
 mod audit;
