@@ -890,7 +890,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --public-url --audit-log --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --json --help --version"
+            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --public-url --audit-log --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -922,6 +922,26 @@ _secretctl() {
                     ;;
                 --audit-log)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alert-webhook)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alert-smtp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alert-smtp-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alert-smtp-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alert-smtp-tls)
+                    COMPREPLY=($(compgen -W "none starttls tls" -- "${cur}"))
                     return 0
                     ;;
                 --sweep-interval)

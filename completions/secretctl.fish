@@ -52,6 +52,13 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l session-tt
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l workers -d 'Worker threads serving requests' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l public-url -d 'Public base URL for share links (e.g. https://secrets.example.com) [default: http://<listening address>]' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l audit-log -d 'Also append every audit record to FILE as one JSON line (for log shippers). If it cannot be written, the operation being audited is refused (503)' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l alert-webhook -d 'POST a JSON alert (Slack-compatible "text" plus structured fields) to URL when a share link is created or redeemed, a dead link is tried, or an account sees repeated failed logins. Delivery is asynchronous and best-effort; failures are logged' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l alert-smtp -d 'Also mail each alert to the account\'s address (`secretctl account set-email`) through this SMTP server' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l alert-smtp-from -d 'Sender address of alert mail (required with --alert-smtp)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l alert-smtp-user -d 'SMTP login; the password comes from SECRETCTL_ALERT_SMTP_PASSWORD' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l alert-smtp-tls -d 'Transport security: STARTTLS (required, not opportunistic), TLS from the first byte (usually port 465), or none (only for a relay on this host)' -r -f -a "none\t''
+starttls\t''
+tls\t''"
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l sweep-interval -d 'Seconds between sweeps that delete expired sessions and share links' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l test-clock-file -d 'TEST ONLY: a file holding a clock offset in seconds, to test expiry without waiting' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l server -d 'Server to talk to' -r

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 mod account;
+mod alerts;
 
 pub use account::AccountCommand;
+pub use alerts::{AlertArgs, SmtpTlsArg};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -139,6 +141,9 @@ pub struct ServeArgs {
     /// cannot be written, the operation being audited is refused (503).
     #[arg(long, env = "SECRETCTL_AUDIT_LOG", value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub alerts: AlertArgs,
 
     /// Take client addresses from X-Forwarded-For (only behind a proxy you run, which must
     /// overwrite or append to that header); without it the header is ignored.

@@ -6,6 +6,10 @@ use std::path::PathBuf;
 use crate::cli::ServeArgs;
 use crate::crypto::password::KdfParams;
 
+mod alerts;
+
+pub use alerts::{AlertConfig, SMTP_PASSWORD_ENV, SmtpConfig, SmtpSecurity};
+
 /// Name of the database file inside the data dir.
 pub const DB_FILE: &str = "secretctl.redb";
 /// Default name of the master key file inside the data dir.
@@ -31,6 +35,8 @@ pub struct ServeConfig {
     pub trust_proxy: bool,
     /// Also append every audit record to this file as a JSON line.
     pub audit_log: Option<PathBuf>,
+    /// Where security alerts go (webhook, mail); off by default.
+    pub alerts: AlertConfig,
 }
 
 impl ServeConfig {
@@ -63,6 +69,7 @@ impl ServeConfig {
         if !(1..=86_400).contains(&args.sweep_interval) {
             return Err("--sweep-interval must be between 1 and 86400 seconds".into());
         }
+        let alerts = AlertConfig::from_args(&args.alerts, std::env::var(SMTP_PASSWORD_ENV).ok())?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hash_concurrency = cores.clamp(1, 4);
         Ok(ServeConfig {
@@ -87,6 +94,7 @@ impl ServeConfig {
             test_clock_file: args.test_clock_file.clone(),
             trust_proxy: args.trust_proxy,
             audit_log: args.audit_log.clone(),
+            alerts,
         })
     }
 }

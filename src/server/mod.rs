@@ -6,6 +6,7 @@
 //! arriving after that get 503. A second Ctrl-C exits at once.
 
 mod accounts;
+mod alerting;
 mod audit;
 mod auth;
 pub mod body;
@@ -50,6 +51,8 @@ pub enum ServeError {
     Bind { addr: String, reason: String },
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error("alerts: {0}")]
+    Alerts(String),
 }
 
 /// Shared state of a running server.
@@ -111,6 +114,8 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     if let Some(path) = &config.audit_log {
         store.attach_audit_log(crate::store::AuditLog::open(path)?);
     }
+    let app_slot = alerting::AppSlot::default();
+    let alert_worker = alerting::attach(&config.alerts, &mut store, Arc::clone(&app_slot))?;
     if config.kdf != crate::crypto::password::KdfParams::DEFAULT {
         eprintln!(
             "warning: insecure test-only password hashing parameters in use; never use them for real accounts"
@@ -125,6 +130,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         reveal_nonces: share_page::RevealNonces::new()?,
         public_url: OnceLock::new(),
     });
+    let _ = app_slot.set(Arc::downgrade(&app));
 
     let handler_app = Arc::clone(&app);
     let server = http::HttpServer::bind(&config.addr, config.workers, move |req| {
@@ -174,6 +180,9 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     eprintln!("shutting down: finishing in-flight requests");
     server.shutdown();
     let _ = sweeper.join();
+    if let Some(worker) = &alert_worker {
+        worker.drain(Duration::from_secs(5));
+    }
     app.close();
     eprintln!("stopped");
     Ok(())

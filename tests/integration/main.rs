@@ -2,6 +2,7 @@
 //! dir, driven over HTTP and through the CLI.
 
 mod account;
+mod alerts;
 mod api;
 mod assets;
 mod audit;
