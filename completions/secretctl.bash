@@ -16,6 +16,9 @@ _secretctl() {
             ",$1")
                 cmd="secretctl"
                 ;;
+            secretctl,account)
+                cmd="secretctl__subcmd__account"
+                ;;
             secretctl,audit)
                 cmd="secretctl__subcmd__audit"
                 ;;
@@ -64,6 +67,24 @@ _secretctl() {
             secretctl,update)
                 cmd="secretctl__subcmd__update"
                 ;;
+            secretctl__subcmd__account,help)
+                cmd="secretctl__subcmd__account__subcmd__help"
+                ;;
+            secretctl__subcmd__account,set-email)
+                cmd="secretctl__subcmd__account__subcmd__set__subcmd__email"
+                ;;
+            secretctl__subcmd__account,show)
+                cmd="secretctl__subcmd__account__subcmd__show"
+                ;;
+            secretctl__subcmd__account__subcmd__help,help)
+                cmd="secretctl__subcmd__account__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__account__subcmd__help,set-email)
+                cmd="secretctl__subcmd__account__subcmd__help__subcmd__set__subcmd__email"
+                ;;
+            secretctl__subcmd__account__subcmd__help,show)
+                cmd="secretctl__subcmd__account__subcmd__help__subcmd__show"
+                ;;
             secretctl__subcmd__audit,help)
                 cmd="secretctl__subcmd__audit__subcmd__help"
                 ;;
@@ -75,6 +96,9 @@ _secretctl() {
                 ;;
             secretctl__subcmd__audit__subcmd__help,verify)
                 cmd="secretctl__subcmd__audit__subcmd__help__subcmd__verify"
+                ;;
+            secretctl__subcmd__help,account)
+                cmd="secretctl__subcmd__help__subcmd__account"
                 ;;
             secretctl__subcmd__help,audit)
                 cmd="secretctl__subcmd__help__subcmd__audit"
@@ -124,6 +148,12 @@ _secretctl() {
             secretctl__subcmd__help,update)
                 cmd="secretctl__subcmd__help__subcmd__update"
                 ;;
+            secretctl__subcmd__help__subcmd__account,set-email)
+                cmd="secretctl__subcmd__help__subcmd__account__subcmd__set__subcmd__email"
+                ;;
+            secretctl__subcmd__help__subcmd__account,show)
+                cmd="secretctl__subcmd__help__subcmd__account__subcmd__show"
+                ;;
             secretctl__subcmd__help__subcmd__audit,verify)
                 cmd="secretctl__subcmd__help__subcmd__audit__subcmd__verify"
                 ;;
@@ -134,8 +164,130 @@ _secretctl() {
 
     case "${cmd}" in
         secretctl)
-            opts="-h -V --server --ca-cert --json --help --version serve register login logout put get ls rm update share open shares unshare audit completions help"
+            opts="-h -V --server --ca-cert --json --help --version serve register login logout account put get ls rm update share open shares unshare audit completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account)
+            opts="-h -V --server --ca-cert --json --help --version show set-email help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help)
+            opts="show set-email help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help__subcmd__set__subcmd__email)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__set__subcmd__email)
+            opts="-h -V --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__show)
+            opts="-h -V --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -302,8 +454,50 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help)
-            opts="serve register login logout put get ls rm update share open shares unshare audit completions help"
+            opts="serve register login logout account put get ls rm update share open shares unshare audit completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__account)
+            opts="show set-email"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__account__subcmd__set__subcmd__email)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__account__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -756,7 +950,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --registration --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --ca-cert --json --help --version"
+            opts="-h -V --addr --data-dir --key-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -816,6 +1010,26 @@ _secretctl() {
                     ;;
                 --registration)
                     COMPREPLY=($(compgen -W "open closed" -- "${cur}"))
+                    return 0
+                    ;;
+                --alert-webhook)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alert-smtp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alert-smtp-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alert-smtp-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alert-smtp-tls)
+                    COMPREPLY=($(compgen -W "none starttls tls" -- "${cur}"))
                     return 0
                     ;;
                 --sweep-interval)

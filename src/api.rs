@@ -4,7 +4,7 @@
 //! ignored setting. Fields that carry secret material are `SecretString`s and only serialize
 //! through `sensitive::expose`.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::sensitive::{self, SecretString};
 
@@ -215,4 +215,43 @@ pub struct AuditEvent {
 pub struct AuditList {
     pub events: Vec<AuditEvent>,
     pub next_before: Option<u64>,
+}
+
+/// `200` answer to `GET /account` and `PUT /account/email`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub username: String,
+    /// Where security alerts are mailed; `null` when none is set.
+    pub email: Option<String>,
+}
+
+/// `PUT /account/email`: an address, or `null` or `""` to clear it. The field is required,
+/// so an empty object is a 400 rather than a silent clear.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetEmail {
+    #[serde(deserialize_with = "present_or_null")]
+    pub email: Option<String>,
+}
+
+/// A field that must be present but may be `null` (serde would otherwise take a missing
+/// `Option` field as `None`).
+fn present_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_email_requires_the_field_but_takes_null() {
+        let set: SetEmail = serde_json::from_str(r#"{"email":"a@b.example"}"#).unwrap();
+        assert_eq!(set.email.as_deref(), Some("a@b.example"));
+        let cleared: SetEmail = serde_json::from_str(r#"{"email":null}"#).unwrap();
+        assert!(cleared.email.is_none());
+        assert!(serde_json::from_str::<SetEmail>("{}").is_err());
+        assert!(serde_json::from_str::<SetEmail>(r#"{"email":"a@b","x":1}"#).is_err());
+    }
 }

@@ -5,6 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod account;
+mod alerts;
+
+pub use account::AccountCommand;
+pub use alerts::{AlertArgs, SmtpTlsArg};
+
 const EXIT_CODES: &str = "\
 Exit status:
   0  success
@@ -56,13 +62,16 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create an account (password prompted without echo, or --password-stdin).
     Register(AccountArgs),
     /// Log in and cache the session token (0600) for this server.
     Login(AccountArgs),
     /// Revoke the cached session and forget it.
     Logout,
+    /// Show your account, or set the email address security alerts are mailed to.
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Store a new secret; the value comes from --value, --from-file, or stdin.
     Put(PutArgs),
     /// Print a secret's value exactly, byte for byte (--json for the full record).
@@ -191,6 +200,8 @@ pub struct ServeArgs {
     /// Whether anyone may create an account; close it once your accounts exist.
     #[arg(long, env = "SECRETCTL_REGISTRATION", value_enum, default_value_t = Registration::Open)]
     pub registration: Registration,
+    #[command(flatten)]
+    pub alerts: AlertArgs,
 
     /// Take client addresses from X-Forwarded-For (only behind a proxy you run, which must
     /// overwrite or append to that header); without it the header is ignored.

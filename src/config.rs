@@ -6,6 +6,10 @@ use std::path::PathBuf;
 use crate::cli::ServeArgs;
 use crate::crypto::password::KdfParams;
 
+mod alerts;
+
+pub use alerts::{AlertConfig, SMTP_PASSWORD_ENV, SmtpConfig, SmtpSecurity};
+
 /// Name of the database file inside the data dir.
 pub const DB_FILE: &str = "secretctl.redb";
 /// Default name of the master key file inside the data dir.
@@ -49,6 +53,8 @@ pub struct ServeConfig {
     pub registration_open: bool,
     /// Longest one read from a client may block (handshake, headers, body, idle keep-alive).
     pub client_timeout_secs: u64,
+    /// Where security alerts go (webhook, mail); off by default.
+    pub alerts: AlertConfig,
 }
 
 impl ServeConfig {
@@ -92,6 +98,7 @@ impl ServeConfig {
         if !(1..=86_400).contains(&args.sweep_interval) {
             return Err("--sweep-interval must be between 1 and 86400 seconds".into());
         }
+        let alerts = AlertConfig::from_args(&args.alerts, std::env::var(SMTP_PASSWORD_ENV).ok())?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hash_concurrency = cores.clamp(1, 4);
         Ok(ServeConfig {
@@ -122,6 +129,7 @@ impl ServeConfig {
             share_rate_limit_per_min: args.share_rate_limit,
             registration_open: args.registration == crate::cli::Registration::Open,
             client_timeout_secs: args.client_timeout,
+            alerts,
         })
     }
 }

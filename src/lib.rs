@@ -4,9 +4,11 @@
 //! `commands` (the terminal) drives either `server` (HTTP over `store`) or `client`
 //! (HTTP calls to a server). `store` owns the redb file and seals every value with
 //! `crypto` before it touches disk; `api` holds the JSON wire types both sides share.
+//! `alerts` turns audit records into webhook and mail notifications, off the request path.
 //! The database never holds a plaintext value, password or token.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod api;
 pub mod assets;
 pub mod cli;

@@ -19,8 +19,9 @@ use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use zeroize::Zeroizing;
 
 use crate::api::{
-    AuditList, CreateSecret, CreateShare, Credentials, ErrorBody, LoginResponse, RedeemShare,
-    Redeemed, SecretList, SecretMeta, SecretWithValue, ShareCreated, ShareList, UpdateSecret, User,
+    Account, AuditList, CreateSecret, CreateShare, Credentials, ErrorBody, LoginResponse,
+    RedeemShare, Redeemed, SecretList, SecretMeta, SecretWithValue, SetEmail, ShareCreated,
+    ShareList, UpdateSecret, User,
 };
 use crate::sensitive::{ExposeSecret, SecretString};
 
@@ -256,6 +257,21 @@ impl ApiClient {
     /// `POST /logout`.
     pub fn logout(&self) -> Result<(), ClientError> {
         self.send::<()>(Method::Post, "/logout", None).map(drop)
+    }
+
+    /// `GET /account`.
+    pub fn account(&self) -> Result<Account, ClientError> {
+        let b = self.send::<()>(Method::Get, "/account", None)?;
+        self.decode(&b)
+    }
+
+    /// `PUT /account/email`; `None` clears the address.
+    pub fn set_email(&self, email: Option<&str>) -> Result<Account, ClientError> {
+        let input = SetEmail {
+            email: email.map(str::to_string),
+        };
+        let b = self.send(Method::Put, "/account/email", Some(&input))?;
+        self.decode(&b)
     }
 
     /// `POST /secrets`.

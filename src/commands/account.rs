@@ -1,9 +1,9 @@
-//! `register`, `login`, `logout`.
+//! `register`, `login`, `logout`, and `account` (show, set-email).
 
 use super::context::Context;
 use super::{CliError, input, output};
 use crate::api::Credentials;
-use crate::cli::AccountArgs;
+use crate::cli::{AccountArgs, AccountCommand};
 use crate::client::session_cache::{CachedSession, SessionCache};
 
 /// `secretctl register`.
@@ -87,5 +87,42 @@ pub fn logout(ctx: &Context) -> Result<(), CliError> {
     } else {
         eprintln!("logged out of {}", ctx.server);
         Ok(())
+    }
+}
+
+/// `secretctl account show` and `secretctl account set-email ADDRESS` ("" clears it).
+pub fn account(ctx: &Context, cmd: &AccountCommand) -> Result<(), CliError> {
+    let client = ctx.authenticated()?;
+    let account = match cmd {
+        AccountCommand::Show => client.account()?,
+        AccountCommand::SetEmail { address } => {
+            let address = address.trim();
+            client.set_email((!address.is_empty()).then_some(address))?
+        }
+    };
+    if ctx.json {
+        return output::json(&account);
+    }
+    match (cmd, &account.email) {
+        (AccountCommand::Show, email) => output::write_stdout(
+            format!(
+                "id:        {}\nusername:  {}\nemail:     {}\n",
+                account.id,
+                account.username,
+                email.as_deref().unwrap_or("-")
+            )
+            .as_bytes(),
+        ),
+        (AccountCommand::SetEmail { .. }, Some(email)) => {
+            eprintln!(
+                "alerts for {} will be mailed to {email} (when the server sends mail)",
+                account.username
+            );
+            Ok(())
+        }
+        (AccountCommand::SetEmail { .. }, None) => {
+            eprintln!("alert email cleared for {}", account.username);
+            Ok(())
+        }
     }
 }

@@ -77,6 +77,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Register(args) => account::register(&ctx, &args),
         Command::Login(args) => account::login(&ctx, &args),
         Command::Logout => account::logout(&ctx),
+        Command::Account(cmd) => account::account(&ctx, &cmd),
         Command::Put(args) => secrets::put(&ctx, &args),
         Command::Get(args) => secrets::get(&ctx, &args.name),
         Command::Ls(args) => secrets::ls(&ctx, args.tag.as_deref()),

@@ -31,6 +31,7 @@ pub fn register(req: &Request, app: &App) -> Result<Response, ApiError> {
         username: creds.username,
         password_hash: app.hasher.hash(&creds.password)?,
         created_at: app.now(),
+        email: None,
     };
     store.create_user(&user, &auth::anonymous(req, app))?;
     Ok(respond::json(

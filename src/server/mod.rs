@@ -7,12 +7,14 @@
 //! the database; requests arriving after that get 503. A second Ctrl-C exits at once.
 
 mod accounts;
+mod alerting;
 mod audit;
 mod auth;
 pub mod body;
 mod clock;
 mod error;
 mod http;
+mod profile;
 mod ratelimit;
 mod respond;
 mod router;
@@ -55,6 +57,8 @@ pub enum ServeError {
     Tls(#[from] TlsError),
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error("alerts: {0}")]
+    Alerts(String),
 }
 
 /// Shared state of a running server.
@@ -127,6 +131,8 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     if let Some(path) = &config.audit_log {
         store.attach_audit_log(crate::store::AuditLog::open(path)?);
     }
+    let app_slot = alerting::AppSlot::default();
+    let alert_worker = alerting::attach(&config.alerts, &mut store, Arc::clone(&app_slot))?;
     if config.kdf != crate::crypto::password::KdfParams::DEFAULT {
         eprintln!(
             "warning: insecure test-only password hashing parameters in use; never use them for real accounts"
@@ -148,6 +154,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         reveal_nonces: share_page::RevealNonces::new()?,
         public_url: OnceLock::new(),
     });
+    let _ = app_slot.set(Arc::downgrade(&app));
 
     let handler_app = Arc::clone(&app);
     let server = http::HttpServer::bind(
@@ -211,6 +218,9 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     eprintln!("shutting down: finishing in-flight requests");
     server.shutdown();
     let _ = sweeper.join();
+    if let Some(worker) = &alert_worker {
+        worker.drain(Duration::from_secs(5));
+    }
     app.close();
     eprintln!("stopped");
     Ok(())

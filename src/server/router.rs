@@ -10,7 +10,7 @@ use rouille::{Request, Response};
 
 use super::ratelimit::Class;
 use super::{
-    ApiError, App, accounts, audit, auth, respond, secrets, share_link, share_page, shares,
+    ApiError, App, accounts, audit, auth, profile, respond, secrets, share_link, share_page, shares,
 };
 use crate::api::Health;
 use crate::store::Event;
@@ -21,6 +21,8 @@ enum Route<'a> {
     Register,
     Login,
     Logout,
+    Account,
+    AccountEmail,
     Audit,
     Secrets,
     Secret(&'a str),
@@ -39,6 +41,8 @@ impl<'a> Route<'a> {
             ("register", None, _) => Route::Register,
             ("login", None, _) => Route::Login,
             ("logout", None, _) => Route::Logout,
+            ("account", None, _) => Route::Account,
+            ("account", Some("email"), None) => Route::AccountEmail,
             ("secrets", None, _) => Route::Secrets,
             ("audit", None, _) => Route::Audit,
             ("secrets", Some(id), None) if !id.is_empty() => Route::Secret(id),
@@ -57,6 +61,8 @@ impl<'a> Route<'a> {
             Route::Register => "/register",
             Route::Login => "/login",
             Route::Logout => "/logout",
+            Route::Account => "/account",
+            Route::AccountEmail => "/account/email",
             Route::Secrets => "/secrets",
             Route::Audit => "/audit",
             Route::Secret(_) => "/secrets/{id}",
@@ -153,6 +159,8 @@ fn dispatch(req: &Request, app: &App, route: &Route) -> Result<Response, ApiErro
         (Route::Register, "POST") => accounts::register(req, app),
         (Route::Login, "POST") => accounts::login(req, app),
         (Route::Logout, "POST") => accounts::logout(req, app),
+        (Route::Account, "GET") => profile::show(req, app),
+        (Route::AccountEmail, "PUT") => profile::set_email(req, app),
         (Route::Audit, "GET") => audit::list(req, app),
         (Route::Secrets, "POST") => secrets::create(req, app),
         (Route::Secrets, "GET") => secrets::list(req, app),
@@ -167,6 +175,8 @@ fn dispatch(req: &Request, app: &App, route: &Route) -> Result<Response, ApiErro
         (Route::Register | Route::Login | Route::Logout, _) => {
             Err(ApiError::MethodNotAllowed("POST"))
         }
+        (Route::Account, _) => Err(ApiError::MethodNotAllowed("GET")),
+        (Route::AccountEmail, _) => Err(ApiError::MethodNotAllowed("PUT")),
         (Route::Secrets, _) => Err(ApiError::MethodNotAllowed("GET, POST")),
         (Route::Audit, _) => Err(ApiError::MethodNotAllowed("GET")),
         (Route::Secret(_), _) => Err(ApiError::MethodNotAllowed("GET, PUT, DELETE")),

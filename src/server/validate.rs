@@ -135,6 +135,22 @@ pub fn tags(mut ts: Vec<String>) -> Result<Vec<String>, ApiError> {
     Ok(ts)
 }
 
+/// An alert address: at most 254 bytes (the SMTP path limit), exactly one `@` with something
+/// on both sides, no whitespace or control characters (nothing that could end a header
+/// line). Deliverability is the mail server's business.
+pub fn email(e: &str) -> Result<(), ApiError> {
+    let ok = e.len() <= 254
+        && e.split('@').count() == 2
+        && e.split('@').all(|part| !part.is_empty())
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        return Err(bad(
+            "email must be an address of at most 254 characters with one '@' and no spaces",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +190,26 @@ mod tests {
         assert!(new_password("alice.smith", &SecretString::from("ALICE.SMITH")).is_err());
         assert!(new_password("alice", &SecretString::from("correct horse battery")).is_ok());
         assert!(common_passwords().len() >= 9_900);
+    }
+
+    #[test]
+    fn emails() {
+        assert!(email("alice@example.com").is_ok());
+        assert!(email("a+tag@sub.example").is_ok());
+        assert!(email(&format!("{}@b.example", "a".repeat(244))).is_ok());
+        assert!(email(&format!("{}@b.example", "a".repeat(245))).is_err());
+        for bad_one in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "a@b@c",
+            "al ice@example.com",
+            "alice@example.com\r\nBcc: x@y",
+            "alice@exa\tmple.com",
+            "alice\u{7f}@example.com",
+        ] {
+            assert!(email(bad_one).is_err(), "{bad_one:?}");
+        }
     }
 }

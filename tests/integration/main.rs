@@ -2,6 +2,8 @@
 //! dir, driven over HTTP and through the CLI.
 
 mod abuse;
+mod account;
+mod alerts;
 mod api;
 mod assets;
 mod audit;
