@@ -46,13 +46,14 @@ complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "help" -d 'Print
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l addr -d 'Address to listen on; port 0 picks a free port' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l data-dir -d 'Directory for the database (and the master key unless --key-file); created 0700' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l key-file -d 'Master key file [default: DIR/master.key]; keep it on a separate mount or backup' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l passphrase-file -d 'Read the master key file\'s passphrase from FILE (a trailing newline is dropped). Without it, SECRETCTL_PASSPHRASE is used, else a sealed key file is prompted for without echo when stdin is a terminal. A new data dir started with a passphrase gets a sealed key file from the start' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l session-ttl -d 'How long a login session lasts (e.g. 3600, 30m, 24h, 7d)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l workers -d 'Worker threads serving requests' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l public-url -d 'Public base URL for share links (e.g. https://secrets.example.com) [default: http://<listening address>]' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l sweep-interval -d 'Seconds between sweeps that delete expired sessions and share links' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l test-clock-file -d 'TEST ONLY: a file holding a clock offset in seconds, to test expiry without waiting' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l insecure-fast-kdf -d 'TEST ONLY: cheap password hashing so test suites run fast. Never for real accounts'
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l insecure-fast-kdf -d 'TEST ONLY: cheap password hashing (and cheap sealing of a new key file) so test suites run fast. Never for real accounts or keys'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s V -l version -d 'Print version'

@@ -21,6 +21,9 @@ Environment:
   SECRETCTL_USERNAME  username for register/login (--username)
   SECRETCTL_PASSWORD  password for register/login when no terminal is available
                       (prefer --password-stdin)
+  SECRETCTL_PASSPHRASE
+                      passphrase of a sealed master key file, for serve
+                      (prefer --passphrase-file)
   XDG_CONFIG_HOME     where the session cache lives (default ~/.config/secretctl/)";
 
 /// A self-hosted secrets manager: server and client in one binary.
@@ -103,6 +106,13 @@ pub struct ServeArgs {
     #[arg(long, env = "SECRETCTL_KEY_FILE", value_name = "PATH")]
     pub key_file: Option<PathBuf>,
 
+    /// Read the master key file's passphrase from FILE (a trailing newline is dropped).
+    /// Without it, SECRETCTL_PASSPHRASE is used, else a sealed key file is prompted for
+    /// without echo when stdin is a terminal. A new data dir started with a passphrase gets
+    /// a sealed key file from the start.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
     /// How long a login session lasts (e.g. 3600, 30m, 24h, 7d).
     #[arg(
         long,
@@ -134,7 +144,8 @@ pub struct ServeArgs {
     #[arg(long, hide = true, value_name = "FILE")]
     pub test_clock_file: Option<PathBuf>,
 
-    /// TEST ONLY: cheap password hashing so test suites run fast. Never for real accounts.
+    /// TEST ONLY: cheap password hashing (and cheap sealing of a new key file) so test
+    /// suites run fast. Never for real accounts or keys.
     #[arg(long, hide = true)]
     pub insecure_fast_kdf: bool,
 }

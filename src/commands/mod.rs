@@ -6,6 +6,7 @@
 mod account;
 mod context;
 mod input;
+mod key_passphrase;
 mod output;
 mod secrets;
 mod shares;
@@ -67,7 +68,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = context::Context::new(&cli.server, cli.json);
     match cli.command {
         Command::Serve(args) => {
-            let config = ServeConfig::from_args(&args).map_err(CliError::Usage)?;
+            let mut config = ServeConfig::from_args(&args).map_err(CliError::Usage)?;
+            config.key_passphrase = key_passphrase::serve_passphrase(&args, &config.key_file)?;
             crate::server::run(config).map_err(|e| CliError::Other(e.to_string()))
         }
         Command::Register(args) => account::register(&ctx, &args),

@@ -104,7 +104,11 @@ impl std::ops::Deref for StoreRef<'_> {
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     create_private_dir(&config.data_dir)?;
-    let store = Store::open(&config.data_dir.join(DB_FILE), &config.key_file)?;
+    let store = Store::open_with_key(
+        &config.data_dir.join(DB_FILE),
+        &config.key_file,
+        config.key_passphrase.as_ref(),
+    )?;
     if config.kdf != crate::crypto::password::KdfParams::DEFAULT {
         eprintln!(
             "warning: insecure test-only password hashing parameters in use; never use them for real accounts"

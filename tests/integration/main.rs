@@ -5,6 +5,7 @@ mod api;
 mod assets;
 mod browser;
 mod cli;
+mod keys;
 mod lifecycle;
 mod shares;
 mod util;

@@ -1,0 +1,130 @@
+//! Master key sealing through the real binary: `serve` with a sealed key (passphrase from a
+//! file, the environment, or wrong).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::util::{BIN, Server};
+
+const PASSPHRASE: &str = "tr0ub4dor&3 key passphrase";
+/// Every secret value in these tests contains it, so one grep finds any plaintext copy.
+const MARKER: &str = "PLAINTEXT-7c1e55-";
+const ARMOR: &str = "-----BEGIN AGE ENCRYPTED FILE-----";
+
+/// Runs `serve` expecting it to refuse to start with status 1; returns its one-line stderr.
+fn serve_fails(args: &[&str], env: &[(&str, &str)]) -> String {
+    serve_fails_with(1, args, env)
+}
+
+/// Runs `serve` expecting it to refuse to start with `code`; returns its one-line stderr.
+fn serve_fails_with(code: i32, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--insecure-fast-kdf"])
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(code), "{out:?}");
+    assert!(out.stdout.is_empty(), "no listening line: {out:?}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    err
+}
+
+/// A file holding `text` plus a newline (which the reader drops).
+fn passphrase_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{text}\n")).unwrap();
+    path
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn read_value(server: &Server, token: &str, id: &str) -> String {
+    let r = server.http().get(&format!("/secrets/{id}"), Some(token));
+    assert_eq!(r.status, 200, "{r:?}");
+    r.json["value"].as_str().unwrap().to_string()
+}
+
+fn key_of(server: &Server) -> PathBuf {
+    server.data_dir().join("master.key")
+}
+
+fn db_of(server: &Server) -> PathBuf {
+    server.data_dir().join("secretctl.redb")
+}
+
+#[test]
+fn a_sealed_key_needs_its_passphrase_and_a_wrong_one_touches_nothing() {
+    let secrets = tempfile::tempdir().unwrap();
+    let right = passphrase_file(secrets.path(), "right", PASSPHRASE);
+    let wrong = passphrase_file(secrets.path(), "wrong", "not the passphrase");
+
+    // A new data dir started with a passphrase gets a sealed key from the start.
+    let mut server = Server::start_with(&["--passphrase-file", s(&right)]);
+    let key = key_of(&server);
+    let text = std::fs::read_to_string(&key).unwrap();
+    assert!(text.starts_with(ARMOR), "{text}");
+    assert!(!text.contains("AGE-SECRET-KEY"));
+    let token = server.user("alice");
+    let value = format!("{MARKER}sealed-start");
+    let id = server.secret(&token, "db", &value);
+    assert!(server.stop().success());
+
+    // The passphrase from the environment works as well as from the file.
+    server.spawn_env(&[], &[("SECRETCTL_PASSPHRASE", PASSPHRASE)]);
+    assert_eq!(read_value(&server, &token, &id), value);
+    assert!(server.stop().success());
+
+    let key_bytes = std::fs::read(&key).unwrap();
+    let db_bytes = std::fs::read(db_of(&server)).unwrap();
+    let dir = server.data_dir();
+    let err = serve_fails(
+        &["--data-dir", s(&dir), "--passphrase-file", s(&wrong)],
+        &[],
+    );
+    assert!(err.contains("passphrase does not open key file"), "{err}");
+    assert!(!err.contains("not the passphrase"), "{err}");
+    let err = serve_fails(
+        &["--data-dir", s(&dir)],
+        &[("SECRETCTL_PASSPHRASE", "also wrong")],
+    );
+    assert!(err.contains("passphrase does not open"), "{err}");
+    // No passphrase and no terminal to ask on: a usage error naming the options.
+    let err = serve_fails_with(2, &["--data-dir", s(&dir)], &[]);
+    assert!(
+        err.contains("is sealed") && err.contains("--passphrase-file"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read(&key).unwrap() == key_bytes,
+        "key file untouched"
+    );
+    assert!(
+        std::fs::read(db_of(&server)).unwrap() == db_bytes,
+        "database untouched"
+    );
+
+    let empty = passphrase_file(secrets.path(), "empty", "");
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--data-dir",
+            s(&dir),
+            "--passphrase-file",
+            s(&empty),
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+
+    server.spawn(&["--passphrase-file", s(&right)]);
+    assert_eq!(read_value(&server, &token, &id), value);
+    assert!(!server.log().contains(PASSPHRASE));
+}
