@@ -22,7 +22,7 @@ Environment:
   SECRETCTL_PASSWORD  password for register/login when no terminal is available
                       (prefer --password-stdin)
   SECRETCTL_PASSPHRASE
-                      passphrase of a sealed master key file, for serve
+                      passphrase of a sealed master key file, for serve and admin
                       (prefer --passphrase-file)
   XDG_CONFIG_HOME     where the session cache lives (default ~/.config/secretctl/)";
 
@@ -79,6 +79,9 @@ pub enum Command {
     Unshare(UnshareArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// Manage the master key file: seal it with a passphrase, or unseal it.
+    #[command(subcommand)]
+    Admin(AdminCommand),
 }
 
 /// `secretctl serve`.
@@ -279,6 +282,44 @@ pub struct OpenArgs {
 pub struct UnshareArgs {
     /// Share id, as shown by `secretctl shares NAME`.
     pub share_id: String,
+}
+
+/// `secretctl admin`: offline key management on the server's files.
+///
+/// Each works directly on the key file, not through the server. Passphrases come from
+/// --passphrase-file, else SECRETCTL_PASSPHRASE, else a no-echo prompt on the terminal.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored).
+    ///
+    /// The file is replaced atomically; `age -d` opens it. From then on `serve` needs the
+    /// passphrase. Copies of the plain file (backups) still hold the key.
+    SealKey(SealKeyArgs),
+    /// Decrypt a sealed master key file back to plain age-keygen format, in place.
+    UnsealKey(KeyFileArgs),
+}
+
+/// A key file and its passphrase.
+#[derive(Debug, Args)]
+pub struct KeyFileArgs {
+    /// The master key file to rewrite in place.
+    #[arg(long, env = "SECRETCTL_KEY_FILE", value_name = "PATH")]
+    pub key_file: PathBuf,
+
+    /// Read the passphrase from FILE (a trailing newline is dropped).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `secretctl admin seal-key`.
+#[derive(Debug, Args)]
+pub struct SealKeyArgs {
+    #[command(flatten)]
+    pub key: KeyFileArgs,
+
+    /// TEST ONLY: cheap scrypt sealing so test suites run fast. Never for real keys.
+    #[arg(long, hide = true)]
+    pub insecure_fast_kdf: bool,
 }
 
 /// `secretctl completions`.

@@ -1,4 +1,4 @@
-//! Key passphrases for `serve`: from `--passphrase-file`, else
+//! Key passphrases for `serve` and `admin`: from `--passphrase-file`, else
 //! `SECRETCTL_PASSPHRASE`, else a no-echo prompt when stdin is a terminal. The passphrase
 //! goes straight into a `SecretString` (file bytes into a zeroized buffer first); it is never
 //! a flag value and never printed.
@@ -22,6 +22,8 @@ const NO_TERMINAL_HINT: &str = "use --passphrase-file FILE or set SECRETCTL_PASS
 pub enum Prompt {
     Never,
     Once,
+    /// Twice, to catch a typo in a passphrase about to seal something.
+    Confirmed,
 }
 
 /// The passphrase for `serve`: given (file or environment), else prompted for when the key
@@ -67,10 +69,15 @@ pub fn passphrase(
     if prompt == Prompt::Never {
         return Ok(None);
     }
+    let confirm = prompt == Prompt::Confirmed;
     if std::io::stdin().is_terminal() {
-        eprintln!("{} is sealed with a passphrase", key_file.display());
+        if confirm {
+            eprintln!("choose a passphrase to seal {}", key_file.display());
+        } else {
+            eprintln!("{} is sealed with a passphrase", key_file.display());
+        }
     }
-    input::prompt_secret("key passphrase", false, NO_TERMINAL_HINT).map(Some)
+    input::prompt_secret("key passphrase", confirm, NO_TERMINAL_HINT).map(Some)
 }
 
 /// The whole file, minus one trailing line ending (as `echo` and editors leave it).
@@ -109,6 +116,11 @@ pub fn key_passphrase(secret: SecretString, insecure_fast: bool) -> KeyPassphras
     } else {
         p
     }
+}
+
+/// The error for an operation that needs a passphrase and was given none.
+pub fn no_passphrase() -> CliError {
+    CliError::Usage(format!("no passphrase given: {NO_TERMINAL_HINT}"))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! `CliError` maps every failure to one stderr line and a documented exit code.
 
 mod account;
+mod admin;
 mod context;
 mod input;
 mod key_passphrase;
@@ -84,6 +85,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Open(args) => shares::open(&ctx, &args),
         Command::Shares(args) => shares::list(&ctx, &args.name),
         Command::Unshare(args) => shares::unshare(&ctx, &args.share_id),
+        Command::Admin(cmd) => admin::run(&ctx, &cmd),
         Command::Completions(args) => {
             let mut cmd = crate::cli::command();
             let mut buf = Vec::new();

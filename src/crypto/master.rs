@@ -131,6 +131,41 @@ impl MasterKey {
     }
 }
 
+/// Seals the plain key file at `path` under `passphrase`, replacing it atomically. Refuses a
+/// file that is already sealed or holds no identity; the sealed text is opened again before
+/// it replaces anything, so a key is never swapped for one that does not open.
+pub fn seal_file(path: &Path, passphrase: &KeyPassphrase) -> Result<(), CryptoError> {
+    let plain = match key_file::read(path)? {
+        KeyFileText::Sealed(_) => {
+            return Err(key_error(path, "it is already sealed".into()));
+        }
+        KeyFileText::Plain(text) => text,
+    };
+    parse_identity(path, &plain)?;
+    let sealed = key_file::seal_text(path, &plain, passphrase)?;
+    if key_file::unseal_text(path, &sealed, passphrase)?.as_str() != plain.as_str() {
+        return Err(key_error(
+            path,
+            "sealing did not round-trip; the file is unchanged".into(),
+        ));
+    }
+    key_file::replace(path, sealed.as_bytes())
+}
+
+/// Unseals the sealed key file at `path` with `passphrase`, replacing it atomically with the
+/// plain text it holds. Refuses a plain file; a wrong passphrase changes nothing.
+pub fn unseal_file(path: &Path, passphrase: &KeyPassphrase) -> Result<(), CryptoError> {
+    let sealed = match key_file::read(path)? {
+        KeyFileText::Plain(_) => {
+            return Err(key_error(path, "it is not sealed".into()));
+        }
+        KeyFileText::Sealed(text) => text,
+    };
+    let plain = key_file::unseal_text(path, &sealed, passphrase)?;
+    parse_identity(path, &plain)?;
+    key_file::replace(path, plain.as_bytes())
+}
+
 /// The identity on the file's `AGE-SECRET-KEY-` line.
 fn parse_identity(path: &Path, text: &str) -> Result<Identity, CryptoError> {
     let line = text
@@ -211,5 +246,43 @@ mod tests {
         let loaded = MasterKey::load(&path, Some(&pass("right"))).unwrap();
         assert_eq!(loaded.public_key(), mk.public_key());
         assert!(loaded.is_sealed());
+    }
+
+    #[test]
+    fn seal_and_unseal_files_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let mk = MasterKey::create(&path, None).unwrap();
+        let plain = fs::read(&path).unwrap();
+        assert!(unseal_file(&path, &pass("p")).is_err(), "a plain file");
+        seal_file(&path, &pass("p")).unwrap();
+        assert!(key_file::is_sealed(&path).unwrap());
+        let again = seal_file(&path, &pass("p")).unwrap_err();
+        assert!(again.to_string().contains("already sealed"), "{again}");
+        assert!(matches!(
+            unseal_file(&path, &pass("q")),
+            Err(CryptoError::WrongPassphrase { .. })
+        ));
+        assert_eq!(
+            MasterKey::load(&path, Some(&pass("p")))
+                .unwrap()
+                .public_key(),
+            mk.public_key()
+        );
+        unseal_file(&path, &pass("p")).unwrap();
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            plain,
+            "the original text, byte for byte"
+        );
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+
+        let not_a_key = dir.path().join("notes.txt");
+        fs::write(&not_a_key, "hello").unwrap();
+        assert!(seal_file(&not_a_key, &pass("p")).is_err());
+        assert_eq!(fs::read(&not_a_key).unwrap(), b"hello");
     }
 }

@@ -1,15 +1,24 @@
 //! Master key sealing through the real binary: `serve` with a sealed key (passphrase from a
-//! file, the environment, or wrong).
+//! file, the environment, or wrong), and `admin seal-key` / `unseal-key`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::util::{BIN, Server};
+use serde_json::json;
+
+use crate::util::{BIN, Run, Server, run_with};
 
 const PASSPHRASE: &str = "tr0ub4dor&3 key passphrase";
 /// Every secret value in these tests contains it, so one grep finds any plaintext copy.
 const MARKER: &str = "PLAINTEXT-7c1e55-";
 const ARMOR: &str = "-----BEGIN AGE ENCRYPTED FILE-----";
+
+/// Runs `secretctl` with a clean environment plus `env`.
+fn secretctl(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear().envs(env.iter().copied());
+    run_with(cmd, args, b"")
+}
 
 /// Runs `serve` expecting it to refuse to start with status 1; returns its one-line stderr.
 fn serve_fails(args: &[&str], env: &[(&str, &str)]) -> String {
@@ -45,18 +54,18 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn read_value(server: &Server, token: &str, id: &str) -> String {
-    let r = server.http().get(&format!("/secrets/{id}"), Some(token));
-    assert_eq!(r.status, 200, "{r:?}");
-    r.json["value"].as_str().unwrap().to_string()
-}
-
 fn key_of(server: &Server) -> PathBuf {
     server.data_dir().join("master.key")
 }
 
 fn db_of(server: &Server) -> PathBuf {
     server.data_dir().join("secretctl.redb")
+}
+
+fn read_value(server: &Server, token: &str, id: &str) -> String {
+    let r = server.http().get(&format!("/secrets/{id}"), Some(token));
+    assert_eq!(r.status, 200, "{r:?}");
+    r.json["value"].as_str().unwrap().to_string()
 }
 
 #[test]
@@ -127,4 +136,127 @@ fn a_sealed_key_needs_its_passphrase_and_a_wrong_one_touches_nothing() {
     server.spawn(&["--passphrase-file", s(&right)]);
     assert_eq!(read_value(&server, &token, &id), value);
     assert!(!server.log().contains(PASSPHRASE));
+}
+
+#[test]
+fn seal_key_and_unseal_key_round_trip() {
+    let mut server = Server::start();
+    let token = server.user("alice");
+    let id = server.secret(&token, "db", &format!("{MARKER}round-trip"));
+    let key = key_of(&server);
+    let original = std::fs::read(&key).unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    let right = passphrase_file(secrets.path(), "right", PASSPHRASE);
+    let wrong = passphrase_file(secrets.path(), "wrong", "nope");
+
+    // Without a passphrase source or a terminal: a usage error.
+    let r = secretctl(&["admin", "seal-key", "--key-file", s(&key)], &[]).fails_with(2);
+    assert!(
+        r.stderr().contains("SECRETCTL_PASSPHRASE"),
+        "{}",
+        r.stderr()
+    );
+
+    let r = secretctl(
+        &[
+            "--json",
+            "admin",
+            "seal-key",
+            "--key-file",
+            s(&key),
+            "--passphrase-file",
+            s(&right),
+            "--insecure-fast-kdf",
+        ],
+        &[],
+    )
+    .success();
+    assert_eq!(r.json(), json!({"key_file": s(&key), "sealed": true}));
+    let sealed = std::fs::read(&key).unwrap();
+    assert!(sealed.starts_with(ARMOR.as_bytes()));
+    let r = secretctl(
+        &[
+            "admin",
+            "seal-key",
+            "--key-file",
+            s(&key),
+            "--passphrase-file",
+            s(&right),
+        ],
+        &[],
+    )
+    .fails_with(1);
+    assert!(r.stderr().contains("already sealed"), "{}", r.stderr());
+
+    // The running server keeps its key in memory; a restart needs the passphrase.
+    assert!(server.stop().success());
+    let err = serve_fails_with(2, &["--data-dir", s(&server.data_dir())], &[]);
+    assert!(err.contains("is sealed"), "{err}");
+    server.spawn(&["--passphrase-file", s(&right)]);
+    assert!(read_value(&server, &token, &id).starts_with(MARKER));
+    assert!(server.stop().success());
+
+    let r = secretctl(
+        &[
+            "admin",
+            "unseal-key",
+            "--key-file",
+            s(&key),
+            "--passphrase-file",
+            s(&wrong),
+        ],
+        &[],
+    )
+    .fails_with(1);
+    assert!(
+        r.stderr().contains("passphrase does not open"),
+        "{}",
+        r.stderr()
+    );
+    assert!(std::fs::read(&key).unwrap() == sealed, "unchanged");
+    let r = secretctl(
+        &["admin", "unseal-key", "--key-file", s(&key)],
+        &[("SECRETCTL_PASSPHRASE", PASSPHRASE)],
+    )
+    .success();
+    assert!(r.stderr().contains("unsealed"), "{}", r.stderr());
+    assert!(
+        std::fs::read(&key).unwrap() == original,
+        "the original text, byte for byte"
+    );
+    let r = secretctl(
+        &[
+            "admin",
+            "unseal-key",
+            "--key-file",
+            s(&key),
+            "--passphrase-file",
+            s(&right),
+        ],
+        &[],
+    )
+    .fails_with(1);
+    assert!(r.stderr().contains("not sealed"), "{}", r.stderr());
+    let names: Vec<String> = std::fs::read_dir(server.data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.contains(".tmp-")),
+        "no temp files left: {names:?}"
+    );
+    server.spawn(&[]);
+    assert!(read_value(&server, &token, &id).starts_with(MARKER));
+}
+
+#[test]
+fn admin_commands_explain_missing_files() {
+    let empty = tempfile::tempdir().unwrap();
+    let dir = empty.path().join("nothing-here");
+    let r = secretctl(
+        &["admin", "unseal-key", "--key-file", s(&dir.join("k"))],
+        &[],
+    )
+    .fails_with(1);
+    assert!(r.stderr().contains("does not exist"), "{}", r.stderr());
 }
