@@ -67,6 +67,12 @@ _secretctl() {
             secretctl__subcmd__admin,help)
                 cmd="secretctl__subcmd__admin__subcmd__help"
                 ;;
+            secretctl__subcmd__admin,rotate-data-key)
+                cmd="secretctl__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key"
+                ;;
+            secretctl__subcmd__admin,rotate-master)
+                cmd="secretctl__subcmd__admin__subcmd__rotate__subcmd__master"
+                ;;
             secretctl__subcmd__admin,seal-key)
                 cmd="secretctl__subcmd__admin__subcmd__seal__subcmd__key"
                 ;;
@@ -75,6 +81,12 @@ _secretctl() {
                 ;;
             secretctl__subcmd__admin__subcmd__help,help)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__admin__subcmd__help,rotate-data-key)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__rotate__subcmd__data__subcmd__key"
+                ;;
+            secretctl__subcmd__admin__subcmd__help,rotate-master)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__rotate__subcmd__master"
                 ;;
             secretctl__subcmd__admin__subcmd__help,seal-key)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__seal__subcmd__key"
@@ -130,6 +142,12 @@ _secretctl() {
             secretctl__subcmd__help,update)
                 cmd="secretctl__subcmd__help__subcmd__update"
                 ;;
+            secretctl__subcmd__help__subcmd__admin,rotate-data-key)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key"
+                ;;
+            secretctl__subcmd__help__subcmd__admin,rotate-master)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__rotate__subcmd__master"
+                ;;
             secretctl__subcmd__help__subcmd__admin,seal-key)
                 cmd="secretctl__subcmd__help__subcmd__admin__subcmd__seal__subcmd__key"
                 ;;
@@ -161,7 +179,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin)
-            opts="-h -V --server --json --help --version seal-key unseal-key help"
+            opts="-h -V --server --json --help --version seal-key unseal-key rotate-master rotate-data-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -179,7 +197,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__help)
-            opts="seal-key unseal-key help"
+            opts="seal-key unseal-key rotate-master rotate-data-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,6 +211,34 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__rotate__subcmd__data__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__rotate__subcmd__master)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -227,6 +273,66 @@ _secretctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key)
+            opts="-h -V --data-dir --key-file --passphrase-file --server --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__rotate__subcmd__master)
+            opts="-h -V --data-dir --key-file --passphrase-file --insecure-fast-kdf --server --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -337,8 +443,36 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help__subcmd__admin)
-            opts="seal-key unseal-key"
+            opts="seal-key unseal-key rotate-master rotate-data-key"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__rotate__subcmd__master)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

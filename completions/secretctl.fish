@@ -42,7 +42,7 @@ complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "open" -d 'Redee
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "shares" -d 'List a secret\'s active share links (never their tokens)'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "unshare" -d 'Revoke a share link at once'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
-complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "admin" -d 'Manage the master key file: seal it with a passphrase, or unseal it'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "admin" -d 'Manage the master key file and rotate keys (on the server\'s files; stop it first)'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l addr -d 'Address to listen on; port 0 picks a free port' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l data-dir -d 'Directory for the database (and the master key unless --key-file); created 0700' -r -F
@@ -130,13 +130,15 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l serv
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key help" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key help" -l json -d 'Print machine-readable JSON on stdout'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key help" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key help" -s V -l version -d 'Print version'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key help" -f -a "seal-key" -d 'Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored)'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key help" -f -a "unseal-key" -d 'Decrypt a sealed master key file back to plain age-keygen format, in place'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "seal-key" -d 'Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "unseal-key" -d 'Decrypt a sealed master key file back to plain age-keygen format, in place'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "rotate-master" -d 'Give the data keys a new master identity and replace the key file with it'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "rotate-data-key" -d 'Add a new data key, re-seal every secret and pending share link under it in one transaction, and delete the old data key'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l key-file -d 'The master key file to rewrite in place' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l passphrase-file -d 'Read the passphrase from FILE (a trailing newline is dropped)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l server -d 'Server to talk to' -r
@@ -150,8 +152,25 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_se
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l data-dir -d 'The server\'s data directory (holding the database)' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l key-file -d 'Master key file [default: DIR/master.key]' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l passphrase-file -d 'Read the key file\'s passphrase from FILE (a trailing newline is dropped)' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l insecure-fast-kdf -d 'TEST ONLY: cheap scrypt sealing of the new key so test suites run fast'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l data-dir -d 'The server\'s data directory (holding the database)' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l key-file -d 'Master key file [default: DIR/master.key]' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l passphrase-file -d 'Read the key file\'s passphrase from FILE (a trailing newline is dropped)' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "seal-key" -d 'Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "unseal-key" -d 'Decrypt a sealed master key file back to plain age-keygen format, in place'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "rotate-master" -d 'Give the data keys a new master identity and replace the key file with it'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "rotate-data-key" -d 'Add a new data key, re-seal every secret and pending share link under it in one transaction, and delete the old data key'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions admin help" -f -a "serve" -d 'Run the server'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions admin help" -f -a "register" -d 'Create an account (password prompted without echo, or --password-stdin)'
@@ -167,7 +186,9 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions admin help" -f -a "shares" -d 'List a secret\'s active share links (never their tokens)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions admin help" -f -a "unshare" -d 'Revoke a share link at once'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions admin help" -f -a "completions" -d 'Print a shell completion script'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions admin help" -f -a "admin" -d 'Manage the master key file: seal it with a passphrase, or unseal it'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions admin help" -f -a "admin" -d 'Manage the master key file and rotate keys (on the server\'s files; stop it first)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout put get ls rm update share open shares unshare completions admin help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "seal-key" -d 'Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "unseal-key" -d 'Decrypt a sealed master key file back to plain age-keygen format, in place'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "rotate-master" -d 'Give the data keys a new master identity and replace the key file with it'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and __fish_seen_subcommand_from admin" -f -a "rotate-data-key" -d 'Add a new data key, re-seal every secret and pending share link under it in one transaction, and delete the old data key'

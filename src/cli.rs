@@ -79,7 +79,7 @@ pub enum Command {
     Unshare(UnshareArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
-    /// Manage the master key file: seal it with a passphrase, or unseal it.
+    /// Manage the master key file and rotate keys (on the server's files; stop it first).
     #[command(subcommand)]
     Admin(AdminCommand),
 }
@@ -286,17 +286,30 @@ pub struct UnshareArgs {
 
 /// `secretctl admin`: offline key management on the server's files.
 ///
-/// Each works directly on the key file, not through the server. Passphrases come from
-/// --passphrase-file, else SECRETCTL_PASSPHRASE, else a no-echo prompt on the terminal.
+/// Each works directly on the data dir and key file, not through the server. A running
+/// server holds the database lock, so the rotations refuse ("already in use") until it is
+/// stopped; restart it afterwards. Passphrases come from --passphrase-file, else
+/// SECRETCTL_PASSPHRASE, else a no-echo prompt on the terminal.
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored).
     ///
     /// The file is replaced atomically; `age -d` opens it. From then on `serve` needs the
-    /// passphrase. Copies of the plain file (backups) still hold the key.
+    /// passphrase. Copies of the plain file (backups) still hold the key: run rotate-master
+    /// afterwards if any exist.
     SealKey(SealKeyArgs),
     /// Decrypt a sealed master key file back to plain age-keygen format, in place.
     UnsealKey(KeyFileArgs),
+    /// Give the data keys a new master identity and replace the key file with it.
+    ///
+    /// The new key is sealed with the same passphrase when the old one was. Afterwards the
+    /// old key file opens nothing in this database (older backups of the database still
+    /// need it). Crash-safe: the new key is first written to KEY_FILE.new; if interrupted,
+    /// `serve` says which file opens the database, and running this again finishes.
+    RotateMaster(RotateMasterArgs),
+    /// Add a new data key, re-seal every secret and pending share link under it in one
+    /// transaction, and delete the old data key.
+    RotateDataKey(DataDirArgs),
 }
 
 /// A key file and its passphrase.
@@ -318,6 +331,38 @@ pub struct SealKeyArgs {
     pub key: KeyFileArgs,
 
     /// TEST ONLY: cheap scrypt sealing so test suites run fast. Never for real keys.
+    #[arg(long, hide = true)]
+    pub insecure_fast_kdf: bool,
+}
+
+/// A data dir, its key file, and the key file's passphrase.
+#[derive(Debug, Args)]
+pub struct DataDirArgs {
+    /// The server's data directory (holding the database).
+    #[arg(
+        long,
+        env = "SECRETCTL_DATA_DIR",
+        default_value = "./secretctl-data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Master key file [default: DIR/master.key].
+    #[arg(long, env = "SECRETCTL_KEY_FILE", value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+
+    /// Read the key file's passphrase from FILE (a trailing newline is dropped).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `secretctl admin rotate-master`.
+#[derive(Debug, Args)]
+pub struct RotateMasterArgs {
+    #[command(flatten)]
+    pub dir: DataDirArgs,
+
+    /// TEST ONLY: cheap scrypt sealing of the new key so test suites run fast.
     #[arg(long, hide = true)]
     pub insecure_fast_kdf: bool,
 }

@@ -6,6 +6,7 @@
 //! fsync'd) durability before it returns, so an acknowledged write survives a crash.
 
 mod keys;
+mod rotation;
 mod schema;
 mod secrets;
 mod sessions;
@@ -22,6 +23,9 @@ use crate::crypto::key_file::KeyPassphrase;
 use crate::crypto::keyring::Keyring;
 use crate::crypto::master::MasterKey;
 
+pub use rotation::{
+    DataKeyRotation, MasterRotation, MasterRotationOutcome, pending_master_path, rotate_master,
+};
 pub use schema::CURRENT_VERSION;
 pub use secrets::{NewSecret, SecretPatch, SecretRecord};
 pub use sessions::Session;
@@ -37,6 +41,16 @@ pub enum StoreError {
         "database {db} was created with a master key, but the key file {key} is missing; restore it from backup or point --key-file at it"
     )]
     KeyFileMissing { db: PathBuf, key: PathBuf },
+    #[error("no database at {0}: check --data-dir")]
+    NoDatabase(PathBuf),
+    #[error(
+        "the master key in {key} does not open this database, but {pending} does: an interrupted `secretctl admin rotate-master` re-keyed the database and did not put the new key in place; finish it with `secretctl admin rotate-master --data-dir {data_dir} --key-file {key}` (or `mv {pending} {key}`)"
+    )]
+    InterruptedMasterRotation {
+        key: PathBuf,
+        pending: PathBuf,
+        data_dir: PathBuf,
+    },
     #[error(
         "database schema version {found} is newer than this secretctl supports ({supported}); upgrade secretctl"
     )]
@@ -106,8 +120,12 @@ impl Store {
         let db = open_database(db_path)?;
         let txn = db.begin_write()?;
         schema::migrate(&txn)?;
-        let keyring = keys::unlock_or_init(&txn, db_path, key_file, passphrase, master.as_ref())?;
+        let keyring = keys::unlock_or_init(&txn, db_path, key_file, passphrase, master.as_ref())
+            .map_err(|e| {
+                rotation::explain_unlock_failure(e, &txn, db_path, key_file, passphrase)
+            })?;
         txn.commit()?;
+        rotation::warn_if_pending_master_left(key_file);
         Ok(Store { db, keyring })
     }
 

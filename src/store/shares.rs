@@ -46,7 +46,7 @@ pub enum Redemption {
     NotFound,
 }
 
-fn payload_ctx<'a>(parts: &'a [&'a [u8]]) -> SealContext<'a> {
+pub(super) fn payload_ctx<'a>(parts: &'a [&'a [u8]]) -> SealContext<'a> {
     SealContext {
         purpose: PAYLOAD_PURPOSE,
         parts,

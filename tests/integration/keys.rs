@@ -1,10 +1,12 @@
-//! Master key sealing through the real binary: `serve` with a sealed key (passphrase from a
-//! file, the environment, or wrong), and `admin seal-key` / `unseal-key`.
+//! Master key sealing and key rotation through the real binary: `serve` with a sealed key
+//! (passphrase from a file, the environment, or wrong), `admin seal-key` / `unseal-key`,
+//! `admin rotate-master` and `admin rotate-data-key` over a database with thousands of
+//! secrets and pending share links, and refusals while a server holds the database.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::util::{BIN, Run, Server, run_with};
 
@@ -66,6 +68,22 @@ fn read_value(server: &Server, token: &str, id: &str) -> String {
     let r = server.http().get(&format!("/secrets/{id}"), Some(token));
     assert_eq!(r.status, 200, "{r:?}");
     r.json["value"].as_str().unwrap().to_string()
+}
+
+/// Asserts no file under `dir` (recursively) contains `needle`.
+fn no_file_contains(dir: &Path, needle: &str) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            no_file_contains(&path, needle);
+        } else {
+            assert!(
+                !crate::util::file_contains(&path, needle),
+                "{} contains {needle:?}",
+                path.display()
+            );
+        }
+    }
 }
 
 #[test]
@@ -250,9 +268,186 @@ fn seal_key_and_unseal_key_round_trip() {
 }
 
 #[test]
+fn rotate_master_replaces_the_key_and_the_old_one_opens_nothing() {
+    let secrets = tempfile::tempdir().unwrap();
+    let right = passphrase_file(secrets.path(), "right", PASSPHRASE);
+    let mut server = Server::start_with(&["--passphrase-file", s(&right)]);
+    let token = server.user("alice");
+    let ids: Vec<(String, String)> = (0..20)
+        .map(|i| {
+            let v = format!("{MARKER}master-{i}");
+            (server.secret(&token, &format!("s{i}"), &v), v)
+        })
+        .collect();
+    let share = server.share(&token, &ids[0].0, &json!({}));
+    let dir = server.data_dir();
+    let key = key_of(&server);
+    let before = std::fs::read(&key).unwrap();
+    let rotate = [
+        "--json",
+        "admin",
+        "rotate-master",
+        "--data-dir",
+        s(&dir),
+        "--passphrase-file",
+        s(&right),
+        "--insecure-fast-kdf",
+    ];
+
+    // The server holds the database: refused, nothing written.
+    let r = secretctl(&rotate, &[]).fails_with(1);
+    assert!(r.stderr().contains("already in use"), "{}", r.stderr());
+    assert!(std::fs::read(&key).unwrap() == before);
+    assert!(!dir.join("master.key.new").exists());
+    assert!(server.stop().success());
+
+    let old_copy = secrets.path().join("old.key");
+    std::fs::copy(&key, &old_copy).unwrap();
+    let r = secretctl(&rotate, &[]).success();
+    let out = r.json();
+    assert_eq!(out["sealed"], true, "{out}");
+    assert_eq!(out["data_keys"], 1, "{out}");
+    assert_eq!(out["finished_interrupted"], false, "{out}");
+    assert!(out["public_key"].as_str().unwrap().starts_with("age1"));
+    assert!(std::fs::read_to_string(&key).unwrap().starts_with(ARMOR));
+    assert!(std::fs::read(&key).unwrap() != before);
+    assert!(!dir.join("master.key.new").exists());
+
+    // The old identity opens nothing in this database.
+    let err = serve_fails(
+        &[
+            "--data-dir",
+            s(&dir),
+            "--key-file",
+            s(&old_copy),
+            "--passphrase-file",
+            s(&right),
+        ],
+        &[],
+    );
+    assert!(err.contains("does not open"), "{err}");
+
+    server.spawn(&["--passphrase-file", s(&right)]);
+    for (id, value) in &ids {
+        assert_eq!(&read_value(&server, &token, id), value);
+    }
+    let r = server.http().request(
+        "GET",
+        &format!("/share/{}", share["token"].as_str().unwrap()),
+        None,
+        &[("Accept", "application/json")],
+        None,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json["value"], ids[0].1.as_str());
+}
+
+/// Redeems a share link as an API client, with a JSON body when given.
+fn redeem(server: &Server, token: &Value, body: Option<Value>) -> crate::util::Reply {
+    let path = format!("/share/{}", token.as_str().unwrap());
+    match body {
+        Some(b) => server.http().post(&path, None, &b),
+        None => server
+            .http()
+            .request("POST", &path, None, &[("Accept", "application/json")], None),
+    }
+}
+
+/// Secrets created over HTTP for the data key rotation test. Each create is a durable
+/// commit (an fsync), so this dominates the test's runtime.
+const MANY: usize = 3_000;
+
+#[test]
+fn rotate_data_key_reseals_thousands_of_secrets_and_pending_shares() {
+    let mut server = Server::start();
+    let token = server.user("alice");
+    let bob = server.user("bob");
+    let values: Vec<(String, String)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let (server, token) = (&server, &token);
+                scope.spawn(move || {
+                    (w..MANY)
+                        .step_by(4)
+                        .map(|i| {
+                            let v = format!("{MARKER}{i:05}");
+                            (server.secret(token, &format!("bulk/{i:05}"), &v), v)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let bob_id = server.secret(&bob, "bob-secret", &format!("{MARKER}bob"));
+    // Pending shares: one plain, one with a passphrase, one with views left after a redeem.
+    let plain = server.share(&token, &values[0].0, &json!({}));
+    let guarded = server.share(&bob, &bob_id, &json!({"passphrase": "share pass"}));
+    let multi = server.share(&token, &values[1].0, &json!({"max_views": 2}));
+    assert_eq!(redeem(&server, &multi["token"], None).status, 200);
+
+    let dir = server.data_dir();
+    let rotate = ["--json", "admin", "rotate-data-key", "--data-dir", s(&dir)];
+    let r = secretctl(&rotate, &[]).fails_with(1);
+    assert!(r.stderr().contains("already in use"), "{}", r.stderr());
+    assert!(server.stop().success());
+
+    let r = secretctl(&rotate, &[]).success();
+    let out = r.json();
+    assert_eq!(out["data_key"], 2, "{out}");
+    assert_eq!(out["retired"], json!([1]), "{out}");
+    assert_eq!(out["secrets"], MANY + 1, "{out}");
+    assert_eq!(out["shares"], 3, "{out}");
+    assert!(!r.stdout().contains(MARKER) && !r.stderr().contains(MARKER));
+    // Nothing in the data dir (database, key, anything else) holds a plaintext value.
+    no_file_contains(&dir, MARKER);
+
+    server.spawn(&[]);
+    assert!(!server.log().contains(MARKER));
+    for (id, value) in &values {
+        assert_eq!(&read_value(&server, &token, id), value);
+    }
+    assert_eq!(read_value(&server, &bob, &bob_id), format!("{MARKER}bob"));
+    let r = redeem(&server, &plain["token"], None);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json["value"], values[0].1.as_str());
+    let r = redeem(
+        &server,
+        &guarded["token"],
+        Some(json!({"passphrase": "share pass"})),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json["value"], format!("{MARKER}bob"));
+    let r = redeem(&server, &multi["token"], None);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json["views_left"], 0);
+    // New writes go under the new key and read back after a second rotation.
+    let fresh = server.secret(&token, "after", &format!("{MARKER}after"));
+    assert!(server.stop().success());
+    let out = secretctl(&rotate, &[]).success().json();
+    assert_eq!(
+        (out["data_key"].clone(), out["shares"].clone()),
+        (json!(3), json!(0))
+    );
+    server.spawn(&[]);
+    assert_eq!(
+        read_value(&server, &token, &fresh),
+        format!("{MARKER}after")
+    );
+}
+
+#[test]
 fn admin_commands_explain_missing_files() {
     let empty = tempfile::tempdir().unwrap();
     let dir = empty.path().join("nothing-here");
+    for cmd in ["rotate-master", "rotate-data-key"] {
+        let r = secretctl(&["admin", cmd, "--data-dir", s(&dir)], &[]).fails_with(1);
+        assert!(r.stderr().contains("no database"), "{}", r.stderr());
+    }
+    assert!(!dir.exists(), "nothing created");
     let r = secretctl(
         &["admin", "unseal-key", "--key-file", s(&dir.join("k"))],
         &[],
