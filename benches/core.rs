@@ -68,7 +68,8 @@ fn seal_open(c: &mut Criterion) {
 
 fn age_envelope(c: &mut Criterion) {
     let dir = tempfile::TempDir::new().expect("temp dir");
-    let master = MasterKey::create(&dir.path().join("master.key")).expect("create master key");
+    let master =
+        MasterKey::create(&dir.path().join("master.key"), None).expect("create master key");
     let key = DataKey::generate().expect("generate data key");
     let wrapped = master.wrap(&key).expect("wrap");
 

@@ -18,13 +18,19 @@ pub fn render() -> Vec<(String, Vec<u8>)> {
     }
     let cmd = crate::cli::command();
     out.push(("man/secretctl.1".to_string(), man_page(cmd.clone())));
-    for sub in cmd.get_subcommands() {
-        let name = format!("secretctl-{}", sub.get_name());
-        let version = cmd.get_version().unwrap_or("").to_string();
-        let page = man_page(sub.clone().name(name.clone()).version(version));
-        out.push((format!("man/{name}.1"), page));
-    }
+    let version = cmd.get_version().unwrap_or("").to_string();
+    sub_pages(&cmd, "secretctl", &version, &mut out);
     out
+}
+
+/// A page per subcommand, nested ones too (`secretctl-admin-seal-key.1`).
+fn sub_pages(cmd: &clap::Command, prefix: &str, version: &str, out: &mut Vec<(String, Vec<u8>)>) {
+    for sub in cmd.get_subcommands() {
+        let name = format!("{prefix}-{}", sub.get_name());
+        let page = man_page(sub.clone().name(name.clone()).version(version.to_string()));
+        out.push((format!("man/{name}.1"), page));
+        sub_pages(sub, &name, version, out);
+    }
 }
 
 fn man_page(cmd: clap::Command) -> Vec<u8> {

@@ -29,6 +29,9 @@ Environment:
   SECRETCTL_USERNAME  username for register/login (--username)
   SECRETCTL_PASSWORD  password for register/login when no terminal is available
                       (prefer --password-stdin)
+  SECRETCTL_PASSPHRASE
+                      passphrase of a sealed master key file, for serve and admin
+                      (prefer --passphrase-file)
   XDG_CONFIG_HOME     where the session cache lives (default ~/.config/secretctl/)";
 
 /// A self-hosted secrets manager: server and client in one binary.
@@ -94,6 +97,9 @@ pub enum Command {
     Audit(AuditArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// Manage the master key file and rotate keys (on the server's files; stop it first).
+    #[command(subcommand)]
+    Admin(AdminCommand),
 }
 
 /// `secretctl serve`. A flag given twice takes the last value.
@@ -121,6 +127,13 @@ pub struct ServeArgs {
     /// Master key file [default: DIR/master.key]; keep it on a separate mount or backup.
     #[arg(long, env = "SECRETCTL_KEY_FILE", value_name = "PATH")]
     pub key_file: Option<PathBuf>,
+
+    /// Read the master key file's passphrase from FILE (a trailing newline is dropped).
+    /// Without it, SECRETCTL_PASSPHRASE is used, else a sealed key file is prompted for
+    /// without echo when stdin is a terminal. A new data dir started with a passphrase gets
+    /// a sealed key file from the start.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
 
     /// How long a login session lasts (e.g. 3600, 30m, 24h, 7d).
     #[arg(
@@ -216,7 +229,8 @@ pub struct ServeArgs {
     #[arg(long, hide = true, value_name = "FILE")]
     pub test_clock_file: Option<PathBuf>,
 
-    /// TEST ONLY: cheap password hashing so test suites run fast. Never for real accounts.
+    /// TEST ONLY: cheap password hashing (and cheap sealing of a new key file) so test
+    /// suites run fast. Never for real accounts or keys.
     #[arg(long, hide = true)]
     pub insecure_fast_kdf: bool,
 }
@@ -386,6 +400,89 @@ pub enum AuditAction {
         #[arg(long, env = "SECRETCTL_DATA_DIR", value_name = "DIR")]
         data_dir: PathBuf,
     },
+}
+
+/// `secretctl admin`: offline key management on the server's files.
+///
+/// Each works directly on the data dir and key file, not through the server. A running
+/// server holds the database lock, so the rotations refuse ("already in use") until it is
+/// stopped; restart it afterwards. Passphrases come from --passphrase-file, else
+/// SECRETCTL_PASSPHRASE, else a no-echo prompt on the terminal.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored).
+    ///
+    /// The file is replaced atomically; `age -d` opens it. From then on `serve` needs the
+    /// passphrase. Copies of the plain file (backups) still hold the key: run rotate-master
+    /// afterwards if any exist.
+    SealKey(SealKeyArgs),
+    /// Decrypt a sealed master key file back to plain age-keygen format, in place.
+    UnsealKey(KeyFileArgs),
+    /// Give the data keys a new master identity and replace the key file with it.
+    ///
+    /// The new key is sealed with the same passphrase when the old one was. Afterwards the
+    /// old key file opens nothing in this database (older backups of the database still
+    /// need it). Crash-safe: the new key is first written to KEY_FILE.new; if interrupted,
+    /// `serve` says which file opens the database, and running this again finishes.
+    RotateMaster(RotateMasterArgs),
+    /// Add a new data key, re-seal every secret and pending share link under it in one
+    /// transaction, and delete the old data key.
+    RotateDataKey(DataDirArgs),
+}
+
+/// A key file and its passphrase.
+#[derive(Debug, Args)]
+pub struct KeyFileArgs {
+    /// The master key file to rewrite in place.
+    #[arg(long, env = "SECRETCTL_KEY_FILE", value_name = "PATH")]
+    pub key_file: PathBuf,
+
+    /// Read the passphrase from FILE (a trailing newline is dropped).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `secretctl admin seal-key`.
+#[derive(Debug, Args)]
+pub struct SealKeyArgs {
+    #[command(flatten)]
+    pub key: KeyFileArgs,
+
+    /// TEST ONLY: cheap scrypt sealing so test suites run fast. Never for real keys.
+    #[arg(long, hide = true)]
+    pub insecure_fast_kdf: bool,
+}
+
+/// A data dir, its key file, and the key file's passphrase.
+#[derive(Debug, Args)]
+pub struct DataDirArgs {
+    /// The server's data directory (holding the database).
+    #[arg(
+        long,
+        env = "SECRETCTL_DATA_DIR",
+        default_value = "./secretctl-data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Master key file [default: DIR/master.key].
+    #[arg(long, env = "SECRETCTL_KEY_FILE", value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+
+    /// Read the key file's passphrase from FILE (a trailing newline is dropped).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `secretctl admin rotate-master`.
+#[derive(Debug, Args)]
+pub struct RotateMasterArgs {
+    #[command(flatten)]
+    pub dir: DataDirArgs,
+
+    /// TEST ONLY: cheap scrypt sealing of the new key so test suites run fast.
+    #[arg(long, hide = true)]
+    pub insecure_fast_kdf: bool,
 }
 
 /// `secretctl completions`.

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::cli::ServeArgs;
+use crate::crypto::key_file::KeyPassphrase;
 use crate::crypto::password::KdfParams;
 
 mod alerts;
@@ -28,6 +29,9 @@ pub struct ServeConfig {
     pub addr: String,
     pub data_dir: PathBuf,
     pub key_file: PathBuf,
+    /// Passphrase of a sealed key file (or for sealing a new one); set by the command
+    /// layer, which may have to prompt for it.
+    pub key_passphrase: Option<KeyPassphrase>,
     pub session_ttl_secs: i64,
     pub workers: usize,
     pub kdf: KdfParams,
@@ -108,6 +112,7 @@ impl ServeConfig {
                 .key_file
                 .clone()
                 .unwrap_or_else(|| args.data_dir.join(KEY_FILE)),
+            key_passphrase: None,
             session_ttl_secs: ttl as i64,
             workers: args.workers,
             kdf: if args.insecure_fast_kdf {

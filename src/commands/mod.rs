@@ -4,9 +4,11 @@
 //! `CliError` maps every failure to one stderr line and a documented exit code.
 
 mod account;
+mod admin;
 mod audit;
 mod context;
 mod input;
+mod key_passphrase;
 mod output;
 mod secrets;
 mod shares;
@@ -71,7 +73,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = context::Context::new(&cli.server, cli.json, cli.ca_cert);
     match cli.command {
         Command::Serve(args) => {
-            let config = ServeConfig::from_args(&args).map_err(CliError::Usage)?;
+            let mut config = ServeConfig::from_args(&args).map_err(CliError::Usage)?;
+            config.key_passphrase = key_passphrase::serve_passphrase(&args, &config.key_file)?;
             crate::server::run(config).map_err(|e| CliError::Other(e.to_string()))
         }
         Command::Register(args) => account::register(&ctx, &args),
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Shares(args) => shares::list(&ctx, &args.name),
         Command::Unshare(args) => shares::unshare(&ctx, &args.share_id),
         Command::Audit(args) => audit::run(&ctx, &args),
+        Command::Admin(cmd) => admin::run(&ctx, &cmd),
         Command::Completions(args) => {
             let mut cmd = crate::cli::command();
             let mut buf = Vec::new();

@@ -174,6 +174,25 @@ impl Keyring {
     pub fn active_id(&self) -> u32 {
         self.active
     }
+
+    /// The ids of every key held, ascending.
+    pub fn key_ids(&self) -> Vec<u32> {
+        self.keys.keys().copied().collect()
+    }
+
+    /// Opens `sealed` (under whichever of these keys its header names) and seals the
+    /// plaintext again under `to_key`, recorded as `to_id`, bound to the same `ctx`. The
+    /// plaintext exists only in a buffer that is zeroized before this returns.
+    pub fn reseal(
+        &self,
+        sealed: &[u8],
+        ctx: &SealContext,
+        to_id: u32,
+        to_key: &DataKey,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let plaintext = self.open(sealed, ctx)?;
+        seal_with_key(to_id, to_key.as_bytes(), &plaintext, ctx)
+    }
 }
 
 #[cfg(test)]
@@ -236,6 +255,33 @@ mod tests {
         };
         let sealed = a.seal(b"value", &ctx).unwrap();
         assert!(b.open(&sealed, &ctx).is_err());
+    }
+
+    #[test]
+    fn reseal_moves_a_value_to_another_key_and_keeps_its_context() {
+        let r = ring();
+        let ctx = SealContext {
+            purpose: "secret",
+            parts: &[b"alice", b"id1"],
+        };
+        let sealed = r.seal(b"value", &ctx).unwrap();
+        let next = DataKey::generate().unwrap();
+        let moved = r.reseal(&sealed, &ctx, 2, &next).unwrap();
+        assert_eq!(sealed_key_id(&moved).unwrap(), 2);
+        assert_eq!(
+            open_with_key(next.as_bytes(), &moved, &ctx)
+                .unwrap()
+                .as_slice(),
+            b"value"
+        );
+        assert!(r.open(&moved, &ctx).is_err(), "the old ring has no key 2");
+        let other = SealContext {
+            purpose: "secret",
+            parts: &[b"bob", b"id1"],
+        };
+        assert!(open_with_key(next.as_bytes(), &moved, &other).is_err());
+        assert!(r.reseal(&sealed, &other, 2, &next).is_err());
+        assert_eq!(r.key_ids(), [1]);
     }
 
     #[test]

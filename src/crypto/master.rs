@@ -1,11 +1,11 @@
 //! The master identity: an age X25519 key in a file outside the database (mode 0600).
 //!
 //! It only wraps and unwraps data keys. The file uses age-keygen's format, so operators can
-//! inspect or back it up with standard age tooling.
+//! inspect or back it up with standard age tooling; optionally it is sealed with a
+//! passphrase (see `key_file`), and then `age -d` opens it.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -13,6 +13,7 @@ use age::x25519::{Identity, Recipient};
 use zeroize::Zeroizing;
 
 use super::CryptoError;
+use super::key_file::{self, KeyFileText, KeyPassphrase};
 use super::keyring::DataKey;
 use crate::sensitive::ExposeSecret;
 
@@ -21,6 +22,7 @@ pub struct MasterKey {
     identity: Identity,
     recipient: Recipient,
     path: PathBuf,
+    sealed: bool,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -28,18 +30,17 @@ impl std::fmt::Debug for MasterKey {
         f.debug_struct("MasterKey")
             .field("path", &self.path)
             .field("public", &self.recipient.to_string())
+            .field("sealed", &self.sealed)
             .finish_non_exhaustive()
     }
 }
 
 impl MasterKey {
-    /// Reads the identity from `path`.
-    pub fn load(path: &Path) -> Result<Self, CryptoError> {
-        let err = |reason: String| CryptoError::KeyFile {
-            path: path.display().to_string(),
-            reason,
-        };
-        let meta = fs::metadata(path).map_err(|e| err(e.to_string()))?;
+    /// Reads the identity from `path`. A sealed file needs `passphrase`: without one the
+    /// answer is `KeySealed` (the caller may prompt and retry), with a wrong one
+    /// `WrongPassphrase`; either way nothing is written.
+    pub fn load(path: &Path, passphrase: Option<&KeyPassphrase>) -> Result<Self, CryptoError> {
+        let meta = fs::metadata(path).map_err(|e| key_error(path, e.to_string()))?;
         if meta.permissions().mode() & 0o077 != 0 {
             eprintln!(
                 "warning: key file {} is accessible by other users (mode {:o}); run: chmod 600 {}",
@@ -48,54 +49,52 @@ impl MasterKey {
                 path.display()
             );
         }
-        let text = Zeroizing::new(fs::read_to_string(path).map_err(|e| err(e.to_string()))?);
-        let line = text
-            .lines()
-            .map(str::trim)
-            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-            .ok_or_else(|| err("no AGE-SECRET-KEY line found".into()))?;
-        let identity = Identity::from_str(line)
-            .map_err(|_| err("the AGE-SECRET-KEY line is malformed".into()))?;
-        Ok(Self::from_identity(identity, path))
+        let (plain, sealed) = match key_file::read(path)? {
+            KeyFileText::Plain(text) => {
+                if passphrase.is_some() {
+                    eprintln!(
+                        "warning: a passphrase was given but key file {} is not sealed; seal it with: secretctl admin seal-key --key-file {}",
+                        path.display(),
+                        path.display()
+                    );
+                }
+                (text, false)
+            }
+            KeyFileText::Sealed(text) => {
+                let passphrase = passphrase.ok_or_else(|| CryptoError::KeySealed {
+                    path: path.display().to_string(),
+                })?;
+                (key_file::unseal_text(path, &text, passphrase)?, true)
+            }
+        };
+        let identity = parse_identity(path, &plain)?;
+        Ok(Self::from_identity(identity, path, sealed))
     }
 
-    /// Generates a new identity and writes it to `path`, which must not exist yet.
-    pub fn create(path: &Path) -> Result<Self, CryptoError> {
-        let err = |reason: String| CryptoError::KeyFile {
-            path: path.display().to_string(),
-            reason,
-        };
+    /// Generates a new identity and writes it to `path`, which must not exist yet; sealed
+    /// under `passphrase` when there is one.
+    pub fn create(path: &Path, passphrase: Option<&KeyPassphrase>) -> Result<Self, CryptoError> {
         let identity = Identity::generate();
-        let contents = Zeroizing::new(format!(
+        let plain = Zeroizing::new(format!(
             "# secretctl master key: keep it secret and back it up; without it the database cannot be read\n# created: {}\n# public key: {}\n{}\n",
             crate::timefmt::rfc3339(crate::timefmt::now_unix()),
             identity.to_public(),
             identity.to_string().expose_secret()
         ));
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| err(e.to_string()))?;
-        file.write_all(contents.as_bytes())
-            .and_then(|_| file.sync_all())
-            .map_err(|e| err(e.to_string()))?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // Make the new directory entry itself durable before the database refers to it.
-            fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| err(e.to_string()))?;
+        match passphrase {
+            None => key_file::write_new(path, plain.as_bytes())?,
+            Some(p) => key_file::write_new(path, key_file::seal_text(path, &plain, p)?.as_bytes())?,
         }
-        Ok(Self::from_identity(identity, path))
+        Ok(Self::from_identity(identity, path, passphrase.is_some()))
     }
 
-    fn from_identity(identity: Identity, path: &Path) -> Self {
+    fn from_identity(identity: Identity, path: &Path, sealed: bool) -> Self {
         let recipient = identity.to_public();
         MasterKey {
             identity,
             recipient,
             path: path.to_path_buf(),
+            sealed,
         }
     }
 
@@ -120,6 +119,69 @@ impl MasterKey {
     pub fn public_key(&self) -> String {
         self.recipient.to_string()
     }
+
+    /// Whether the file it was loaded from (or written to) is sealed with a passphrase.
+    pub fn is_sealed(&self) -> bool {
+        self.sealed
+    }
+
+    /// The file it was loaded from (or written to).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Seals the plain key file at `path` under `passphrase`, replacing it atomically. Refuses a
+/// file that is already sealed or holds no identity; the sealed text is opened again before
+/// it replaces anything, so a key is never swapped for one that does not open.
+pub fn seal_file(path: &Path, passphrase: &KeyPassphrase) -> Result<(), CryptoError> {
+    let plain = match key_file::read(path)? {
+        KeyFileText::Sealed(_) => {
+            return Err(key_error(path, "it is already sealed".into()));
+        }
+        KeyFileText::Plain(text) => text,
+    };
+    parse_identity(path, &plain)?;
+    let sealed = key_file::seal_text(path, &plain, passphrase)?;
+    if key_file::unseal_text(path, &sealed, passphrase)?.as_str() != plain.as_str() {
+        return Err(key_error(
+            path,
+            "sealing did not round-trip; the file is unchanged".into(),
+        ));
+    }
+    key_file::replace(path, sealed.as_bytes())
+}
+
+/// Unseals the sealed key file at `path` with `passphrase`, replacing it atomically with the
+/// plain text it holds. Refuses a plain file; a wrong passphrase changes nothing.
+pub fn unseal_file(path: &Path, passphrase: &KeyPassphrase) -> Result<(), CryptoError> {
+    let sealed = match key_file::read(path)? {
+        KeyFileText::Plain(_) => {
+            return Err(key_error(path, "it is not sealed".into()));
+        }
+        KeyFileText::Sealed(text) => text,
+    };
+    let plain = key_file::unseal_text(path, &sealed, passphrase)?;
+    parse_identity(path, &plain)?;
+    key_file::replace(path, plain.as_bytes())
+}
+
+/// The identity on the file's `AGE-SECRET-KEY-` line.
+fn parse_identity(path: &Path, text: &str) -> Result<Identity, CryptoError> {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .ok_or_else(|| key_error(path, "no AGE-SECRET-KEY line found".into()))?;
+    Identity::from_str(line)
+        .map_err(|_| key_error(path, "the AGE-SECRET-KEY line is malformed".into()))
+}
+
+fn key_error(path: &Path, reason: String) -> CryptoError {
+    CryptoError::KeyFile {
+        path: path.display().to_string(),
+        reason,
+    }
 }
 
 #[cfg(test)]
@@ -132,26 +194,95 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("master.key");
-        let mk = MasterKey::create(&path).unwrap();
+        let mk = MasterKey::create(&path, None).unwrap();
         assert_eq!(
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        assert!(MasterKey::create(&path).is_err(), "never overwrites a key");
+        assert!(
+            MasterKey::create(&path, None).is_err(),
+            "never overwrites a key"
+        );
         let dk = DataKey::generate().unwrap();
         let wrapped = mk.wrap(&dk).unwrap();
-        let loaded = MasterKey::load(&path).unwrap();
+        let loaded = MasterKey::load(&path, None).unwrap();
         assert_eq!(loaded.public_key(), mk.public_key());
         assert_eq!(
             loaded.unwrap_key(&wrapped).unwrap().as_bytes(),
             dk.as_bytes()
         );
-        let other = MasterKey::create(&dir.join("other.key")).unwrap();
+        let other = MasterKey::create(&dir.join("other.key"), None).unwrap();
         assert!(matches!(
             other.unwrap_key(&wrapped),
             Err(CryptoError::WrongMasterKey { .. })
         ));
         assert!(!format!("{mk:?}").contains("AGE-SECRET-KEY"));
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn pass(p: &str) -> KeyPassphrase {
+        KeyPassphrase::new(p.into()).insecure_fast_sealing()
+    }
+
+    #[test]
+    fn sealed_key_needs_its_passphrase_and_wrong_ones_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let mk = MasterKey::create(&path, Some(&pass("right"))).unwrap();
+        assert!(mk.is_sealed());
+        let bytes = fs::read(&path).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("AGE-SECRET-KEY"));
+        assert!(matches!(
+            MasterKey::load(&path, None),
+            Err(CryptoError::KeySealed { .. })
+        ));
+        let err = MasterKey::load(&path, Some(&pass("wrong"))).unwrap_err();
+        assert!(matches!(err, CryptoError::WrongPassphrase { .. }));
+        assert!(
+            !err.to_string().contains("wrong"),
+            "no passphrase in errors"
+        );
+        assert_eq!(fs::read(&path).unwrap(), bytes, "untouched");
+        let loaded = MasterKey::load(&path, Some(&pass("right"))).unwrap();
+        assert_eq!(loaded.public_key(), mk.public_key());
+        assert!(loaded.is_sealed());
+    }
+
+    #[test]
+    fn seal_and_unseal_files_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let mk = MasterKey::create(&path, None).unwrap();
+        let plain = fs::read(&path).unwrap();
+        assert!(unseal_file(&path, &pass("p")).is_err(), "a plain file");
+        seal_file(&path, &pass("p")).unwrap();
+        assert!(key_file::is_sealed(&path).unwrap());
+        let again = seal_file(&path, &pass("p")).unwrap_err();
+        assert!(again.to_string().contains("already sealed"), "{again}");
+        assert!(matches!(
+            unseal_file(&path, &pass("q")),
+            Err(CryptoError::WrongPassphrase { .. })
+        ));
+        assert_eq!(
+            MasterKey::load(&path, Some(&pass("p")))
+                .unwrap()
+                .public_key(),
+            mk.public_key()
+        );
+        unseal_file(&path, &pass("p")).unwrap();
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            plain,
+            "the original text, byte for byte"
+        );
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+
+        let not_a_key = dir.path().join("notes.txt");
+        fs::write(&not_a_key, "hello").unwrap();
+        assert!(seal_file(&not_a_key, &pass("p")).is_err());
+        assert_eq!(fs::read(&not_a_key).unwrap(), b"hello");
     }
 }

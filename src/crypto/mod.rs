@@ -5,6 +5,7 @@
 //! wraps the 256-bit data keys (age costs ~100 µs a call), and the data keys seal every value
 //! (~2 µs). Whoever holds the database file alone holds ciphertext alone.
 
+pub mod key_file;
 pub mod keyring;
 pub mod master;
 pub mod password;
@@ -19,7 +20,13 @@ pub enum CryptoError {
     #[error("key file {path}: {reason}")]
     KeyFile { path: String, reason: String },
     #[error(
-        "the master key in {path} does not open this database's data key; start the server with the key file this database was created with"
+        "key file {path} is sealed with a passphrase: give --passphrase-file FILE or set SECRETCTL_PASSPHRASE (or run in a terminal to be prompted)"
+    )]
+    KeySealed { path: String },
+    #[error("the passphrase does not open key file {path}; nothing was changed")]
+    WrongPassphrase { path: String },
+    #[error(
+        "the master key in {path} does not open this database's data key; use the key file this database currently uses (the newest one after `secretctl admin rotate-master`)"
     )]
     WrongMasterKey { path: String },
     #[error(

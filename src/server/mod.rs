@@ -127,7 +127,11 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         eprintln!("{warning}");
     }
     create_private_dir(&config.data_dir)?;
-    let mut store = Store::open(&config.data_dir.join(DB_FILE), &config.key_file)?;
+    let mut store = Store::open_with_key(
+        &config.data_dir.join(DB_FILE),
+        &config.key_file,
+        config.key_passphrase.as_ref(),
+    )?;
     if let Some(path) = &config.audit_log {
         store.attach_audit_log(crate::store::AuditLog::open(path)?);
     }

@@ -8,17 +8,21 @@ use redb::{ReadableTable, WriteTransaction};
 use super::StoreError;
 use super::schema::decode_u32;
 use super::tables::*;
+use crate::crypto::key_file::KeyPassphrase;
 use crate::crypto::keyring::{DataKey, Keyring};
 use crate::crypto::master::MasterKey;
 
 const FIRST_KEY_ID: u32 = 1;
 
-/// Unwraps the database's data keys, or on a database without any, creates the first one
-/// (and the master key file too, when it does not exist yet).
+/// Unwraps the database's data keys with `master` (already loaded from `key_file`; `None`
+/// when that file does not exist), or on a database without any, creates the first one (and
+/// the master key file too, sealed under `passphrase` when given).
 pub fn unlock_or_init(
     txn: &WriteTransaction,
     db_path: &Path,
     key_file: &Path,
+    passphrase: Option<&KeyPassphrase>,
+    master: Option<&MasterKey>,
 ) -> Result<Keyring, StoreError> {
     let active = {
         let meta = txn.open_table(META)?;
@@ -30,13 +34,12 @@ pub fn unlock_or_init(
     };
     match active {
         Some(active) => {
-            if !key_file.exists() {
+            let Some(master) = master else {
                 return Err(StoreError::KeyFileMissing {
                     db: db_path.to_path_buf(),
                     key: key_file.to_path_buf(),
                 });
-            }
-            let master = MasterKey::load(key_file)?;
+            };
             let table = txn.open_table(DATA_KEYS)?;
             let mut keys = BTreeMap::new();
             for entry in table.iter()? {
@@ -47,10 +50,13 @@ pub fn unlock_or_init(
                 .ok_or_else(|| StoreError::Corrupt(format!("active data key {active} is missing")))
         }
         None => {
-            let master = if key_file.exists() {
-                MasterKey::load(key_file)?
-            } else {
-                MasterKey::create(key_file)?
+            let created;
+            let master = match master {
+                Some(m) => m,
+                None => {
+                    created = MasterKey::create(key_file, passphrase)?;
+                    &created
+                }
             };
             let key = DataKey::generate()?;
             let wrapped = master.wrap(&key)?;

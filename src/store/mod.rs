@@ -7,6 +7,7 @@
 
 pub mod audit;
 mod keys;
+mod rotation;
 mod schema;
 mod secrets;
 mod sessions;
@@ -19,9 +20,14 @@ use std::path::{Path, PathBuf};
 use redb::Database;
 
 use crate::crypto::CryptoError;
+use crate::crypto::key_file::KeyPassphrase;
 use crate::crypto::keyring::Keyring;
+use crate::crypto::master::MasterKey;
 
 pub use audit::{Actor, AuditLog, AuditRecord, ChainCheck, Event, verify_chain};
+pub use rotation::{
+    DataKeyRotation, MasterRotation, MasterRotationOutcome, pending_master_path, rotate_master,
+};
 pub use schema::CURRENT_VERSION;
 pub use secrets::{NewSecret, SecretPatch, SecretRecord};
 pub use sessions::Session;
@@ -37,6 +43,16 @@ pub enum StoreError {
         "database {db} was created with a master key, but the key file {key} is missing; restore it from backup or point --key-file at it"
     )]
     KeyFileMissing { db: PathBuf, key: PathBuf },
+    #[error("no database at {0}: check --data-dir")]
+    NoDatabase(PathBuf),
+    #[error(
+        "the master key in {key} does not open this database, but {pending} does: an interrupted `secretctl admin rotate-master` re-keyed the database and did not put the new key in place; finish it with `secretctl admin rotate-master --data-dir {data_dir} --key-file {key}` (or `mv {pending} {key}`)"
+    )]
+    InterruptedMasterRotation {
+        key: PathBuf,
+        pending: PathBuf,
+        data_dir: PathBuf,
+    },
     #[error(
         "database schema version {found} is newer than this secretctl supports ({supported}); upgrade secretctl"
     )]
@@ -90,17 +106,32 @@ impl Store {
     /// with the master identity in `key_file`. A new master key is created only for a
     /// database that has no data key yet; an existing one is never silently re-keyed.
     pub fn open(db_path: &Path, key_file: &Path) -> Result<Store, StoreError> {
-        let db = Database::create(db_path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => {
-                StoreError::AlreadyInUse(db_path.to_path_buf())
-            }
-            other => StoreError::Db(format!("{}: {other}", db_path.display())),
-        })?;
-        restrict_to_owner(db_path)?;
+        Self::open_with_key(db_path, key_file, None)
+    }
+
+    /// [`Store::open`] with a key file that may be sealed under `passphrase`; a new key file
+    /// is sealed under it from the start.
+    pub fn open_with_key(
+        db_path: &Path,
+        key_file: &Path,
+        passphrase: Option<&KeyPassphrase>,
+    ) -> Result<Store, StoreError> {
+        // An existing key is loaded, and its passphrase checked, before the database is
+        // touched: a wrong passphrase leaves every byte of both files as it was.
+        let master = if key_file.exists() {
+            Some(MasterKey::load(key_file, passphrase)?)
+        } else {
+            None
+        };
+        let db = open_database(db_path)?;
         let txn = db.begin_write()?;
         schema::migrate(&txn)?;
-        let keyring = keys::unlock_or_init(&txn, db_path, key_file)?;
+        let keyring = keys::unlock_or_init(&txn, db_path, key_file, passphrase, master.as_ref())
+            .map_err(|e| {
+                rotation::explain_unlock_failure(e, &txn, db_path, key_file, passphrase)
+            })?;
         txn.commit()?;
+        rotation::warn_if_pending_master_left(key_file);
         Ok(Store {
             db,
             keyring,
@@ -116,6 +147,16 @@ impl Store {
     fn encode<T: serde::Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
         serde_json::to_vec(row).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
+}
+
+/// Opens (or creates) the redb file, mapping a lock held by another process to `AlreadyInUse`.
+fn open_database(db_path: &Path) -> Result<Database, StoreError> {
+    let db = Database::create(db_path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyInUse(db_path.to_path_buf()),
+        other => StoreError::Db(format!("{}: {other}", db_path.display())),
+    })?;
+    restrict_to_owner(db_path)?;
+    Ok(db)
 }
 
 /// The database holds only ciphertext and hashes, but there is no reason for anyone else to

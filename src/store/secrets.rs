@@ -13,7 +13,7 @@ use crate::crypto::keyring::SealContext;
 use crate::crypto::token;
 use crate::sensitive::{ExposeSecret, SecretString};
 
-const SEAL_PURPOSE: &str = "secretctl/secret-value/v1";
+pub(super) const SEAL_PURPOSE: &str = "secretctl/secret-value/v1";
 
 /// Metadata of a stored secret (never its value).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,7 +45,7 @@ pub struct SecretPatch {
     pub value: Option<SecretString>,
 }
 
-fn seal_parts<'a>(owner: &'a str, id: &'a str, version: &'a [u8; 8]) -> [&'a [u8]; 3] {
+pub(super) fn seal_parts<'a>(owner: &'a str, id: &'a str, version: &'a [u8; 8]) -> [&'a [u8]; 3] {
     [owner.as_bytes(), id.as_bytes(), version.as_slice()]
 }
 

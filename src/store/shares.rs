@@ -87,7 +87,7 @@ struct Tombstone {
 /// How long tombstones are kept.
 const TOMBSTONE_TTL_SECS: i64 = 7 * 86_400;
 
-fn payload_ctx<'a>(parts: &'a [&'a [u8]]) -> SealContext<'a> {
+pub(super) fn payload_ctx<'a>(parts: &'a [&'a [u8]]) -> SealContext<'a> {
     SealContext {
         purpose: PAYLOAD_PURPOSE,
         parts,

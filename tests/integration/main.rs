@@ -9,6 +9,7 @@ mod assets;
 mod audit;
 mod browser;
 mod cli;
+mod keys;
 mod lifecycle;
 mod shares;
 mod tls;

@@ -72,6 +72,11 @@ impl Server {
 
     /// Starts `serve` with extra flags; panics with the log if it does not come up.
     pub fn spawn(&mut self, extra: &[&str]) {
+        self.spawn_env(extra, &[]);
+    }
+
+    /// Like [`Server::spawn`], with environment variables for the server process.
+    pub fn spawn_env(&mut self, extra: &[&str], env: &[(&str, &str)]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -95,6 +100,7 @@ impl Server {
             ])
             .args(extra)
             .env_clear()
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

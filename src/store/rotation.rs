@@ -1,0 +1,941 @@
+//! Key rotation, both layers: a new master identity for the data keys (`rotate_master`), and
+//! a new data key for every stored value (`Store::rotate_data_key`).
+//!
+//! Both run against a database this process holds open, so redb's file lock keeps a running
+//! server (or a second rotation) out: it gets `AlreadyInUse` before anything is written.
+//! Each re-keying is one write transaction, so the database is entirely under the old key or
+//! entirely under the new one.
+//!
+//! Values sealed under data keys live in exactly the tables `SECRET_VALUES` and
+//! `SHARE_PAYLOADS`. A new table holding keyring-sealed values must be re-sealed here too, or
+//! retiring the old data key would leave its rows unreadable.
+//!
+//! Master key swap, crash by crash (K = the key file, K.new = `pending_master_path(K)`):
+//! 1. The new identity is written to K.new (`create_new`, 0600, fsync'd, directory fsync'd).
+//!    A crash now leaves K opening the database and K.new opening nothing: `serve` warns
+//!    about the leftover, and `rotate-master` deletes it and starts over.
+//! 2. One transaction re-wraps every data key to K.new and commits. A crash now leaves only
+//!    K.new opening the database: `serve` refuses with a message naming K.new and the command
+//!    that finishes the swap; running `rotate-master` again does exactly that.
+//! 3. K.new is renamed over K (atomic), and the directory fsync'd. Done.
+//!
+//! At no point does neither file open the database without an error saying which one does.
+
+use std::path::{Path, PathBuf};
+
+use redb::{ReadableTable, WriteTransaction};
+
+use super::audit::{Actor, Event, Pending};
+use super::secrets::{SEAL_PURPOSE, SecretRecord, seal_parts};
+use super::shares::{ShareRecord, payload_ctx};
+use super::tables::{
+    DATA_KEYS, META, META_ACTIVE_DATA_KEY, SECRET_VALUES, SECRETS, SHARE_PAYLOADS, SHARES,
+};
+use super::{Store, StoreError, keys, open_database, schema};
+use crate::crypto::CryptoError;
+use crate::crypto::key_file::{self, KeyPassphrase};
+use crate::crypto::keyring::{DataKey, Keyring, SealContext};
+use crate::crypto::master::MasterKey;
+
+/// Appended to the key file's name for the new identity while `rotate-master` runs.
+const PENDING_SUFFIX: &str = ".new";
+
+/// Where `rotate-master` writes the new identity before it replaces `key_file`.
+pub fn pending_master_path(key_file: &Path) -> PathBuf {
+    key_file::sibling(key_file, PENDING_SUFFIX)
+}
+
+/// What a master rotation did.
+#[derive(Debug)]
+pub struct MasterRotation {
+    /// The new identity's public key.
+    pub public_key: String,
+    /// Data keys re-wrapped to it.
+    pub data_keys: usize,
+    /// Whether the new key file is sealed (it is when the old one was).
+    pub sealed: bool,
+    /// Whether a leftover K.new from an interrupted attempt that never committed was deleted.
+    pub removed_leftover: bool,
+    /// Set when the rotation committed but compacting the file afterwards failed.
+    pub compaction_warning: Option<String>,
+}
+
+/// How `rotate_master` ended.
+#[derive(Debug)]
+pub enum MasterRotationOutcome {
+    /// A new identity now holds every data key.
+    Rotated(MasterRotation),
+    /// An interrupted rotation had already re-keyed the database; its key was put in place.
+    FinishedInterrupted(MasterRotation),
+}
+
+/// What a data key rotation did.
+#[derive(Debug)]
+pub struct DataKeyRotation {
+    /// Id of the new, now active, data key.
+    pub key_id: u32,
+    /// Ids of the data keys deleted.
+    pub retired: Vec<u32>,
+    /// Secret values re-sealed.
+    pub secrets: usize,
+    /// Pending share payloads re-sealed.
+    pub shares: usize,
+    /// Set when the rotation committed but compacting the file afterwards failed.
+    pub compaction_warning: Option<String>,
+}
+
+impl Store {
+    /// Opens an existing database with an already loaded master key (for admin commands):
+    /// never creates the file, and never writes a key file. `passphrase` (the one `master`
+    /// was loaded with) only serves to recognise a key left by an interrupted rotation.
+    pub fn open_existing(
+        db_path: &Path,
+        master: &MasterKey,
+        passphrase: Option<&KeyPassphrase>,
+    ) -> Result<Store, StoreError> {
+        if !db_path.is_file() {
+            return Err(StoreError::NoDatabase(db_path.to_path_buf()));
+        }
+        let db = open_database(db_path)?;
+        let txn = db.begin_write()?;
+        schema::migrate(&txn)?;
+        let key_file = master.path();
+        let keyring = keys::unlock_or_init(&txn, db_path, key_file, None, Some(master))
+            .map_err(|e| explain_unlock_failure(e, &txn, db_path, key_file, passphrase))?;
+        txn.commit()?;
+        Ok(Store {
+            db,
+            keyring,
+            audit_log: None,
+            observers: Vec::new(),
+        })
+    }
+
+    /// Adds a data key (the next id, wrapped to `master`), re-seals every secret value and
+    /// pending share payload under it with the same associated data, makes it active and
+    /// deletes the old keys, all in one write transaction. Share payloads lose only their
+    /// outer data-key layer; the token-sealed snapshot inside stays as it was. `master` must
+    /// be the identity this store was opened with.
+    pub fn rotate_data_key(&mut self, master: &MasterKey) -> Result<DataKeyRotation, StoreError> {
+        let new_key = DataKey::generate()?;
+        let retired = self.keyring.key_ids();
+        let key_id = retired
+            .last()
+            .and_then(|last| last.checked_add(1))
+            .ok_or_else(|| StoreError::Corrupt("no room for another data key id".into()))?;
+        let wrapped = master.wrap(&new_key)?;
+        let txn = self.db.begin_write()?;
+        let (secrets, shares) = {
+            // Wrapping the new key to any other identity than the database's would lose
+            // every value at commit: prove `master` opens the current keys, and the new one.
+            for entry in txn.open_table(DATA_KEYS)?.iter()? {
+                master.unwrap_key(entry?.1.value())?;
+            }
+            if master.unwrap_key(&wrapped)?.as_bytes() != new_key.as_bytes() {
+                return Err(StoreError::Corrupt(
+                    "a wrapped data key did not round-trip".into(),
+                ));
+            }
+            txn.open_table(DATA_KEYS)?
+                .insert(key_id, wrapped.as_slice())?;
+            let secrets = self.reseal_secret_values(&txn, key_id, &new_key)?;
+            let shares = self.reseal_share_payloads(&txn, key_id, &new_key)?;
+            txn.open_table(META)?
+                .insert(META_ACTIVE_DATA_KEY, key_id.to_be_bytes().as_slice())?;
+            let mut data_keys = txn.open_table(DATA_KEYS)?;
+            for id in &retired {
+                data_keys.remove(id)?;
+            }
+            (secrets, shares)
+        };
+        // Key management is part of the trail too (run by an operator on the host).
+        let mut pending = Pending::default();
+        let event = Event::ok(
+            "admin.rotate_data_key",
+            Some(format!("data_key:{key_id}")),
+            None,
+        );
+        self.append_audit(
+            &txn,
+            &mut pending,
+            &Actor::system(),
+            event,
+            crate::timefmt::now_unix(),
+        )?;
+        self.commit_audited(txn, pending)?;
+        let mut keys = std::collections::BTreeMap::new();
+        keys.insert(key_id, new_key);
+        self.keyring = Keyring::new(key_id, keys)
+            .ok_or_else(|| StoreError::Corrupt("new data key vanished".into()))?;
+        Ok(DataKeyRotation {
+            key_id,
+            retired,
+            secrets,
+            shares,
+            compaction_warning: self.compact_after_rotation(),
+        })
+    }
+
+    /// redb is copy-on-write: the rows a rotation replaced stay in freed pages, old
+    /// ciphertext and all, until those pages are reused. Compacting moves live pages down
+    /// into the holes and truncates the file, which in practice leaves none of them behind
+    /// (the tests check); it cannot reach copies made before (backups) or blocks the
+    /// filesystem already let go of. Best effort: a failure is reported, not fatal, since the
+    /// rotation itself has committed.
+    fn compact_after_rotation(&mut self) -> Option<String> {
+        loop {
+            match self.db.compact() {
+                Ok(true) => continue,
+                Ok(false) => return None,
+                Err(e) => {
+                    return Some(format!(
+                        "the rotation committed, but compacting the database failed ({e}); freed pages may still hold old ciphertext until reused"
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Re-seals every `SECRET_VALUES` row, bound to its record's (owner, id, version).
+    fn reseal_secret_values(
+        &self,
+        txn: &WriteTransaction,
+        to_id: u32,
+        to_key: &DataKey,
+    ) -> Result<usize, StoreError> {
+        let records = txn.open_table(SECRETS)?;
+        let mut values = txn.open_table(SECRET_VALUES)?;
+        // redb cannot write a table while iterating it: collect the new ciphertexts (never
+        // plaintext), then write them back.
+        let mut resealed = Vec::new();
+        for entry in values.iter()? {
+            let (id, sealed) = entry?;
+            let row = records
+                .get(id.value())?
+                .ok_or_else(|| StoreError::Corrupt("a secret value without its secret".into()))?;
+            let rec: SecretRecord = Store::decode(row.value(), "secret")?;
+            let version = rec.version.to_be_bytes();
+            let parts = seal_parts(&rec.owner, &rec.id, &version);
+            let ctx = SealContext {
+                purpose: SEAL_PURPOSE,
+                parts: &parts,
+            };
+            let moved = self.keyring.reseal(sealed.value(), &ctx, to_id, to_key)?;
+            resealed.push((id.value().to_string(), moved));
+        }
+        for (id, sealed) in &resealed {
+            values.insert(id.as_str(), sealed.as_slice())?;
+        }
+        Ok(resealed.len())
+    }
+
+    /// Re-seals the data-key layer of every `SHARE_PAYLOADS` row, bound to its share's id.
+    fn reseal_share_payloads(
+        &self,
+        txn: &WriteTransaction,
+        to_id: u32,
+        to_key: &DataKey,
+    ) -> Result<usize, StoreError> {
+        let shares = txn.open_table(SHARES)?;
+        let mut payloads = txn.open_table(SHARE_PAYLOADS)?;
+        let mut resealed = Vec::new();
+        for entry in payloads.iter()? {
+            let (lookup, sealed) = entry?;
+            let row = shares
+                .get(lookup.value())?
+                .ok_or_else(|| StoreError::Corrupt("a share payload without its share".into()))?;
+            let share: ShareRecord = Store::decode(row.value(), "share")?;
+            let parts = [share.id.as_bytes()];
+            let moved = self
+                .keyring
+                .reseal(sealed.value(), &payload_ctx(&parts), to_id, to_key)?;
+            resealed.push((lookup.value().to_vec(), moved));
+        }
+        for (lookup, sealed) in &resealed {
+            payloads.insert(lookup.as_slice(), sealed.as_slice())?;
+        }
+        Ok(resealed.len())
+    }
+
+    /// Re-wraps every data key from `old` to `new` in one transaction; returns how many.
+    fn rewrap_data_keys(&self, old: &MasterKey, new: &MasterKey) -> Result<usize, StoreError> {
+        let txn = self.db.begin_write()?;
+        let count = {
+            let mut table = txn.open_table(DATA_KEYS)?;
+            let mut rewrapped = Vec::new();
+            for entry in table.iter()? {
+                let (id, wrapped) = entry?;
+                let key = old.unwrap_key(wrapped.value())?;
+                let again = new.wrap(&key)?;
+                if new.unwrap_key(&again)?.as_bytes() != key.as_bytes() {
+                    return Err(StoreError::Corrupt(
+                        "a wrapped data key did not round-trip".into(),
+                    ));
+                }
+                rewrapped.push((id.value(), again));
+            }
+            for (id, wrapped) in &rewrapped {
+                table.insert(id, wrapped.as_slice())?;
+            }
+            rewrapped.len()
+        };
+        let mut pending = Pending::default();
+        let event = Event::ok("admin.rotate_master", None, None);
+        self.append_audit(
+            &txn,
+            &mut pending,
+            &Actor::system(),
+            event,
+            crate::timefmt::now_unix(),
+        )?;
+        self.commit_audited(txn, pending)?;
+        Ok(count)
+    }
+}
+
+/// Gives the database's data keys a new master identity and replaces `key_file` with it
+/// (sealed under `passphrase` when the old file was sealed). See the module comment for the
+/// crash-safe order. Also finishes a rotation that was interrupted after its commit.
+pub fn rotate_master(
+    db_path: &Path,
+    key_file: &Path,
+    passphrase: Option<&KeyPassphrase>,
+) -> Result<MasterRotationOutcome, StoreError> {
+    if !db_path.is_file() {
+        return Err(StoreError::NoDatabase(db_path.to_path_buf()));
+    }
+    let pending = pending_master_path(key_file);
+    if !key_file.exists() {
+        return Err(StoreError::KeyFileMissing {
+            db: db_path.to_path_buf(),
+            key: key_file.to_path_buf(),
+        });
+    }
+    let old = MasterKey::load(key_file, passphrase)?;
+    let mut store = match Store::open_existing(db_path, &old, passphrase) {
+        Ok(store) => store,
+        Err(
+            StoreError::Crypto(CryptoError::WrongMasterKey { .. })
+            | StoreError::InterruptedMasterRotation { .. },
+        ) if pending.exists() => {
+            // Step 2 committed but step 3 did not happen: the new key already opens it.
+            let new = MasterKey::load(&pending, passphrase)?;
+            let mut store = Store::open_existing(db_path, &new, passphrase)?;
+            key_file::rename(&pending, key_file)?;
+            let compaction_warning = store.compact_after_rotation();
+            drop(store);
+            return Ok(MasterRotationOutcome::FinishedInterrupted(MasterRotation {
+                public_key: new.public_key(),
+                data_keys: 0,
+                sealed: new.is_sealed(),
+                removed_leftover: false,
+                compaction_warning,
+            }));
+        }
+        Err(e) => return Err(e),
+    };
+    // The old key opens the database, so a K.new here never committed: it opens nothing.
+    let removed_leftover = pending.exists();
+    if removed_leftover {
+        std::fs::remove_file(&pending).map_err(|e| CryptoError::KeyFile {
+            path: pending.display().to_string(),
+            reason: format!("cannot remove this leftover of an interrupted rotation: {e}"),
+        })?;
+    }
+    let new = MasterKey::create(&pending, old.is_sealed().then_some(passphrase).flatten())?;
+    // Read the new file back before the database depends on it: after the commit, a key
+    // file that does not load would mean losing everything.
+    let reread = MasterKey::load(&pending, old.is_sealed().then_some(passphrase).flatten())?;
+    if reread.public_key() != new.public_key() {
+        return Err(StoreError::Corrupt(format!(
+            "{} does not read back as the key just written",
+            pending.display()
+        )));
+    }
+    let data_keys = store.rewrap_data_keys(&old, &reread)?;
+    key_file::rename(&pending, key_file)?;
+    let compaction_warning = store.compact_after_rotation();
+    // The lock is held until the new key is in place, so no server starts in between.
+    drop(store);
+    Ok(MasterRotationOutcome::Rotated(MasterRotation {
+        public_key: new.public_key(),
+        data_keys,
+        sealed: new.is_sealed(),
+        removed_leftover,
+        compaction_warning,
+    }))
+}
+
+/// Turns a failure to unlock into an instruction when an interrupted `rotate-master` left a
+/// key file next to `key_file` that does open the database.
+pub(super) fn explain_unlock_failure(
+    err: StoreError,
+    txn: &WriteTransaction,
+    db_path: &Path,
+    key_file: &Path,
+    passphrase: Option<&KeyPassphrase>,
+) -> StoreError {
+    let wrong_or_missing = matches!(
+        err,
+        StoreError::Crypto(CryptoError::WrongMasterKey { .. }) | StoreError::KeyFileMissing { .. }
+    );
+    let pending = pending_master_path(key_file);
+    if wrong_or_missing && pending.exists() && opens_every_data_key(txn, &pending, passphrase) {
+        return StoreError::InterruptedMasterRotation {
+            key: key_file.to_path_buf(),
+            pending,
+            data_dir: db_path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        };
+    }
+    err
+}
+
+fn opens_every_data_key(
+    txn: &WriteTransaction,
+    key_file: &Path,
+    passphrase: Option<&KeyPassphrase>,
+) -> bool {
+    let Ok(master) = MasterKey::load(key_file, passphrase) else {
+        return false;
+    };
+    let Ok(table) = txn.open_table(DATA_KEYS) else {
+        return false;
+    };
+    let Ok(rows) = table.iter() else {
+        return false;
+    };
+    let mut any = false;
+    for row in rows {
+        match row {
+            Ok((_, wrapped)) if master.unwrap_key(wrapped.value()).is_ok() => any = true,
+            _ => return false,
+        }
+    }
+    any
+}
+
+/// After a successful unlock with `key_file`, a K.new beside it is a leftover of a rotation
+/// that never committed; say so, since the operator may wonder which key is live.
+pub(super) fn warn_if_pending_master_left(key_file: &Path) {
+    let pending = pending_master_path(key_file);
+    if pending.exists() {
+        eprintln!(
+            "warning: {} is left over from an interrupted `secretctl admin rotate-master` that never committed; the database uses {} and the leftover opens nothing: delete it (or run rotate-master again, which does)",
+            pending.display(),
+            key_file.display()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::ReadableDatabase;
+
+    use super::*;
+    use crate::crypto::keyring::{open_with_key, sealed_key_id};
+    use crate::crypto::share;
+    use crate::sensitive::{ExposeSecret, SecretString};
+    use crate::store::tables::SECRET_NAMES;
+    use crate::store::test_support::actor as test_actor;
+    use crate::store::{NewSecret, Redemption, SecretPatch};
+
+    const VALUE_LEN: usize = 40;
+
+    fn value(i: usize) -> String {
+        format!("{:0>width$}", format!("plain-{i}"), width = VALUE_LEN)
+    }
+
+    /// Inserts `n` secrets for `owner` in one transaction, the way `create_secret` stores
+    /// each (one durable commit apiece would make thousands slow to set up).
+    fn bulk_secrets(store: &Store, owner: &str, n: usize) -> Vec<SecretRecord> {
+        let txn = store.db.begin_write().unwrap();
+        let mut out = Vec::new();
+        {
+            let mut names = txn.open_table(SECRET_NAMES).unwrap();
+            let mut records = txn.open_table(SECRETS).unwrap();
+            let mut values = txn.open_table(SECRET_VALUES).unwrap();
+            for i in 0..n {
+                let rec = SecretRecord {
+                    id: crate::crypto::token::new_id().unwrap(),
+                    owner: owner.into(),
+                    name: format!("bulk/{i:05}"),
+                    description: String::new(),
+                    tags: vec![],
+                    version: 1,
+                    created_at: 0,
+                    updated_at: 0,
+                };
+                let version = rec.version.to_be_bytes();
+                let parts = seal_parts(&rec.owner, &rec.id, &version);
+                let ctx = SealContext {
+                    purpose: SEAL_PURPOSE,
+                    parts: &parts,
+                };
+                let sealed = store.keyring.seal(value(i).as_bytes(), &ctx).unwrap();
+                names
+                    .insert((owner, rec.name.as_str()), rec.id.as_str())
+                    .unwrap();
+                records
+                    .insert(rec.id.as_str(), Store::encode(&rec).unwrap().as_slice())
+                    .unwrap();
+                values.insert(rec.id.as_str(), sealed.as_slice()).unwrap();
+                out.push(rec);
+            }
+        }
+        txn.commit().unwrap();
+        out
+    }
+
+    struct PendingShare {
+        lookup: [u8; 32],
+        token: SecretString,
+        id: String,
+    }
+
+    /// A share of `rec` as the server makes one: a token-sealed snapshot of `plaintext`.
+    fn share_of(store: &Store, rec: &SecretRecord, plaintext: &str) -> PendingShare {
+        let token = share::new_token().unwrap();
+        let lookup = share::lookup(token.expose_secret());
+        let id = crate::crypto::token::new_id().unwrap();
+        let key = share::snapshot_key(token.expose_secret(), None);
+        let snapshot = share::seal_snapshot(&key, &id, plaintext.as_bytes()).unwrap();
+        let record = ShareRecord {
+            id: id.clone(),
+            secret_id: rec.id.clone(),
+            owner: rec.owner.clone(),
+            created_at: 0,
+            expires_at: i64::MAX,
+            max_views: 2,
+            views_left: 2,
+            passphrase_salt: None,
+            wrong_passphrases: 0,
+        };
+        store
+            .create_share(&rec.owner, &lookup, &record, &snapshot, &test_actor())
+            .unwrap();
+        PendingShare { lookup, token, id }
+    }
+
+    fn redeem(store: &Store, s: &PendingShare) -> String {
+        let key = share::snapshot_key(s.token.expose_secret(), None);
+        match store
+            .redeem_share(&s.lookup, None, &test_actor(), 1, |rec, sealed| {
+                share::open_snapshot(&key, &rec.id, sealed)
+            })
+            .unwrap()
+        {
+            Redemption::Redeemed { plaintext, .. } => {
+                String::from_utf8(plaintext.to_vec()).unwrap()
+            }
+            _ => panic!("share {} did not redeem", s.id),
+        }
+    }
+
+    /// A store over a fresh temp dir (`db.redb`, `master.key`); the files outlive the store.
+    fn fresh() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&db_path(&dir), &key_path(&dir)).unwrap();
+        (dir, store)
+    }
+
+    fn db_path(dir: &tempfile::TempDir) -> PathBuf {
+        dir.path().join("db.redb")
+    }
+
+    fn key_path(dir: &tempfile::TempDir) -> PathBuf {
+        dir.path().join("master.key")
+    }
+
+    /// The data key `id` as stored, unwrapped with `master`.
+    fn stored_data_key(store: &Store, master: &MasterKey, id: u32) -> DataKey {
+        let txn = store.db.begin_read().unwrap();
+        let table = txn.open_table(DATA_KEYS).unwrap();
+        let wrapped = table.get(id).unwrap().unwrap();
+        master.unwrap_key(wrapped.value()).unwrap()
+    }
+
+    /// A stored ciphertext and what its context is built from.
+    type Sealed<T> = Vec<(Vec<u8>, T)>;
+
+    /// Every (secret value, its record) and (share payload, share id) as stored.
+    fn sealed_rows(store: &Store) -> (Sealed<SecretRecord>, Sealed<String>) {
+        let txn = store.db.begin_read().unwrap();
+        let records = txn.open_table(SECRETS).unwrap();
+        let mut values = Vec::new();
+        for row in txn.open_table(SECRET_VALUES).unwrap().iter().unwrap() {
+            let (id, sealed) = row.unwrap();
+            let rec: SecretRecord =
+                Store::decode(records.get(id.value()).unwrap().unwrap().value(), "secret").unwrap();
+            values.push((sealed.value().to_vec(), rec));
+        }
+        let shares = txn.open_table(SHARES).unwrap();
+        let mut payloads = Vec::new();
+        for row in txn.open_table(SHARE_PAYLOADS).unwrap().iter().unwrap() {
+            let (lookup, sealed) = row.unwrap();
+            let share: ShareRecord = Store::decode(
+                shares.get(lookup.value()).unwrap().unwrap().value(),
+                "share",
+            )
+            .unwrap();
+            payloads.push((sealed.value().to_vec(), share.id));
+        }
+        (values, payloads)
+    }
+
+    fn opens_value(key: &DataKey, sealed: &[u8], rec: &SecretRecord) -> bool {
+        let version = rec.version.to_be_bytes();
+        let parts = seal_parts(&rec.owner, &rec.id, &version);
+        let ctx = SealContext {
+            purpose: SEAL_PURPOSE,
+            parts: &parts,
+        };
+        open_with_key(key.as_bytes(), sealed, &ctx).is_ok()
+    }
+
+    fn opens_payload(key: &DataKey, sealed: &[u8], share_id: &str) -> bool {
+        let parts = [share_id.as_bytes()];
+        open_with_key(key.as_bytes(), sealed, &payload_ctx(&parts)).is_ok()
+    }
+
+    #[test]
+    fn data_key_rotation_reseals_everything_and_the_old_key_opens_nothing() {
+        let (dir, mut store) = fresh();
+        let master = MasterKey::load(&key_path(&dir), None).unwrap();
+        let recs = bulk_secrets(&store, "alice", 300);
+        // One at version 2, so the version stays bound through the rotation.
+        let bumped = store
+            .update_secret(
+                "alice",
+                &recs[0].id,
+                SecretPatch {
+                    value: Some(SecretString::from("version-two")),
+                    ..Default::default()
+                },
+                &test_actor(),
+                5,
+            )
+            .unwrap();
+        assert_eq!(bumped.version, 2);
+        let bob = store
+            .create_secret(
+                "bob",
+                NewSecret {
+                    name: "b".into(),
+                    description: String::new(),
+                    tags: vec![],
+                    value: SecretString::from("bob-value"),
+                },
+                &test_actor(),
+                0,
+            )
+            .unwrap();
+        let shares = [
+            share_of(&store, &recs[1], "snapshot-one"),
+            share_of(&store, &bob, "snapshot-bob"),
+        ];
+        let old_key = stored_data_key(&store, &master, 1);
+
+        let r = store.rotate_data_key(&master).unwrap();
+        assert_eq!((r.key_id, r.retired.as_slice()), (2, [1].as_slice()));
+        assert_eq!((r.secrets, r.shares), (301, 2));
+        assert!(r.compaction_warning.is_none(), "{:?}", r.compaction_warning);
+
+        // Not even freed pages of the file hold a value the old key opens: every run of
+        // bytes shaped like a value sealed under key 1 is tried against every context.
+        let mut contexts = recs.clone();
+        contexts.extend([bumped.clone(), bob.clone()]);
+        for len in [VALUE_LEN, "version-two".len(), "bob-value".len()] {
+            for run in sealed_runs_in_file(&db_path(&dir), 1, 29 + len + 16) {
+                assert!(
+                    !contexts.iter().any(|rec| opens_value(&old_key, &run, rec)),
+                    "the database file still holds a value sealed under the retired key"
+                );
+            }
+        }
+
+        let new_key = stored_data_key(&store, &master, 2);
+        let (values, payloads) = sealed_rows(&store);
+        assert_eq!((values.len(), payloads.len()), (301, 2));
+        for (sealed, rec) in &values {
+            assert_eq!(sealed_key_id(sealed).unwrap(), 2);
+            assert!(
+                !opens_value(&old_key, sealed, rec),
+                "old key opens {}",
+                rec.id
+            );
+            assert!(opens_value(&new_key, sealed, rec));
+        }
+        for (sealed, share_id) in &payloads {
+            assert_eq!(sealed_key_id(sealed).unwrap(), 2);
+            assert!(!opens_payload(&old_key, sealed, share_id));
+            assert!(opens_payload(&new_key, sealed, share_id));
+        }
+        {
+            let txn = store.db.begin_read().unwrap();
+            let ids: Vec<u32> = txn
+                .open_table(DATA_KEYS)
+                .unwrap()
+                .iter()
+                .unwrap()
+                .map(|r| r.unwrap().0.value())
+                .collect();
+            assert_eq!(ids, [2], "the old data key row is gone");
+        }
+
+        // The same store keeps working, and so does a fresh open from disk.
+        assert_eq!(
+            store
+                .get_secret("alice", &recs[0].id, &test_actor(), 0)
+                .unwrap()
+                .1
+                .expose_secret(),
+            "version-two"
+        );
+        assert_eq!(redeem(&store, &shares[0]), "snapshot-one");
+        drop(store);
+        let reopened = Store::open(&db_path(&dir), &key_path(&dir)).unwrap();
+        assert_eq!(reopened.keyring.key_ids(), [2]);
+        for rec in &recs[1..] {
+            let i: usize = rec.name["bulk/".len()..].parse().unwrap();
+            assert_eq!(
+                reopened
+                    .get_secret("alice", &rec.id, &test_actor(), 0)
+                    .unwrap()
+                    .1
+                    .expose_secret(),
+                value(i)
+            );
+        }
+        assert_eq!(redeem(&reopened, &shares[1]), "snapshot-bob");
+        assert_eq!(redeem(&reopened, &shares[0]), "snapshot-one");
+
+        // A second rotation retires key 2 the same way.
+        let mut reopened = reopened;
+        let r = reopened.rotate_data_key(&master).unwrap();
+        assert_eq!(
+            (r.key_id, r.retired.as_slice(), r.secrets),
+            (3, [2].as_slice(), 301)
+        );
+    }
+
+    #[test]
+    fn master_rotation_rewraps_and_the_old_identity_opens_nothing() {
+        let (dir, store) = fresh();
+        let rec = bulk_secrets(&store, "alice", 3).remove(0);
+        let (db, key) = (db_path(&dir), key_path(&dir));
+        let old_copy = dir.path().join("old.key");
+        std::fs::copy(&key, &old_copy).unwrap();
+
+        // The store is open (as a running server would hold it): refused, nothing written.
+        let err = rotate_master(&db, &key, None).unwrap_err();
+        assert!(matches!(err, StoreError::AlreadyInUse(_)), "{err}");
+        assert_eq!(
+            std::fs::read(&key).unwrap(),
+            std::fs::read(&old_copy).unwrap()
+        );
+        assert!(!pending_master_path(&key).exists());
+
+        drop(store);
+        let outcome = rotate_master(&db, &key, None).unwrap();
+        let MasterRotationOutcome::Rotated(r) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(
+            (r.data_keys, r.sealed, r.removed_leftover),
+            (1, false, false)
+        );
+        assert!(r.compaction_warning.is_none(), "{:?}", r.compaction_warning);
+        assert!(!pending_master_path(&key).exists());
+        // No wrapped data key anywhere in the file, freed pages included, opens under the
+        // old identity; the one live copy opens under the new one.
+        let old = MasterKey::load(&old_copy, None).unwrap();
+        let new = MasterKey::load(&key, None).unwrap();
+        let blobs = wrapped_keys_in_file(&db);
+        assert!(blobs.iter().all(|b| old.unwrap_key(b).is_err()));
+        assert!(blobs.iter().any(|b| new.unwrap_key(b).is_ok()));
+        let err = Store::open(&db, &old_copy).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Crypto(CryptoError::WrongMasterKey { .. })),
+            "{err}"
+        );
+        let store = Store::open(&db, &key).unwrap();
+        assert_eq!(
+            store
+                .get_secret("alice", &rec.id, &test_actor(), 0)
+                .unwrap()
+                .1
+                .expose_secret(),
+            value(0)
+        );
+        assert_eq!(
+            MasterKey::load(&key, None).unwrap().public_key(),
+            r.public_key
+        );
+    }
+
+    /// Every age ciphertext of a 32-byte data key found anywhere in the file's bytes.
+    fn wrapped_keys_in_file(path: &Path) -> Vec<Vec<u8>> {
+        let bytes = std::fs::read(path).unwrap();
+        let magic = b"age-encryption.org/v1\n";
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some(pos) = find(&bytes[at..], magic) {
+            let start = at + pos;
+            at = start + 1;
+            let Some(mac) = find(&bytes[start..], b"\n--- ") else {
+                break;
+            };
+            let Some(eol) = find(&bytes[start + mac + 1..], b"\n") else {
+                break;
+            };
+            // Header, then a 16-byte nonce and one 48-byte chunk (32 bytes + tag).
+            let end = start + mac + 1 + eol + 1 + 16 + 48;
+            if end <= bytes.len() {
+                out.push(bytes[start..end].to_vec());
+            }
+        }
+        out
+    }
+
+    /// Every sealed-value-shaped run of `len` bytes naming `key_id` in the file.
+    fn sealed_runs_in_file(path: &Path, key_id: u32, len: usize) -> Vec<Vec<u8>> {
+        let bytes = std::fs::read(path).unwrap();
+        let mut head = vec![1u8];
+        head.extend_from_slice(&key_id.to_be_bytes());
+        let mut out = Vec::new();
+        for i in 0..bytes.len().saturating_sub(len) {
+            if bytes[i..i + 5] == head[..] {
+                out.push(bytes[i..i + len].to_vec());
+            }
+        }
+        out
+    }
+
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+
+    /// A rotation cut short after step 1 (K.new written, nothing committed).
+    #[test]
+    fn a_leftover_new_key_that_never_committed_is_harmless_and_cleaned_up() {
+        let (dir, store) = fresh();
+        let rec = bulk_secrets(&store, "alice", 1).remove(0);
+        drop(store);
+        let (db, key) = (db_path(&dir), key_path(&dir));
+        let pending = pending_master_path(&key);
+        let leftover = MasterKey::create(&pending, None).unwrap();
+        // serve still opens with K (and warns about the leftover).
+        drop(Store::open(&db, &key).unwrap());
+        let MasterRotationOutcome::Rotated(r) = rotate_master(&db, &key, None).unwrap() else {
+            panic!("expected a fresh rotation")
+        };
+        assert!(r.removed_leftover);
+        assert_ne!(r.public_key, leftover.public_key());
+        assert!(!pending.exists());
+        let store = Store::open(&db, &key).unwrap();
+        assert_eq!(
+            store
+                .get_secret("alice", &rec.id, &test_actor(), 0)
+                .unwrap()
+                .1
+                .expose_secret(),
+            value(0)
+        );
+    }
+
+    /// A rotation cut short after step 2 (committed, K.new not yet renamed over K).
+    #[test]
+    fn an_interrupted_swap_is_explained_and_finished() {
+        let passphrase = KeyPassphrase::new("key-pass-8832".into()).insecure_fast_sealing();
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = (db_path(&dir), key_path(&dir));
+        let store = Store::open_with_key(&db, &key, Some(&passphrase)).unwrap();
+        let rec = bulk_secrets(&store, "alice", 1).remove(0);
+        drop(store);
+        let pending = pending_master_path(&key);
+        let old = MasterKey::load(&key, Some(&passphrase)).unwrap();
+        let new = MasterKey::create(&pending, Some(&passphrase)).unwrap();
+        {
+            let store = Store::open_existing(&db, &old, Some(&passphrase)).unwrap();
+            store.rewrap_data_keys(&old, &new).unwrap();
+        }
+        let err = Store::open_with_key(&db, &key, Some(&passphrase)).unwrap_err();
+        assert!(
+            matches!(err, StoreError::InterruptedMasterRotation { .. }),
+            "{err}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("master.key.new") && msg.contains("rotate-master"),
+            "{msg}"
+        );
+        assert!(!msg.contains("key-pass-8832"), "no passphrase in errors");
+        // A wrong passphrase is just that, found before the database is even opened.
+        let db_bytes = std::fs::read(&db).unwrap();
+        let wrong = KeyPassphrase::new("nope".into());
+        assert!(matches!(
+            Store::open_with_key(&db, &key, Some(&wrong)),
+            Err(StoreError::Crypto(CryptoError::WrongPassphrase { .. }))
+        ));
+        assert!(
+            std::fs::read(&db).unwrap() == db_bytes,
+            "database untouched"
+        );
+
+        let outcome = rotate_master(&db, &key, Some(&passphrase)).unwrap();
+        let MasterRotationOutcome::FinishedInterrupted(r) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(r.sealed);
+        assert_eq!(r.public_key, new.public_key());
+        assert!(!pending.exists());
+        let store = Store::open_with_key(&db, &key, Some(&passphrase)).unwrap();
+        assert_eq!(
+            store
+                .get_secret("alice", &rec.id, &test_actor(), 0)
+                .unwrap()
+                .1
+                .expose_secret(),
+            value(0)
+        );
+    }
+
+    #[test]
+    fn a_sealed_master_rotates_to_a_sealed_key_under_the_same_passphrase() {
+        let passphrase = KeyPassphrase::new("key-pass-8832".into()).insecure_fast_sealing();
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = (db_path(&dir), key_path(&dir));
+        drop(Store::open_with_key(&db, &key, Some(&passphrase)).unwrap());
+        assert!(key_file::is_sealed(&key).unwrap(), "sealed from the start");
+        assert!(matches!(
+            rotate_master(&db, &key, None),
+            Err(StoreError::Crypto(CryptoError::KeySealed { .. }))
+        ));
+        let MasterRotationOutcome::Rotated(r) =
+            rotate_master(&db, &key, Some(&passphrase)).unwrap()
+        else {
+            panic!("expected a rotation")
+        };
+        assert!(r.sealed && key_file::is_sealed(&key).unwrap());
+        drop(Store::open_with_key(&db, &key, Some(&passphrase)).unwrap());
+        assert!(rotate_master(&dir.path().join("none.redb"), &key, None).is_err());
+    }
+
+    /// Not a test of correctness: `cargo test --release --lib -- --ignored --nocapture
+    /// rotation_timing` prints how long re-sealing 10,000 secrets takes.
+    #[test]
+    #[ignore]
+    fn rotation_timing_10000_secrets() {
+        let (dir, mut store) = fresh();
+        let master = MasterKey::load(&key_path(&dir), None).unwrap();
+        bulk_secrets(&store, "alice", 10_000);
+        let started = std::time::Instant::now();
+        let r = store.rotate_data_key(&master).unwrap();
+        let total = started.elapsed();
+        assert_eq!(r.secrets, 10_000);
+        eprintln!(
+            "rotate_data_key: 10000 secrets re-sealed, committed and compacted in {:.3}s",
+            total.as_secs_f64()
+        );
+    }
+}
