@@ -161,16 +161,8 @@ impl Store {
     ) -> Result<(SecretRecord, SecretString), StoreError> {
         let txn = self.db.begin_write()?;
         let mut pending = Pending::default();
-        let found = {
-            let secrets = txn.open_table(SECRETS)?;
-            owned_record(&secrets, owner, id)
-        };
-        let rec = match found {
-            Ok(rec) => rec,
-            Err(StoreError::NotFound) => {
-                return self.deny(txn, pending, actor, "secret.read", id, now);
-            }
-            Err(e) => return Err(e),
+        let Some(rec) = owned_in(&txn, owner, id)? else {
+            return self.deny(txn, pending, actor, "secret.read", id, now);
         };
         let value = {
             let values = txn.open_table(SECRET_VALUES)?;
@@ -256,16 +248,8 @@ impl Store {
     ) -> Result<SecretRecord, StoreError> {
         let txn = self.db.begin_write()?;
         let mut pending = Pending::default();
-        let found = {
-            let secrets = txn.open_table(SECRETS)?;
-            owned_record(&secrets, owner, id)
-        };
-        let mut rec = match found {
-            Ok(rec) => rec,
-            Err(StoreError::NotFound) => {
-                return self.deny(txn, pending, actor, "secret.update", id, now);
-            }
-            Err(e) => return Err(e),
+        let Some(mut rec) = owned_in(&txn, owner, id)? else {
+            return self.deny(txn, pending, actor, "secret.update", id, now);
         };
         if let Some(new_name) = patch.name.filter(|n| *n != rec.name) {
             let mut names = txn.open_table(SECRET_NAMES)?;
@@ -307,16 +291,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         let mut pending = Pending::default();
-        let found = {
-            let secrets = txn.open_table(SECRETS)?;
-            owned_record(&secrets, owner, id)
-        };
-        let rec = match found {
-            Ok(rec) => rec,
-            Err(StoreError::NotFound) => {
-                return self.deny(txn, pending, actor, "secret.delete", id, now);
-            }
-            Err(e) => return Err(e),
+        let Some(rec) = owned_in(&txn, owner, id)? else {
+            return self.deny(txn, pending, actor, "secret.delete", id, now);
         };
         txn.open_table(SECRETS)?.remove(id)?;
         txn.open_table(SECRET_VALUES)?.remove(id)?;
@@ -346,6 +322,20 @@ pub(super) fn safe_target(kind: &str, id: &str) -> Option<String> {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect();
     Some(format!("{kind}:{id}"))
+}
+
+/// `owner`'s secret `id` inside a write transaction; `None` for a missing id and another
+/// owner's alike (the caller audits the miss).
+pub(super) fn owned_in(
+    txn: &redb::WriteTransaction,
+    owner: &str,
+    id: &str,
+) -> Result<Option<SecretRecord>, StoreError> {
+    match owned_record(&txn.open_table(SECRETS)?, owner, id) {
+        Ok(rec) => Ok(Some(rec)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Loads a secret row, answering `NotFound` alike for a missing id and another owner's.

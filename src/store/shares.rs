@@ -115,23 +115,9 @@ impl Store {
         let txn = self.db.begin_write()?;
         let mut pending = Pending::default();
         // The secret must still exist and be the caller's at commit time.
-        let found = {
-            let secrets = txn.open_table(SECRETS)?;
-            super::secrets::owned_record(&secrets, owner, &share.secret_id)
-        };
-        match found {
-            Ok(_) => {}
-            Err(StoreError::NotFound) => {
-                return self.deny(
-                    txn,
-                    pending,
-                    actor,
-                    "share.create",
-                    &share.secret_id,
-                    share.created_at,
-                );
-            }
-            Err(e) => return Err(e),
+        if super::secrets::owned_in(&txn, owner, &share.secret_id)?.is_none() {
+            let (id, now) = (&share.secret_id, share.created_at);
+            return self.deny(txn, pending, actor, "share.create", id, now);
         }
         txn.open_table(SHARES)?
             .insert(lookup.as_slice(), Self::encode(share)?.as_slice())?;
