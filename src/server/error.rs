@@ -19,6 +19,8 @@ pub enum ApiError {
     MethodNotAllowed(&'static str),
     Conflict(String),
     PayloadTooLarge,
+    /// 408: the request body did not arrive in time.
+    RequestTimeout,
     UnsupportedMediaType,
     TooManyRequests {
         retry_after_secs: u64,
@@ -45,6 +47,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => 405,
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge => 413,
+            ApiError::RequestTimeout => 408,
             ApiError::UnsupportedMediaType => 415,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Internal(_) => 500,
@@ -63,6 +66,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Internal(_) => "internal",
@@ -81,6 +85,7 @@ impl ApiError {
             ApiError::NotFound => "not found".into(),
             ApiError::MethodNotAllowed(allow) => format!("method not allowed; use {allow}"),
             ApiError::PayloadTooLarge => "request body is larger than 1 MiB".into(),
+            ApiError::RequestTimeout => "the request body arrived too slowly".into(),
             ApiError::UnsupportedMediaType => "request body must be application/json".into(),
             ApiError::TooManyRequests { retry_after_secs } => {
                 format!("too many requests; retry in {retry_after_secs} s")

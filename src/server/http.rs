@@ -36,13 +36,17 @@ const HSTS: &str = "max-age=63072000";
 /// Longest a single blocked write to a client may take before the connection is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Refused requests waiting for their 503; past this the connection is closed unanswered.
+const SHED_QUEUE: usize = 256;
+
 /// A bound listener with its worker pool.
 pub struct HttpServer {
     server: Arc<tiny_http::Server>,
     queue: Option<SyncSender<tiny_http::Request>>,
+    /// Requests refused with 503 when the queue is full, answered off the accept thread.
+    shed: Option<SyncSender<tiny_http::Request>>,
     workers: Vec<JoinHandle<()>>,
     addr: SocketAddr,
-    secure: bool,
 }
 
 impl HttpServer {
@@ -68,22 +72,39 @@ impl HttpServer {
         let (queue, jobs) = sync_channel::<tiny_http::Request>(workers * 4);
         let jobs = Arc::new(Mutex::new(jobs));
         let handler = Arc::new(handler);
-        let workers = (0..workers)
+        // A slow body may take this long in all, however steadily it trickles in.
+        let body_deadline = read_timeout * 2;
+        let mut threads = (0..workers)
             .map(|i| {
                 let jobs = Arc::clone(&jobs);
                 let handler = Arc::clone(&handler);
                 thread::Builder::new()
                     .name(format!("http-worker-{i}"))
-                    .spawn(move || work(&jobs, &*handler, secure))
+                    .spawn(move || work(&jobs, &*handler, secure, body_deadline))
                     .map_err(|e| e.to_string())
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let (shed, refused) = sync_channel::<tiny_http::Request>(SHED_QUEUE);
+        threads.push(
+            thread::Builder::new()
+                .name("http-shedder".into())
+                .spawn(move || {
+                    for req in refused {
+                        let busy = ApiError::Unavailable
+                            .into_response()
+                            .with_additional_header("Retry-After", "1")
+                            .with_unique_header("Connection", "close");
+                        let _ = req.respond(to_tiny(busy, secure));
+                    }
+                })
+                .map_err(|e| e.to_string())?,
+        );
         Ok(HttpServer {
             server,
             queue: Some(queue),
-            workers,
+            shed: Some(shed),
+            workers: threads,
             addr,
-            secure,
         })
     }
 
@@ -94,18 +115,22 @@ impl HttpServer {
 
     /// Accepts requests until `stop` is set.
     pub fn run_until(&self, stop: &AtomicBool) {
-        let Some(queue) = &self.queue else { return };
+        let (Some(queue), Some(shed)) = (&self.queue, &self.shed) else {
+            return;
+        };
         while !stop.load(Ordering::SeqCst) {
             match self.server.recv_timeout(Duration::from_millis(100)) {
                 Ok(Some(req)) => match queue.try_send(req) {
                     Ok(()) => {}
                     Err(TrySendError::Full(req)) | Err(TrySendError::Disconnected(req)) => {
-                        let _ = req.respond(to_tiny(
-                            ApiError::Unavailable
-                                .into_response()
-                                .with_additional_header("Retry-After", "1"),
-                            self.secure,
-                        ));
+                        // Never write on this thread: a client that does not read (or
+                        // trickles a body the response would wait for) would stall accepting
+                        // for everyone. If even the shedder is backed up, hang up unanswered.
+                        if let Err(TrySendError::Full(req) | TrySendError::Disconnected(req)) =
+                            shed.try_send(req)
+                        {
+                            drop(req.into_writer());
+                        }
                     }
                 },
                 Ok(None) => {}
@@ -117,6 +142,7 @@ impl HttpServer {
     /// Stops the workers after they finish the requests already queued.
     pub fn shutdown(mut self) {
         drop(self.queue.take());
+        drop(self.shed.take());
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
@@ -164,11 +190,12 @@ fn work(
     jobs: &Mutex<Receiver<tiny_http::Request>>,
     handler: &(dyn Fn(&Request) -> Response + Sync),
     secure: bool,
+    body_deadline: Duration,
 ) {
     loop {
         let next = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(mut req) = next else { return };
-        let response = match read_body(&mut req) {
+        let response = match read_body(&mut req, body_deadline) {
             Ok(body) => {
                 let rouille_req = to_rouille(&req, body, secure);
                 handler(&rouille_req)
@@ -179,17 +206,40 @@ fn work(
     }
 }
 
-/// Reads the body within the size limit: 413 from `Content-Length` alone, or as soon as
-/// a chunked or lying body passes the limit.
-fn read_body(req: &mut tiny_http::Request) -> Result<Vec<u8>, ApiError> {
+/// Reads the body within the size limit and time limit: 413 from `Content-Length` alone,
+/// or as soon as a chunked or lying body passes the limit; 408 when it has not all arrived
+/// by `deadline` (each read is also bounded by the socket's receive timeout).
+fn read_body(req: &mut tiny_http::Request, deadline: Duration) -> Result<Vec<u8>, ApiError> {
     if req.body_length().is_some_and(|n| n as u64 > MAX_BODY_BYTES) {
         return Err(ApiError::PayloadTooLarge);
     }
+    let started = std::time::Instant::now();
     let mut body = Vec::new();
-    req.as_reader()
-        .take(MAX_BODY_BYTES + 1)
-        .read_to_end(&mut body)
-        .map_err(|_| ApiError::BadRequest("could not read the request body".into()))?;
+    let mut reader = req.as_reader().take(MAX_BODY_BYTES + 1);
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(ApiError::RequestTimeout);
+            }
+            Err(_) => {
+                return Err(ApiError::BadRequest(
+                    "could not read the request body".into(),
+                ));
+            }
+        }
+        if started.elapsed() > deadline {
+            return Err(ApiError::RequestTimeout);
+        }
+    }
     if body.len() as u64 > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }

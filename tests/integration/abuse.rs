@@ -289,3 +289,78 @@ fn stalled_clients_are_cut_off_and_accept_survives_idle_periods() {
         assert!(buf.is_empty() || text.starts_with("HTTP/1.1 400"), "{text}");
     }
 }
+
+#[test]
+fn oversized_headers_are_refused_without_buffering_them() {
+    let s = Server::start();
+    let long = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    let r = s.http().raw(long.as_bytes());
+    assert_eq!(r.status, 400, "{r:?}");
+    let mut many = String::from("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    for i in 0..200 {
+        many.push_str(&format!("X-H{i}: v\r\n"));
+    }
+    many.push_str("\r\n");
+    assert_eq!(s.http().raw(many.as_bytes()).status, 400);
+    assert_eq!(s.http().get("/healthz", None).status, 200);
+}
+
+#[test]
+fn a_trickled_body_times_out_and_pipelining_readers_cannot_stall_others() {
+    use std::io::Write;
+    let s = Server::start_with(&["--client-timeout", "1", "--workers", "2"]);
+    let addr = s.url.trim_start_matches("http://").to_string();
+    let t = s.user("alice");
+    let id = s.secret(&t, "big", &"v".repeat(60 * 1024));
+
+    // One byte every 300 ms never trips the per-read timeout, but the whole body must
+    // arrive within twice --client-timeout.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(format!("POST /secrets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n").as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    slow.set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    while started.elapsed() < std::time::Duration::from_secs(8) {
+        if slow.write_all(b" ").is_err() {
+            break;
+        }
+        let mut buf = [0u8; 512];
+        if let Ok(n) = std::io::Read::read(&mut slow, &mut buf) {
+            answer.extend_from_slice(&buf[..n]);
+            if n == 0 || answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.starts_with("HTTP/1.1 408"),
+        "{text:?} after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A client pipelines large GETs and never reads: only one is in flight at a time, so
+    // the other worker keeps serving everyone else.
+    let mut greedy = std::net::TcpStream::connect(&addr).unwrap();
+    let one = format!("GET /secrets/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\n\r\n");
+    greedy.write_all(one.repeat(50).as_bytes()).unwrap();
+    for _ in 0..10 {
+        let started = std::time::Instant::now();
+        assert_eq!(s.http().get("/healthz", None).status, 200);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    drop(greedy);
+}

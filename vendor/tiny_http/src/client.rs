@@ -12,6 +12,11 @@ use crate::util::RefinedTcpStream;
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
 use crate::Request;
 
+/// secretctl patch: longest request line or header line accepted, in bytes.
+const MAX_HEADER_LINE: usize = 8 * 1024;
+/// secretctl patch: most header lines accepted in one request.
+const MAX_HEADERS: usize = 100;
+
 /// A ClientConnection is an object that will store a socket to a client
 /// and return Request objects.
 pub struct ClientConnection {
@@ -97,6 +102,11 @@ impl ClientConnection {
 
             prev_byte_was_cr = byte == b'\r';
 
+            // secretctl patch: a header line is bounded; upstream buffered any length (one
+            // 64 MiB line cost 64 MiB of memory).
+            if buf.len() >= MAX_HEADER_LINE {
+                return Err(IoError::new(ErrorKind::InvalidData, "header line too long"));
+            }
             buf.push(byte);
         }
     }
@@ -107,7 +117,10 @@ impl ClientConnection {
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self.read_next_line().map_err(|e| match e.kind() {
+                    ErrorKind::InvalidData => ReadError::WrongRequestLine,
+                    _ => ReadError::ReadIoError(e),
+                })?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,11 +131,18 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = self.read_next_line().map_err(|e| match e.kind() {
+                        ErrorKind::InvalidData => ReadError::WrongHeader(version.clone()),
+                        _ => ReadError::ReadIoError(e),
+                    })?;
 
                     if line.is_empty() {
                         break;
                     };
+                    // secretctl patch: and so is the number of header lines.
+                    if headers.len() >= MAX_HEADERS {
+                        return Err(ReadError::WrongHeader(version.clone()));
+                    }
                     headers.push(match FromStr::from_str(line.as_str().trim()) {
                         // TODO: remove this conversion
                         Ok(h) => h,

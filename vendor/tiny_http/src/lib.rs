@@ -312,10 +312,13 @@ impl Server {
                     {
                         continue
                     }
+                    // secretctl patch: no accept error ends the loop. Out of file descriptors
+                    // (EMFILE/ENFILE) is the common one under a connection flood, and it
+                    // passes once connections close; back off briefly instead of spinning.
                     Err(e) => {
                         log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
-                        break;
+                        thread::sleep(std::time::Duration::from_millis(20));
+                        continue;
                     }
                 };
 
@@ -329,7 +332,7 @@ impl Server {
                     // secretctl patch: the handshake runs here, on this connection's own
                     // thread, so a client that connects and stays silent (or handshakes
                     // slowly) no longer stops the accept thread for everyone else.
-                    let (read_closable, write_closable) = match ssl {
+                    let halves = match ssl {
                         None => RefinedTcpStream::new(sock),
                         #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
                         Some(ref ssl) => match ssl.accept(sock) {
@@ -339,17 +342,21 @@ impl Server {
                         #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
                         Some(ref _ssl) => unreachable!(),
                     };
+                    // secretctl patch: splitting the socket dups a descriptor, which fails
+                    // when they run out; drop this connection instead of panicking.
+                    let Ok((read_closable, write_closable)) = halves else {
+                        return;
+                    };
                     let client = ClientConnection::new(write_closable, read_closable);
-                    // Synchronization is needed for HTTPS requests to avoid a deadlock
-                    if client.secure() {
-                        let (sender, receiver) = mpsc::channel();
-                        for rq in client {
-                            messages.push(rq.with_notify_sender(sender.clone()).into());
-                            receiver.recv().unwrap();
-                        }
-                    } else {
-                        for rq in client {
-                            messages.push(rq.into());
+                    // secretctl patch: one request in flight per connection, for HTTP as
+                    // upstream already does for HTTPS. Without it a client can pipeline
+                    // many requests and never read the answers, and every worker that
+                    // handles one of them waits behind the unread responses.
+                    let (sender, receiver) = mpsc::channel();
+                    for rq in client {
+                        messages.push(rq.with_notify_sender(sender.clone()).into());
+                        if receiver.recv().is_err() {
+                            return;
                         }
                     }
                 }));
