@@ -57,17 +57,15 @@ pub fn login(req: &Request, app: &App) -> Result<Response, ApiError> {
     let user = store.find_user_by_name(&creds.username)?;
     let actor = auth::anonymous(req, app);
     // Throttled names are refused before any hashing work.
-    if let Some(wait) = app.login_throttle.wait(&creds.username, Instant::now()) {
-        let owner = user.as_ref().map(|u| u.id.as_str());
-        let event = Event::ok(
-            "rate_limit.hit",
-            owner.map(|id| format!("user:{id}")),
-            owner,
-        )
-        .outcome("login_throttle");
-        store.record_event(&actor, event, app.now())?;
+    if let Some(refusal) = app.login_throttle.wait(&creds.username, Instant::now()) {
+        if refusal.audit {
+            let owner = user.as_ref().map(|u| u.id.as_str());
+            let target = owner.map(|id| format!("user:{id}"));
+            let event = Event::ok("rate_limit.hit", target, owner).outcome("login_throttle");
+            store.record_event(&actor, event, app.now())?;
+        }
         return Err(ApiError::TooManyRequests {
-            retry_after_secs: wait,
+            retry_after_secs: refusal.retry_after_secs,
         });
     }
     let ok = app.hasher.verify(

@@ -200,7 +200,8 @@ fn work(
                 let rouille_req = to_rouille(&req, body, secure);
                 handler(&rouille_req)
             }
-            Err(e) => e.into_response(),
+            // The rest of the body was never read: the connection cannot carry another request.
+            Err(e) => e.into_response().with_unique_header("Connection", "close"),
         };
         let _ = req.respond(to_tiny(response, secure));
     }

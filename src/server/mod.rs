@@ -137,6 +137,9 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     }
     let app_slot = alerting::AppSlot::default();
     let alert_worker = alerting::attach(&config.alerts, &mut store, Arc::clone(&app_slot))?;
+    if config.test_clock_file.is_some() {
+        eprintln!("warning: test-only clock offset file in use; expiry times are shifted");
+    }
     if config.kdf != crate::crypto::password::KdfParams::DEFAULT {
         eprintln!(
             "warning: insecure test-only password hashing parameters in use; never use them for real accounts"

@@ -167,8 +167,11 @@ fn evict(map: &mut HashMap<(Class, IpAddr), Bucket>, now: Instant, rate: impl Fn
 /// per address, so credential stuffing spread over many addresses slows down too; a
 /// success resets it. Unknown names are counted alike, so throttling reveals nothing.
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    failures: Mutex<HashMap<String, Failures>>,
 }
+
+/// Per name: failures in a row, the last failure, the last throttled attempt audited.
+type Failures = (u32, Instant, Option<Instant>);
 
 const FREE_FAILURES: u32 = 5;
 const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
@@ -191,12 +194,24 @@ impl LoginThrottle {
         Duration::from_secs(1u64 << exp).min(MAX_DELAY)
     }
 
-    /// Seconds `username` must still wait before another attempt, if any.
-    pub fn wait(&self, username: &str, now: Instant) -> Option<u64> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let (count, last) = map.get(username)?;
+    /// How long `username` must still wait before another attempt, if at all: the
+    /// refusal, audited at most once a minute per name (a throttled flood must not become
+    /// a flood of durable writes).
+    pub fn wait(&self, username: &str, now: Instant) -> Option<Refusal> {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let (count, last, audited) = map.get_mut(username)?;
         let until = *last + Self::delay(*count);
-        (until > now).then(|| until.duration_since(now).as_secs().max(1))
+        if until <= now {
+            return None;
+        }
+        let audit = audited.is_none_or(|t| now.saturating_duration_since(t) >= AUDIT_EVERY);
+        if audit {
+            *audited = Some(now);
+        }
+        Some(Refusal {
+            retry_after_secs: until.duration_since(now).as_secs().max(1),
+            audit,
+        })
     }
 
     /// Records a failed attempt.
@@ -204,12 +219,12 @@ impl LoginThrottle {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_TRACKED_NAMES && !map.contains_key(username) {
             // Forget names whose delay has passed; they start over, as after a success.
-            map.retain(|_, (count, last)| *last + Self::delay(*count) > now);
+            map.retain(|_, (count, last, _)| *last + Self::delay(*count) > now);
             if map.len() >= MAX_TRACKED_NAMES {
                 return;
             }
         }
-        let entry = map.entry(username.to_string()).or_insert((0, now));
+        let entry = map.entry(username.to_string()).or_insert((0, now, None));
         entry.0 = entry.0.saturating_add(1);
         entry.1 = now;
     }
@@ -286,18 +301,24 @@ mod tests {
         let t = LoginThrottle::default();
         let t0 = Instant::now();
         for _ in 0..FREE_FAILURES {
-            assert_eq!(t.wait("alice", t0), None);
+            assert!(t.wait("alice", t0).is_none());
             t.failed("alice", t0);
         }
-        assert_eq!(t.wait("alice", t0), Some(1));
+        let secs = |w: Option<Refusal>| w.map(|r| r.retry_after_secs);
+        let first = t.wait("alice", t0).unwrap();
+        assert_eq!((first.retry_after_secs, first.audit), (1, true));
+        assert!(
+            !t.wait("alice", t0).unwrap().audit,
+            "audited once a minute per name"
+        );
         t.failed("alice", t0);
-        assert_eq!(t.wait("alice", t0), Some(2));
+        assert_eq!(secs(t.wait("alice", t0)), Some(2));
         t.failed("alice", t0);
-        assert_eq!(t.wait("alice", t0), Some(4));
-        assert_eq!(t.wait("alice", t0 + Duration::from_secs(4)), None);
-        assert_eq!(t.wait("bob", t0), None);
+        assert_eq!(secs(t.wait("alice", t0)), Some(4));
+        assert!(t.wait("alice", t0 + Duration::from_secs(4)).is_none());
+        assert!(t.wait("bob", t0).is_none());
         t.succeeded("alice");
-        assert_eq!(t.wait("alice", t0), None);
+        assert!(t.wait("alice", t0).is_none());
         assert_eq!(LoginThrottle::delay(100), MAX_DELAY);
     }
 }

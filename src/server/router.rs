@@ -96,12 +96,12 @@ pub fn handle(req: &Request, app: &App) -> Response {
         }
         Ok(Err(e)) => {
             if let ApiError::Internal(cause) | ApiError::AuditUnavailable(cause) = &e {
-                eprintln!("error: {} {template}: {cause}", req.method());
+                eprintln!("error: {} {template}: {cause}", log_method(req));
             }
             e.into_response()
         }
         Err(_) => {
-            eprintln!("error: {} {template}: handler panicked", req.method());
+            eprintln!("error: {} {template}: handler panicked", log_method(req));
             ApiError::Internal("panic".into()).into_response()
         }
     };
@@ -115,12 +115,23 @@ pub fn handle(req: &Request, app: &App) -> Response {
         "{} {} {} {} {} {}ms",
         crate::timefmt::rfc3339(crate::timefmt::now_unix()),
         req.remote_addr().ip(),
-        req.method(),
+        log_method(req),
         template,
         response.status_code,
         started.elapsed().as_millis()
     );
     response
+}
+
+/// The method as it may appear in the log: a client chooses it, so anything but a plain
+/// token (which could forge a line or carry terminal escapes) is shown as `?`.
+fn log_method(req: &Request) -> &str {
+    let m = req.method();
+    if !m.is_empty() && m.len() <= 16 && m.bytes().all(|b| b.is_ascii_uppercase()) {
+        m
+    } else {
+        "?"
+    }
 }
 
 /// Draws from the caller's rate-limit budget for this route; a refusal is a 429 with

@@ -168,7 +168,7 @@ fn confirmation(req: &Request, app: &App, token: &str, error: Option<&str>) -> R
                 .store()
                 .and_then(|s| Ok(s.record_event(&auth::anonymous(req, app), event, app.now())?));
             if let Err(e) = recorded {
-                return e.into_response();
+                return share_page::error(&e);
             }
             let nonce = app
                 .reveal_nonces

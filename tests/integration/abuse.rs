@@ -364,3 +364,31 @@ fn a_trickled_body_times_out_and_pipelining_readers_cannot_stall_others() {
     }
     drop(greedy);
 }
+
+#[test]
+fn a_forged_method_cannot_inject_into_the_request_log() {
+    let s = Server::start();
+    let r = s
+        .http()
+        .raw(b"GE\x1b[2JT\rFORGED /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(matches!(r.status, 400 | 405), "{r:?}");
+    assert_eq!(s.http().get("/healthz", None).status, 200);
+    let log = s.log();
+    assert!(!log.contains('\x1b') && !log.contains("FORGED"), "{log}");
+}
+
+#[test]
+fn a_huge_declared_body_is_refused_without_harm() {
+    // Answered 413 from the header alone; the unread body must not be buffered afterwards
+    // (upstream tiny_http allocated its whole declared length and aborted the process).
+    let s = Server::start();
+    for len in ["100000000000", "4294967296", "2000000"] {
+        let raw = format!(
+            "POST /secrets HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+        );
+        s.http()
+            .raw(raw.as_bytes())
+            .assert_error(413, "payload_too_large");
+    }
+    assert_eq!(s.http().get("/healthz", None).status, 200, "{}", s.log());
+}

@@ -357,7 +357,9 @@ where
         if !self.headers.iter().any(|h| h.field.equiv("Server")) {
             self.headers.insert(
                 0,
-                Header::from_bytes(&b"Server"[..], &b"tiny-http (Rust)"[..]).unwrap(),
+                // secretctl patch: no product name for scanners to match (the library's own
+                // 400/408/505 answers use this default).
+                Header::from_bytes(&b"Server"[..], &b"secretctl"[..]).unwrap(),
             );
         }
 

@@ -74,7 +74,14 @@ impl OpenSslContext {
         use openssl::x509::X509;
 
         let mut ctx = openssl::ssl::SslContext::builder(ssl::SslMethod::tls())?;
-        ctx.set_cipher_list("DEFAULT")?;
+        // secretctl patch: TLS 1.2 at least, and for TLS 1.2 only forward-secret AEAD suites
+        // (Mozilla's "intermediate" list); upstream took OpenSSL's DEFAULT and any version.
+        ctx.set_min_proto_version(Some(ssl::SslVersion::TLS1_2))?;
+        ctx.set_cipher_list(
+            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\
+             ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:\
+             ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+        )?;
         let certificate_chain = X509::stack_from_pem(&certificates)?;
         if certificate_chain.is_empty() {
             return Err("Couldn't extract certificate chain from config.".into());

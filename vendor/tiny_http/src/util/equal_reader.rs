@@ -64,12 +64,21 @@ where
     R: Read,
 {
     fn drop(&mut self) {
+        // secretctl patch: drain what is left of the body through a small fixed buffer, and
+        // only up to MAX_DRAIN bytes; past that the connection is given up (the next read
+        // fails to parse as a request, and the connection closes). Upstream allocated one
+        // buffer of the whole remaining length: a request claiming `Content-Length:
+        // 100000000000` that was answered without reading its body aborted the process.
+        const MAX_DRAIN: usize = 64 * 1024;
+        if self.size > MAX_DRAIN {
+            return;
+        }
         let mut remaining_to_read = self.size;
+        let mut buf = [0u8; 8 * 1024];
 
         while remaining_to_read > 0 {
-            let mut buf = vec![0; remaining_to_read];
-
-            match self.reader.read(&mut buf) {
+            let want = remaining_to_read.min(buf.len());
+            match self.reader.read(&mut buf[..want]) {
                 Err(e) => {
                     self.last_read_signal.send(Err(e)).ok();
                     break;
