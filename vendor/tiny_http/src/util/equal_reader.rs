@@ -69,14 +69,19 @@ where
         // fails to parse as a request, and the connection closes). Upstream allocated one
         // buffer of the whole remaining length: a request claiming `Content-Length:
         // 100000000000` that was answered without reading its body aborted the process.
+        // Nor for longer than MAX_DRAIN_TIME: a body trickled a byte at a time would hold the
+        // dropping thread (a worker, or the thread answering 503s) for as long as the client
+        // liked.
         const MAX_DRAIN: usize = 64 * 1024;
+        const MAX_DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
         if self.size > MAX_DRAIN {
             return;
         }
+        let started = std::time::Instant::now();
         let mut remaining_to_read = self.size;
         let mut buf = [0u8; 8 * 1024];
 
-        while remaining_to_read > 0 {
+        while remaining_to_read > 0 && started.elapsed() < MAX_DRAIN_TIME {
             let want = remaining_to_read.min(buf.len());
             match self.reader.read(&mut buf[..want]) {
                 Err(e) => {
