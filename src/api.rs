@@ -84,34 +84,13 @@ pub struct SecretMeta {
     pub updated_at: String,
 }
 
-/// `200` answer to `GET /secrets/{id}`: metadata plus the value.
+/// `200` answer to `GET /secrets/{id}`: metadata plus the value, in one flat object.
 #[derive(Serialize, Deserialize)]
 pub struct SecretWithValue {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub tags: Vec<String>,
-    pub version: u64,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(flatten)]
+    pub meta: SecretMeta,
     #[serde(serialize_with = "sensitive::expose")]
     pub value: SecretString,
-}
-
-impl SecretWithValue {
-    /// Joins metadata and a value into one record.
-    pub fn new(meta: SecretMeta, value: SecretString) -> Self {
-        SecretWithValue {
-            id: meta.id,
-            name: meta.name,
-            description: meta.description,
-            tags: meta.tags,
-            version: meta.version,
-            created_at: meta.created_at,
-            updated_at: meta.updated_at,
-            value,
-        }
-    }
 }
 
 /// `200` answer to `GET /secrets`.

@@ -71,7 +71,13 @@ pub fn get(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
     let (rec, value) = app
         .store()?
         .get_secret(user, id, &caller.actor, app.now())?;
-    Ok(respond::json(200, &SecretWithValue::new(meta(rec), value)))
+    Ok(respond::json(
+        200,
+        &SecretWithValue {
+            meta: meta(rec),
+            value,
+        },
+    ))
 }
 
 /// `PUT /secrets/{id}`: any of name, description, tags, value.
