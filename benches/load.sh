@@ -26,7 +26,8 @@ if ! command -v curl >/dev/null 2>&1; then
 fi
 
 cd "$(dirname "$0")/.."
-cargo build --release
+# test-hooks: the hidden test-only --insecure-fast-kdf below is refused by normal builds.
+cargo build --release --features test-hooks
 
 workdir=$(mktemp -d)
 server_pid=

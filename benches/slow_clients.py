@@ -19,7 +19,8 @@ secrets, then runs these scenarios one after another, each bounded in time:
 During each, legitimate GET /secrets/{id} requests are timed (per-request timeout 5 s)
 and the server's thread count and RSS are read from /proc/PID/status.
 
-Usage:   cargo build --release && python3 benches/slow_clients.py
+Usage:   cargo build --release --features test-hooks && python3 benches/slow_clients.py
+         (test-hooks: the servers run with the test-only --insecure-fast-kdf for quick setup)
 Python 3.11+, standard library only, Linux only (/proc). Runs in about 2 minutes.
 Everything it starts it kills at exit; all traffic goes to 127.0.0.1.
 """
@@ -775,7 +776,7 @@ What a deployment must put in front (e.g. nginx; secretctl must not face clients
 
 def main():
     if not os.path.exists(BIN):
-        sys.exit(f"{BIN} not found: run `cargo build --release` first")
+        sys.exit(f"{BIN} not found: run `cargo build --release --features test-hooks` first")
     fds = raise_own_fd_limit()
     if fds < 2300:
         sys.exit(f"need at least 2300 file descriptors for the idle flood; have {fds}")

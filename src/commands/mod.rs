@@ -68,8 +68,28 @@ impl From<crate::client::session_cache::CacheError> for CliError {
     }
 }
 
+/// The hidden test-only flags weaken security on purpose (cheap password hashing, a
+/// shifted clock). Only builds with the `test-hooks` feature (the test suite's) accept
+/// them; any other build refuses to run with them.
+fn refuse_test_flags(command: &Command) -> Result<(), CliError> {
+    use crate::cli::AdminCommand;
+    let used = match command {
+        Command::Serve(a) => a.insecure_fast_kdf || a.test_clock_file.is_some(),
+        Command::Admin(AdminCommand::SealKey(a)) => a.insecure_fast_kdf,
+        Command::Admin(AdminCommand::RotateMaster(a)) => a.insecure_fast_kdf,
+        _ => false,
+    };
+    if used && !cfg!(feature = "test-hooks") {
+        return Err(CliError::Usage(
+            "--insecure-fast-kdf and --test-clock-file are test-only flags; this build does not accept them".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    refuse_test_flags(&cli.command)?;
     let ctx = context::Context::new(&cli.server, cli.json, cli.ca_cert);
     match cli.command {
         Command::Serve(args) => {
