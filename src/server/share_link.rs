@@ -84,26 +84,25 @@ fn attempt(
     expected_views: Option<u32>,
 ) -> Result<Attempt, ApiError> {
     let actor = auth::anonymous(req, app);
+    let found = live_share(app, token)?.map(|(_, s)| s);
     let store = app.store()?;
-    let lookup = share::lookup(token);
-    let found = if share::plausible_token(token) {
-        store.find_share(&lookup, app.now())?
-    } else {
-        None
-    };
-    let stretched = match found.as_ref().map(|s| (s, &s.passphrase_salt)) {
-        None | Some((_, None)) => None,
-        Some((found, Some(_))) if passphrase.is_none() => {
+    let stretched = match (&found, passphrase) {
+        (Some(found), None) if found.passphrase_salt.is_some() => {
             let event = share_event("share.wrong_passphrase", found).outcome("missing");
             store.record_event(&actor, event, app.now())?;
             return Ok(Attempt::PassphraseMissing);
         }
         // Stretched before the write transaction, so the slow KDF never holds the write lock.
-        Some((_, Some(salt))) => Some(
-            app.hasher
-                .stretch(passphrase.unwrap_or_else(|| unreachable!()), salt)?,
-        ),
+        (
+            Some(ShareRecord {
+                passphrase_salt: Some(salt),
+                ..
+            }),
+            Some(p),
+        ) => Some(app.hasher.stretch(p, salt)?),
+        _ => None,
     };
+    let lookup = share::lookup(token);
     let key = share::snapshot_key(token, stretched.as_deref());
     // Unknown and dead tokens go through the store too: it audits them (against the owner,
     // when a tombstone remembers the share) and answers NotFound.
