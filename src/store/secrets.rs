@@ -62,6 +62,18 @@ impl Store {
         )?)
     }
 
+    /// The opened value of `rec`, read from `values` (a read or a write transaction's).
+    fn stored_value(
+        &self,
+        values: &impl ReadableTable<&'static str, &'static [u8]>,
+        rec: &SecretRecord,
+    ) -> Result<SecretString, StoreError> {
+        let sealed = values
+            .get(rec.id.as_str())?
+            .ok_or_else(|| StoreError::Corrupt("secret without a value".into()))?;
+        self.open_value(rec, sealed.value())
+    }
+
     fn open_value(&self, rec: &SecretRecord, sealed: &[u8]) -> Result<SecretString, StoreError> {
         let version = rec.version.to_be_bytes();
         let parts = seal_parts(&rec.owner, &rec.id, &version);
@@ -164,13 +176,7 @@ impl Store {
         let Some(rec) = owned_in(&txn, owner, id)? else {
             return self.deny(txn, pending, actor, "secret.read", id, now);
         };
-        let value = {
-            let values = txn.open_table(SECRET_VALUES)?;
-            let sealed = values
-                .get(id)?
-                .ok_or_else(|| StoreError::Corrupt("secret without a value".into()))?;
-            self.open_value(&rec, sealed.value())?
-        };
+        let value = self.stored_value(&txn.open_table(SECRET_VALUES)?, &rec)?;
         let event = Event::ok("secret.read", Some(format!("secret:{id}")), Some(owner));
         self.append_audit(&txn, &mut pending, actor, event, now)?;
         self.commit_audited(txn, pending)?;
@@ -186,11 +192,7 @@ impl Store {
     ) -> Result<(SecretRecord, SecretString), StoreError> {
         let txn = self.db.begin_read()?;
         let rec = owned_record(&txn.open_table(SECRETS)?, owner, id)?;
-        let values = txn.open_table(SECRET_VALUES)?;
-        let sealed = values
-            .get(id)?
-            .ok_or_else(|| StoreError::Corrupt("secret without a value".into()))?;
-        let value = self.open_value(&rec, sealed.value())?;
+        let value = self.stored_value(&txn.open_table(SECRET_VALUES)?, &rec)?;
         Ok((rec, value))
     }
 
