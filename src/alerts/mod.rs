@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::AlertConfig;
-use crate::store::AuditRecord;
 use crate::store::audit::AuditBody;
+use crate::store::{Action, AuditRecord};
 use crate::timefmt::rfc3339;
 
 /// Alerts waiting for delivery, at most; more are dropped.
@@ -88,7 +88,7 @@ impl Alert {
             ip: body.ip.clone(),
             time: body.time,
             audit_seq: body.seq,
-            outcome: body.outcome.clone(),
+            outcome: body.outcome.as_str().to_string(),
             failures: 0,
         }
     }
@@ -249,7 +249,7 @@ impl Alerts {
         if let Some(kind) = share_kind(body) {
             return Some(Alert::from_record(kind, body, user));
         }
-        if body.action != "login.failed" {
+        if body.action != Action::LoginFailed {
             return None;
         }
         // The lock is held for a map lookup, never across I/O.
@@ -426,12 +426,12 @@ mod tests {
             seq,
             time,
             actor: "anonymous".into(),
-            action: action.into(),
+            action: serde_json::from_value(action.into()).unwrap(),
             target: owner.map(|_| "share:s1".to_string()),
             owner: owner.map(str::to_string),
             ip: "192.0.2.7".into(),
             user_agent: "agent".into(),
-            outcome: outcome.into(),
+            outcome: serde_json::from_value(outcome.into()).unwrap(),
             prev_hash: String::new(),
         };
         AuditRecord {

@@ -8,7 +8,7 @@ use super::{ApiError, App, auth, body, respond, validate};
 use crate::api::{Credentials, LoginResponse, User};
 use crate::crypto::token::{self, SESSION_PREFIX};
 use crate::sensitive::ExposeSecret;
-use crate::store::{Actor, Event, Session, UserRecord};
+use crate::store::{Action, Actor, Event, Outcome, Session, UserRecord};
 use crate::timefmt::rfc3339;
 
 /// `POST /register`.
@@ -61,7 +61,8 @@ pub fn login(req: &Request, app: &App) -> Result<Response, ApiError> {
         if refusal.audit {
             let owner = user.as_ref().map(|u| u.id.as_str());
             let target = owner.map(|id| format!("user:{id}"));
-            let event = Event::ok("rate_limit.hit", target, owner).outcome("login_throttle");
+            let event =
+                Event::ok(Action::RateLimitHit, target, owner).outcome(Outcome::LoginThrottle);
             store.record_event(&actor, event, app.now())?;
         }
         return Err(ApiError::TooManyRequests {
@@ -80,7 +81,8 @@ pub fn login(req: &Request, app: &App) -> Result<Response, ApiError> {
             // without it (people type passwords into the username field).
             let owner = other.map(|u| u.id);
             let target = owner.as_ref().map(|id| format!("user:{id}"));
-            let event = Event::ok("login.failed", target, owner.as_deref()).outcome("denied");
+            let event =
+                Event::ok(Action::LoginFailed, target, owner.as_deref()).outcome(Outcome::Denied);
             store.record_event(&actor, event, app.now())?;
             return Err(ApiError::Unauthorized);
         }

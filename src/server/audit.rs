@@ -18,12 +18,12 @@ fn wire(r: AuditRecord) -> AuditEvent {
         seq: b.seq,
         time: rfc3339(b.time),
         actor: b.actor,
-        action: b.action,
+        action: b.action.as_str().to_string(),
         target: b.target,
         owner: b.owner,
         ip: b.ip,
         user_agent: b.user_agent,
-        outcome: b.outcome,
+        outcome: b.outcome.as_str().to_string(),
         hash: r.hash,
     }
 }

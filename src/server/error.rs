@@ -29,6 +29,9 @@ pub enum ApiError {
     /// The audit record could not be written, so the operation did not happen. The cause
     /// is logged, never sent.
     AuditUnavailable(String),
+    /// The database cannot take writes now (disk full, I/O error): nothing of the request
+    /// was applied. The cause is logged, never sent.
+    StorageUnavailable(String),
     /// 403 `forbidden`: the server refuses this action (e.g. registration is closed).
     Forbidden(String),
     /// The cause is logged, never sent.
@@ -51,7 +54,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType => 415,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Internal(_) => 500,
-            ApiError::Unavailable | ApiError::AuditUnavailable(_) => 503,
+            ApiError::Unavailable
+            | ApiError::AuditUnavailable(_)
+            | ApiError::StorageUnavailable(_) => 503,
         }
     }
 
@@ -70,7 +75,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Internal(_) => "internal",
-            ApiError::Unavailable | ApiError::AuditUnavailable(_) => "unavailable",
+            ApiError::Unavailable
+            | ApiError::AuditUnavailable(_)
+            | ApiError::StorageUnavailable(_) => "unavailable",
         }
     }
 
@@ -94,6 +101,10 @@ impl ApiError {
             ApiError::AuditUnavailable(_) => {
                 "the audit trail cannot be written, so nothing was done; retry later".into()
             }
+            ApiError::StorageUnavailable(_) => {
+                "the server cannot write to its database now, so nothing was done; retry later"
+                    .into()
+            }
             ApiError::Internal(_) => "internal server error".into(),
         }
     }
@@ -115,10 +126,31 @@ impl ApiError {
             ApiError::TooManyRequests { retry_after_secs } => {
                 resp = resp.with_additional_header("Retry-After", retry_after_secs.to_string());
             }
+            ApiError::StorageUnavailable(_) => {
+                resp = resp.with_additional_header("Retry-After", STORAGE_RETRY_AFTER_SECS);
+            }
             _ => {}
         }
         resp
     }
+}
+
+/// Seconds a client is asked to wait after a failed commit.
+const STORAGE_RETRY_AFTER_SECS: &str = "5";
+
+/// `e` and its causes, for the log.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 impl From<StoreError> for ApiError {
@@ -128,6 +160,10 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
             StoreError::Crypto(c) => c.into(),
             StoreError::AuditUnavailable(cause) => ApiError::AuditUnavailable(cause),
+            StoreError::Batch(cause) if matches!(&*cause, StoreError::AuditUnavailable(_)) => {
+                ApiError::AuditUnavailable(cause.to_string())
+            }
+            other if other.is_unavailable() => ApiError::StorageUnavailable(error_chain(&other)),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -11,6 +11,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::store::Outcome;
+
 const SHARDS: usize = 16;
 const MAX_ENTRIES_PER_SHARD: usize = 8192;
 /// A rate-limit hit is audited at most once per client and class in this interval, so a
@@ -28,12 +30,12 @@ pub enum Class {
 }
 
 impl Class {
-    /// The name used in audit records.
-    pub fn as_str(self) -> &'static str {
+    /// The outcome a refusal of this class is audited with.
+    pub fn outcome(self) -> Outcome {
         match self {
-            Class::General => "general",
-            Class::Auth => "auth",
-            Class::Share => "share",
+            Class::General => Outcome::General,
+            Class::Auth => Outcome::Auth,
+            Class::Share => Outcome::Share,
         }
     }
 }

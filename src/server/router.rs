@@ -13,7 +13,7 @@ use super::{
     ApiError, App, accounts, audit, auth, profile, respond, secrets, share_link, share_page, shares,
 };
 use crate::api::Health;
-use crate::store::Event;
+use crate::store::{Action, Event};
 
 /// The routes of the API; path parameters are carried in the variant.
 enum Route<'a> {
@@ -95,7 +95,10 @@ pub fn handle(req: &Request, app: &App) -> Response {
             share_page::error(&e)
         }
         Ok(Err(e)) => {
-            if let ApiError::Internal(cause) | ApiError::AuditUnavailable(cause) = &e {
+            if let ApiError::Internal(cause)
+            | ApiError::AuditUnavailable(cause)
+            | ApiError::StorageUnavailable(cause) = &e
+            {
                 eprintln!("error: {} {template}: {cause}", log_method(req));
             }
             e.into_response()
@@ -149,7 +152,7 @@ fn limit(req: &Request, app: &App, route: &Route) -> Result<(), ApiError> {
         return Ok(());
     };
     if refusal.audit {
-        let event = Event::ok("rate_limit.hit", None, None).outcome(class.as_str());
+        let event = Event::ok(Action::RateLimitHit, None, None).outcome(class.outcome());
         app.store()?
             .record_event(&auth::anonymous(req, app), event, app.now())?;
     }

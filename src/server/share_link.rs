@@ -17,7 +17,7 @@ use super::{ApiError, App, auth, body, respond, share_page};
 use crate::api::{RedeemShare, Redeemed};
 use crate::crypto::share;
 use crate::sensitive::SecretString;
-use crate::store::{Event, MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
+use crate::store::{Action, Event, MAX_WRONG_PASSPHRASES, Outcome, Redemption, ShareRecord};
 use crate::timefmt::rfc3339;
 
 /// Largest reveal-form body; the form has two short fields.
@@ -66,7 +66,7 @@ fn live_share(app: &App, token: &str) -> Result<Option<([u8; 32], ShareRecord)>,
         .map(|s| (lookup, s)))
 }
 
-fn share_event(action: &'static str, share: &ShareRecord) -> Event {
+fn share_event(action: Action, share: &ShareRecord) -> Event {
     Event::ok(
         action,
         Some(format!("share:{}", share.id)),
@@ -88,7 +88,7 @@ fn attempt(
     let store = app.store()?;
     let stretched = match (&found, passphrase) {
         (Some(found), None) if found.passphrase_salt.is_some() => {
-            let event = share_event("share.wrong_passphrase", found).outcome("missing");
+            let event = share_event(Action::ShareWrongPassphrase, found).outcome(Outcome::Missing);
             store.record_event(&actor, event, app.now())?;
             return Ok(Attempt::PassphraseMissing);
         }
@@ -106,10 +106,13 @@ fn attempt(
     let key = share::snapshot_key(token, stretched.as_deref());
     // Unknown and dead tokens go through the store too: it audits them (against the owner,
     // when a tombstone remembers the share) and answers NotFound.
-    let outcome =
-        store.redeem_share(&lookup, expected_views, &actor, app.now(), |rec, sealed| {
-            share::open_snapshot(&key, &rec.id, sealed)
-        })?;
+    let outcome = store.redeem_share(
+        &lookup,
+        expected_views,
+        &actor,
+        app.now(),
+        move |rec, sealed| share::open_snapshot(&key, &rec.id, sealed),
+    )?;
     Ok(match outcome {
         Redemption::Redeemed { share, plaintext } => {
             let snapshot: Snapshot = serde_json::from_slice(&plaintext)
@@ -162,7 +165,7 @@ fn confirmation(req: &Request, app: &App, token: &str, error: Option<&str>) -> R
     match live_share(app, token) {
         Ok(Some((lookup, share))) => {
             // A page view consumes nothing, but the owner sees that the link was looked at.
-            let event = share_event("share.page_view", &share);
+            let event = share_event(Action::SharePageView, &share);
             let recorded = app
                 .store()
                 .and_then(|s| Ok(s.record_event(&auth::anonymous(req, app), event, app.now())?));

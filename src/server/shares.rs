@@ -8,7 +8,7 @@ use crate::api::{CreateShare, ShareCreated, ShareInfo, ShareList};
 use crate::crypto::share;
 use crate::crypto::token;
 use crate::sensitive::{ExposeSecret, SecretString};
-use crate::store::ShareRecord;
+use crate::store::{Action, ShareRecord};
 use crate::timefmt::rfc3339;
 
 /// Link lifetime bounds and default, in seconds.
@@ -61,7 +61,7 @@ pub fn create(req: &Request, app: &App, secret_id: &str) -> Result<Response, Api
     let (secret, value) = match store.peek_secret(&user, secret_id) {
         Err(crate::store::StoreError::NotFound) => {
             return Err(store
-                .record_miss(&caller.actor, "share.create", secret_id, app.now())
+                .record_miss(&caller.actor, Action::ShareCreate, secret_id, app.now())
                 .into());
         }
         other => other?,

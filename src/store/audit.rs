@@ -8,9 +8,11 @@
 //! token.
 //!
 //! When an audit log file is attached, each record is also appended to it as one JSON line
-//! before the transaction commits; if that write fails, the transaction is dropped and the
-//! operation fails with `AuditUnavailable` (fail closed). The file is reopened for every
-//! record, so log rotation and a file that has become unwritable are both noticed.
+//! before its transaction commits; if that write fails, the transaction is dropped and the
+//! operation fails with `AuditUnavailable` (fail closed: nothing done, nothing revealed). If
+//! the commit itself then fails, a `{"rolled_back": [seq, ...]}` line says which lines did
+//! not happen. The file is reopened for every batch, so log rotation and a file that has
+//! become unwritable are both noticed.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -18,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+
+pub use super::audit_vocab::{Action, Outcome};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -58,29 +62,46 @@ impl Actor {
 /// What happened, to what, and whose it was.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub action: &'static str,
+    pub action: Action,
     /// `secret:<id>`, `share:<id>` or `user:<id>`.
     pub target: Option<String>,
     /// The user the target belongs to, who may read this event in their trail.
     pub owner: Option<String>,
-    pub outcome: &'static str,
+    pub outcome: Outcome,
 }
 
 impl Event {
     /// An event with outcome `ok`.
-    pub fn ok(action: &'static str, target: Option<String>, owner: Option<&str>) -> Event {
+    pub fn ok(action: Action, target: Option<String>, owner: Option<&str>) -> Event {
         Event {
             action,
             target,
             owner: owner.map(str::to_string),
-            outcome: "ok",
+            outcome: Outcome::Ok,
         }
     }
 
     /// The same event with another outcome.
-    pub fn outcome(mut self, outcome: &'static str) -> Event {
+    pub fn outcome(mut self, outcome: Outcome) -> Event {
         self.outcome = outcome;
         self
+    }
+}
+
+/// The newest record of the trail: the next one continues from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl ChainHead {
+    /// The head of an empty trail.
+    pub fn genesis() -> ChainHead {
+        ChainHead {
+            seq: 0,
+            hash: GENESIS.to_string(),
+        }
     }
 }
 
@@ -91,12 +112,12 @@ pub struct AuditBody {
     pub seq: u64,
     pub time: i64,
     pub actor: String,
-    pub action: String,
+    pub action: Action,
     pub target: Option<String>,
     pub owner: Option<String>,
     pub ip: String,
     pub user_agent: String,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub prev_hash: String,
 }
 
@@ -147,6 +168,27 @@ impl AuditLog {
         Ok(log)
     }
 
+    /// Appends one JSON line per record in one write; the error says why it failed.
+    pub(super) fn append_records(&self, records: &[AuditRecord]) -> Result<(), String> {
+        let mut lines = Vec::with_capacity(records.len() * 320);
+        for record in records {
+            serde_json::to_writer(&mut lines, record).map_err(|e| e.to_string())?;
+            lines.push(b'\n');
+        }
+        self.append(&lines).map_err(|e| e.to_string())
+    }
+
+    /// Marks lines already written for `seqs` as never committed (the commit failed).
+    pub(super) fn append_rollback(&self, seqs: &[u64], why: &str) -> Result<(), StoreError> {
+        let mut line = serde_json::to_vec(&serde_json::json!({
+            "rolled_back": seqs,
+            "reason": why,
+        }))
+        .map_err(|e| StoreError::AuditUnavailable(e.to_string()))?;
+        line.push(b'\n');
+        self.append(&line)
+    }
+
     fn append(&self, bytes: &[u8]) -> Result<(), StoreError> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let result = std::fs::OpenOptions::new()
@@ -162,94 +204,62 @@ impl AuditLog {
 /// Callback run after a transaction with audit records commits (alerts hook in here).
 pub type AuditObserver = Box<dyn Fn(&AuditRecord) + Send + Sync>;
 
-/// Records appended inside one transaction, handed to observers after it commits.
-#[derive(Default)]
-pub struct Pending(Vec<AuditRecord>);
+/// Appends `event` inside `txn`, continuing the chain from `head` (which moves on).
+pub(super) fn append(
+    txn: &WriteTransaction,
+    head: &mut ChainHead,
+    actor: &Actor,
+    event: Event,
+    now: i64,
+) -> Result<AuditRecord, StoreError> {
+    let seq = head.seq + 1;
+    let body = AuditBody {
+        seq,
+        time: now,
+        actor: actor.id().to_string(),
+        action: event.action,
+        target: event.target,
+        owner: event.owner,
+        ip: clean(&actor.ip, 64),
+        user_agent: clean(&actor.user_agent, MAX_USER_AGENT),
+        outcome: event.outcome,
+        prev_hash: std::mem::take(&mut head.hash),
+    };
+    let record = AuditRecord {
+        hash: body.hash(),
+        body,
+    };
+    txn.open_table(AUDIT)?
+        .insert(seq, Store::encode(&record)?.as_slice())?;
+    let mut index = txn.open_table(AUDIT_BY_USER)?;
+    let actor_id = record.body.actor.as_str();
+    if actor_id != ANONYMOUS && actor_id != SYSTEM {
+        index.insert((actor_id, seq), ())?;
+    }
+    if let Some(owner) = record.body.owner.as_deref().filter(|o| *o != actor_id) {
+        index.insert((owner, seq), ())?;
+    }
+    *head = ChainHead {
+        seq,
+        hash: record.hash.clone(),
+    };
+    Ok(record)
+}
 
 impl Store {
     /// Mirrors every new record to `log`.
     pub fn attach_audit_log(&mut self, log: AuditLog) {
-        self.audit_log = Some(log);
+        self.core_mut().audit_log = Some(log);
     }
 
     /// Runs `observer` for every record after its transaction commits.
     pub fn observe_audit(&mut self, observer: AuditObserver) {
-        self.observers.push(observer);
-    }
-
-    /// Appends an event inside `txn`.
-    pub(super) fn append_audit(
-        &self,
-        txn: &WriteTransaction,
-        pending: &mut Pending,
-        actor: &Actor,
-        event: Event,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let mut table = txn.open_table(AUDIT)?;
-        let (seq, prev_hash) = match table.last()? {
-            Some((k, v)) => {
-                let prev: AuditRecord = Self::decode(v.value(), "audit")?;
-                (k.value() + 1, prev.hash)
-            }
-            None => (1, GENESIS.to_string()),
-        };
-        let body = AuditBody {
-            seq,
-            time: now,
-            actor: actor.id().to_string(),
-            action: event.action.to_string(),
-            target: event.target,
-            owner: event.owner,
-            ip: clean(&actor.ip, 64),
-            user_agent: clean(&actor.user_agent, MAX_USER_AGENT),
-            outcome: event.outcome.to_string(),
-            prev_hash,
-        };
-        let record = AuditRecord {
-            hash: body.hash(),
-            body,
-        };
-        let bytes = Self::encode(&record)?;
-        table.insert(seq, bytes.as_slice())?;
-        let mut index = txn.open_table(AUDIT_BY_USER)?;
-        let actor_id = record.body.actor.as_str();
-        if actor_id != ANONYMOUS && actor_id != SYSTEM {
-            index.insert((actor_id, seq), ())?;
-        }
-        if let Some(owner) = record.body.owner.as_deref().filter(|o| *o != actor_id) {
-            index.insert((owner, seq), ())?;
-        }
-        if let Some(log) = &self.audit_log {
-            let mut line = bytes;
-            line.push(b'\n');
-            log.append(&line)?;
-        }
-        pending.0.push(record);
-        Ok(())
-    }
-
-    /// Commits `txn`, then tells observers about its records.
-    pub(super) fn commit_audited(
-        &self,
-        txn: WriteTransaction,
-        pending: Pending,
-    ) -> Result<(), StoreError> {
-        txn.commit()?;
-        for record in &pending.0 {
-            for observer in &self.observers {
-                observer(record);
-            }
-        }
-        Ok(())
+        self.core_mut().observers.push(observer);
     }
 
     /// Records an event that changes nothing else (a failed login, a 404, a page view).
     pub fn record_event(&self, actor: &Actor, event: Event, now: i64) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        self.append_audit(&txn, &mut pending, actor, event, now)?;
-        self.commit_audited(txn, pending)
+        self.write(actor, now, move |tx| tx.audit(event.clone()))
     }
 
     /// `user`'s events (theirs, and others' on their things), newest first, at most
@@ -260,7 +270,7 @@ impl Store {
         limit: usize,
         before: Option<u64>,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.core.db.begin_read()?;
         let index = txn.open_table(AUDIT_BY_USER)?;
         let audit = txn.open_table(AUDIT)?;
         let upper = before.unwrap_or(u64::MAX);
@@ -288,13 +298,28 @@ pub enum ChainCheck {
 }
 
 /// Walks the whole trail of the database at `db_path` (offline: the server must be
-/// stopped) and reports the first record that breaks the chain.
+/// stopped) and reports the first record that breaks the chain. The file is opened
+/// read-only: checking never changes a byte of it, so a backup on read-only storage can be
+/// verified too.
 pub fn verify_chain(db_path: &Path) -> Result<ChainCheck, StoreError> {
-    let db = redb::Database::open(db_path).map_err(|e| match e {
+    let db = redb::ReadOnlyDatabase::open(db_path).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyInUse(db_path.to_path_buf()),
-        other => StoreError::Db(format!("{}: {other}", db_path.display())),
+        source => StoreError::DbFile {
+            path: db_path.to_path_buf(),
+            source,
+        },
     })?;
-    let txn = db.begin_read()?;
+    check_chain(&db.begin_read()?)
+}
+
+impl Store {
+    /// Walks the trail of this open store (see [`verify_chain`]).
+    pub fn check_chain(&self) -> Result<ChainCheck, StoreError> {
+        check_chain(&self.core.db.begin_read()?)
+    }
+}
+
+fn check_chain(txn: &redb::ReadTransaction) -> Result<ChainCheck, StoreError> {
     let audit = match txn.open_table(AUDIT) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => {

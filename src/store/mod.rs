@@ -2,10 +2,13 @@
 //!
 //! Invariants kept here: every value is sealed with the keyring before it is written and
 //! opened only on the way out, so the file never holds plaintext; tokens are stored as
-//! hashes; each operation is one transaction, committed with redb's default (immediate,
-//! fsync'd) durability before it returns, so an acknowledged write survives a crash.
+//! hashes; every change goes through [`Store::write`] (see `write`), which returns only once
+//! the change and its audit records are durable, so an acknowledged write survives a crash.
+//! Reads run on their own read transactions, outside the writer; this module never sees HTTP
+//! types.
 
 pub mod audit;
+mod audit_vocab;
 mod keys;
 mod rotation;
 mod schema;
@@ -14,8 +17,10 @@ mod sessions;
 mod shares;
 pub mod tables;
 mod users;
+mod write;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use redb::Database;
 
@@ -24,7 +29,7 @@ use crate::crypto::key_file::KeyPassphrase;
 use crate::crypto::keyring::Keyring;
 use crate::crypto::master::MasterKey;
 
-pub use audit::{Actor, AuditLog, AuditRecord, ChainCheck, Event, verify_chain};
+pub use audit::{Action, Actor, AuditLog, AuditRecord, ChainCheck, Event, Outcome, verify_chain};
 pub use rotation::{
     DataKeyRotation, MasterRotation, MasterRotationOutcome, pending_master_path, rotate_master,
 };
@@ -33,6 +38,9 @@ pub use secrets::{NewSecret, SecretPatch, SecretRecord};
 pub use sessions::Session;
 pub use shares::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
 pub use users::UserRecord;
+pub use write::{CommitStats, MAX_BATCH, Tx};
+
+use write::{Committer, Core};
 
 /// Errors from the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -66,16 +74,58 @@ pub enum StoreError {
     #[error("database record is corrupt: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
-    Db(String),
+    Db(#[from] redb::Error),
+    #[error("database {path}: {source}")]
+    DbFile {
+        path: PathBuf,
+        #[source]
+        source: redb::DatabaseError,
+    },
+    #[error("database file {path}: {source}")]
+    FileMode {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The batch's commit failed (disk full, I/O error): nothing of it was applied.
+    #[error("the write could not be made durable: {0}")]
+    CommitFailed(#[source] redb::CommitError),
+    /// Another write of the same batch failed the whole batch (see `CommitFailed`).
+    #[error("{0}")]
+    Batch(#[source] Arc<StoreError>),
     #[error("audit trail unavailable: {0}")]
     AuditUnavailable(String),
+    #[error("the database is closed")]
+    Closed,
+    #[error("a write panicked and was rolled back")]
+    Panicked,
+    #[error("a write finished without a result")]
+    WriteLost,
+    #[error("cannot start the commit thread: {0}")]
+    CommitterThread(#[source] std::io::Error),
 }
 
+impl StoreError {
+    /// True when the write failed for a reason of the host (disk full, I/O error, closing),
+    /// not of the request: the caller may try again later, and nothing was applied.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::CommitFailed(_)
+            | StoreError::Closed
+            | StoreError::CommitterThread(_)
+            | StoreError::Db(redb::Error::Io(_) | redb::Error::PreviousIo) => true,
+            StoreError::Batch(cause) => cause.is_unavailable(),
+            _ => false,
+        }
+    }
+}
+
+/// redb's per-operation errors all convert into `redb::Error`, which keeps the cause.
 macro_rules! db_error_from {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                StoreError::Db(e.to_string())
+                StoreError::Db(e.into())
             }
         }
     )*};
@@ -89,10 +139,19 @@ db_error_from!(
 
 /// The open database and the data keys that seal its values.
 pub struct Store {
-    db: Database,
-    keyring: Keyring,
-    audit_log: Option<audit::AuditLog>,
-    observers: Vec<audit::AuditObserver>,
+    core: Arc<Core>,
+    /// Started by the first write, stopped by `&mut self` operations that need the database
+    /// to themselves (attaching observers, rotation, compaction) and on drop.
+    committer: OnceLock<Committer>,
+}
+
+impl Drop for Store {
+    /// Answers every queued write before the database closes.
+    fn drop(&mut self) {
+        if let Some(c) = self.committer.take() {
+            c.stop();
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -132,11 +191,73 @@ impl Store {
             })?;
         txn.commit()?;
         rotation::warn_if_pending_master_left(key_file);
-        Ok(Store {
-            db,
-            keyring,
-            audit_log: None,
-            observers: Vec::new(),
+        Ok(Store::from_parts(db, keyring))
+    }
+
+    fn from_parts(db: Database, keyring: Keyring) -> Store {
+        Store {
+            core: Arc::new(Core {
+                db,
+                keyring,
+                audit_log: None,
+                observers: Vec::new(),
+                stats: Arc::default(),
+            }),
+            committer: OnceLock::new(),
+        }
+    }
+
+    /// Runs `f` in a write transaction and returns its result once the transaction, with
+    /// every audit record `f` appended, is durable, mirrored and observed. This is the only
+    /// way to change the database. `f` may run more than once (see `write`): it must act only
+    /// through the `Tx` it is given. An `Err` from `f` rolls back everything `f` did.
+    pub fn write<T, F>(&self, actor: &Actor, now: i64, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let committer = match self.committer.get() {
+            Some(c) => c,
+            None => {
+                let started = Committer::start(Arc::clone(&self.core))?;
+                // Two first writers may race here; the loser's thread ends at once.
+                if let Err(extra) = self.committer.set(started) {
+                    extra.stop();
+                }
+                self.committer.get().ok_or(StoreError::Closed)?
+            }
+        };
+        committer.submit(actor, now, f)
+    }
+
+    /// Counters of the write path (batches, writes, commit time).
+    pub fn commit_stats(&self) -> Arc<CommitStats> {
+        Arc::clone(&self.core.stats)
+    }
+
+    /// Runs `f` at once on this thread, in a transaction of its own, for operations that
+    /// hold the store exclusively (rotations): `f` may borrow the store and runs once.
+    fn write_exclusive<T>(
+        &mut self,
+        actor: &Actor,
+        now: i64,
+        f: impl FnOnce(&Store, &mut Tx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if let Some(c) = self.committer.take() {
+            c.stop();
+        }
+        let this: &Store = self;
+        write::run_exclusive(&this.core, actor, now, |tx| f(this, tx))
+    }
+
+    /// The shared state, to itself: stops the committer (after it has drained its queue)
+    /// so nothing else holds it.
+    fn core_mut(&mut self) -> &mut Core {
+        if let Some(c) = self.committer.take() {
+            c.stop();
+        }
+        Arc::get_mut(&mut self.core).unwrap_or_else(|| {
+            unreachable!("only the committer thread shares the core, and it has ended")
         })
     }
 
@@ -153,7 +274,10 @@ impl Store {
 fn open_database(db_path: &Path) -> Result<Database, StoreError> {
     let db = Database::create(db_path).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyInUse(db_path.to_path_buf()),
-        other => StoreError::Db(format!("{}: {other}", db_path.display())),
+        source => StoreError::DbFile {
+            path: db_path.to_path_buf(),
+            source,
+        },
     })?;
     restrict_to_owner(db_path)?;
     Ok(db)
@@ -163,8 +287,12 @@ fn open_database(db_path: &Path) -> Result<Database, StoreError> {
 /// read it: 0600 like the key file.
 fn restrict_to_owner(path: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| StoreError::Db(format!("{}: {e}", path.display())))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
+        StoreError::FileMode {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::audit::{Actor, Event, Pending};
+use super::audit::{Action, Actor, Event};
 use super::secrets::{SEAL_PURPOSE, SecretRecord, seal_parts};
 use super::shares::{ShareRecord, payload_ctx};
 use super::tables::{
@@ -103,12 +103,7 @@ impl Store {
         let keyring = keys::unlock_or_init(&txn, db_path, key_file, None, Some(master))
             .map_err(|e| explain_unlock_failure(e, &txn, db_path, key_file, passphrase))?;
         txn.commit()?;
-        Ok(Store {
-            db,
-            keyring,
-            audit_log: None,
-            observers: Vec::new(),
-        })
+        Ok(Store::from_parts(db, keyring))
     }
 
     /// Adds a data key (the next id, wrapped to `master`), re-seals every secret value and
@@ -118,14 +113,15 @@ impl Store {
     /// be the identity this store was opened with.
     pub fn rotate_data_key(&mut self, master: &MasterKey) -> Result<DataKeyRotation, StoreError> {
         let new_key = DataKey::generate()?;
-        let retired = self.keyring.key_ids();
+        let retired = self.core.keyring.key_ids();
         let key_id = retired
             .last()
             .and_then(|last| last.checked_add(1))
             .ok_or_else(|| StoreError::Corrupt("no room for another data key id".into()))?;
         let wrapped = master.wrap(&new_key)?;
-        let txn = self.db.begin_write()?;
-        let (secrets, shares) = {
+        let now = crate::timefmt::now_unix();
+        let (secrets, shares) = self.write_exclusive(&Actor::system(), now, |store, tx| {
+            let txn = tx.txn;
             // Wrapping the new key to any other identity than the database's would lose
             // every value at commit: prove `master` opens the current keys, and the new one.
             for entry in txn.open_table(DATA_KEYS)?.iter()? {
@@ -138,34 +134,22 @@ impl Store {
             }
             txn.open_table(DATA_KEYS)?
                 .insert(key_id, wrapped.as_slice())?;
-            let secrets = self.reseal_secret_values(&txn, key_id, &new_key)?;
-            let shares = self.reseal_share_payloads(&txn, key_id, &new_key)?;
+            let secrets = store.reseal_secret_values(txn, key_id, &new_key)?;
+            let shares = store.reseal_share_payloads(txn, key_id, &new_key)?;
             txn.open_table(META)?
                 .insert(META_ACTIVE_DATA_KEY, key_id.to_be_bytes().as_slice())?;
             let mut data_keys = txn.open_table(DATA_KEYS)?;
             for id in &retired {
                 data_keys.remove(id)?;
             }
-            (secrets, shares)
-        };
-        // Key management is part of the trail too (run by an operator on the host).
-        let mut pending = Pending::default();
-        let event = Event::ok(
-            "admin.rotate_data_key",
-            Some(format!("data_key:{key_id}")),
-            None,
-        );
-        self.append_audit(
-            &txn,
-            &mut pending,
-            &Actor::system(),
-            event,
-            crate::timefmt::now_unix(),
-        )?;
-        self.commit_audited(txn, pending)?;
+            // Key management is part of the trail too (run by an operator on the host).
+            let target = Some(format!("data_key:{key_id}"));
+            tx.audit(Event::ok(Action::AdminRotateDataKey, target, None))?;
+            Ok((secrets, shares))
+        })?;
         let mut keys = std::collections::BTreeMap::new();
         keys.insert(key_id, new_key);
-        self.keyring = Keyring::new(key_id, keys)
+        self.core_mut().keyring = Keyring::new(key_id, keys)
             .ok_or_else(|| StoreError::Corrupt("new data key vanished".into()))?;
         Ok(DataKeyRotation {
             key_id,
@@ -184,7 +168,7 @@ impl Store {
     /// rotation itself has committed.
     fn compact_after_rotation(&mut self) -> Option<String> {
         loop {
-            match self.db.compact() {
+            match self.core_mut().db.compact() {
                 Ok(true) => continue,
                 Ok(false) => return None,
                 Err(e) => {
@@ -220,7 +204,10 @@ impl Store {
                 purpose: SEAL_PURPOSE,
                 parts: &parts,
             };
-            let moved = self.keyring.reseal(sealed.value(), &ctx, to_id, to_key)?;
+            let moved = self
+                .core
+                .keyring
+                .reseal(sealed.value(), &ctx, to_id, to_key)?;
             resealed.push((id.value().to_string(), moved));
         }
         for (id, sealed) in &resealed {
@@ -246,9 +233,10 @@ impl Store {
                 .ok_or_else(|| StoreError::Corrupt("a share payload without its share".into()))?;
             let share: ShareRecord = Store::decode(row.value(), "share")?;
             let parts = [share.id.as_bytes()];
-            let moved = self
-                .keyring
-                .reseal(sealed.value(), &payload_ctx(&parts), to_id, to_key)?;
+            let moved =
+                self.core
+                    .keyring
+                    .reseal(sealed.value(), &payload_ctx(&parts), to_id, to_key)?;
             resealed.push((lookup.value().to_vec(), moved));
         }
         for (lookup, sealed) in &resealed {
@@ -258,9 +246,10 @@ impl Store {
     }
 
     /// Re-wraps every data key from `old` to `new` in one transaction; returns how many.
-    fn rewrap_data_keys(&self, old: &MasterKey, new: &MasterKey) -> Result<usize, StoreError> {
-        let txn = self.db.begin_write()?;
-        let count = {
+    fn rewrap_data_keys(&mut self, old: &MasterKey, new: &MasterKey) -> Result<usize, StoreError> {
+        let now = crate::timefmt::now_unix();
+        self.write_exclusive(&Actor::system(), now, |_, tx| {
+            let txn = tx.txn;
             let mut table = txn.open_table(DATA_KEYS)?;
             let mut rewrapped = Vec::new();
             for entry in table.iter()? {
@@ -277,19 +266,9 @@ impl Store {
             for (id, wrapped) in &rewrapped {
                 table.insert(id, wrapped.as_slice())?;
             }
-            rewrapped.len()
-        };
-        let mut pending = Pending::default();
-        let event = Event::ok("admin.rotate_master", None, None);
-        self.append_audit(
-            &txn,
-            &mut pending,
-            &Actor::system(),
-            event,
-            crate::timefmt::now_unix(),
-        )?;
-        self.commit_audited(txn, pending)?;
-        Ok(count)
+            tx.audit(Event::ok(Action::AdminRotateMaster, None, None))?;
+            Ok(rewrapped.len())
+        })
     }
 }
 
@@ -448,7 +427,7 @@ mod tests {
     /// Inserts `n` secrets for `owner` in one transaction, the way `create_secret` stores
     /// each (one durable commit apiece would make thousands slow to set up).
     fn bulk_secrets(store: &Store, owner: &str, n: usize) -> Vec<SecretRecord> {
-        let txn = store.db.begin_write().unwrap();
+        let txn = store.core.db.begin_write().unwrap();
         let mut out = Vec::new();
         {
             let mut names = txn.open_table(SECRET_NAMES).unwrap();
@@ -471,7 +450,7 @@ mod tests {
                     purpose: SEAL_PURPOSE,
                     parts: &parts,
                 };
-                let sealed = store.keyring.seal(value(i).as_bytes(), &ctx).unwrap();
+                let sealed = store.core.keyring.seal(value(i).as_bytes(), &ctx).unwrap();
                 names
                     .insert((owner, rec.name.as_str()), rec.id.as_str())
                     .unwrap();
@@ -519,7 +498,7 @@ mod tests {
     fn redeem(store: &Store, s: &PendingShare) -> String {
         let key = share::snapshot_key(s.token.expose_secret(), None);
         match store
-            .redeem_share(&s.lookup, None, &test_actor(), 1, |rec, sealed| {
+            .redeem_share(&s.lookup, None, &test_actor(), 1, move |rec, sealed| {
                 share::open_snapshot(&key, &rec.id, sealed)
             })
             .unwrap()
@@ -548,7 +527,7 @@ mod tests {
 
     /// The data key `id` as stored, unwrapped with `master`.
     fn stored_data_key(store: &Store, master: &MasterKey, id: u32) -> DataKey {
-        let txn = store.db.begin_read().unwrap();
+        let txn = store.core.db.begin_read().unwrap();
         let table = txn.open_table(DATA_KEYS).unwrap();
         let wrapped = table.get(id).unwrap().unwrap();
         master.unwrap_key(wrapped.value()).unwrap()
@@ -559,7 +538,7 @@ mod tests {
 
     /// Every (secret value, its record) and (share payload, share id) as stored.
     fn sealed_rows(store: &Store) -> (Sealed<SecretRecord>, Sealed<String>) {
-        let txn = store.db.begin_read().unwrap();
+        let txn = store.core.db.begin_read().unwrap();
         let records = txn.open_table(SECRETS).unwrap();
         let mut values = Vec::new();
         for row in txn.open_table(SECRET_VALUES).unwrap().iter().unwrap() {
@@ -671,7 +650,7 @@ mod tests {
             assert!(opens_payload(&new_key, sealed, share_id));
         }
         {
-            let txn = store.db.begin_read().unwrap();
+            let txn = store.core.db.begin_read().unwrap();
             let ids: Vec<u32> = txn
                 .open_table(DATA_KEYS)
                 .unwrap()
@@ -694,7 +673,7 @@ mod tests {
         assert_eq!(redeem(&store, &shares[0]), "snapshot-one");
         drop(store);
         let reopened = Store::open(&db_path(&dir), &key_path(&dir)).unwrap();
-        assert_eq!(reopened.keyring.key_ids(), [2]);
+        assert_eq!(reopened.core.keyring.key_ids(), [2]);
         for rec in &recs[1..] {
             let i: usize = rec.name["bulk/".len()..].parse().unwrap();
             assert_eq!(
@@ -856,7 +835,7 @@ mod tests {
         let old = MasterKey::load(&key, Some(&passphrase)).unwrap();
         let new = MasterKey::create(&pending, Some(&passphrase)).unwrap();
         {
-            let store = Store::open_existing(&db, &old, Some(&passphrase)).unwrap();
+            let mut store = Store::open_existing(&db, &old, Some(&passphrase)).unwrap();
             store.rewrap_data_keys(&old, &new).unwrap();
         }
         let err = Store::open_with_key(&db, &key, Some(&passphrase)).unwrap_err();

@@ -6,10 +6,10 @@
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
-use super::audit::{Actor, Event, Pending};
+use super::audit::{Action, Actor, Event, Outcome};
 use super::tables::{SECRET_NAMES, SECRET_VALUES, SECRETS};
-use super::{Store, StoreError};
-use crate::crypto::keyring::SealContext;
+use super::{Store, StoreError, Tx};
+use crate::crypto::keyring::{Keyring, SealContext};
 use crate::crypto::token;
 use crate::sensitive::{ExposeSecret, SecretString};
 
@@ -50,43 +50,13 @@ pub(super) fn seal_parts<'a>(owner: &'a str, id: &'a str, version: &'a [u8; 8]) 
 }
 
 impl Store {
-    fn seal_value(&self, rec: &SecretRecord, value: &SecretString) -> Result<Vec<u8>, StoreError> {
-        let version = rec.version.to_be_bytes();
-        let parts = seal_parts(&rec.owner, &rec.id, &version);
-        Ok(self.keyring.seal(
-            value.expose_secret().as_bytes(),
-            &SealContext {
-                purpose: SEAL_PURPOSE,
-                parts: &parts,
-            },
-        )?)
-    }
-
     /// The opened value of `rec`, read from `values` (a read or a write transaction's).
     fn stored_value(
         &self,
         values: &impl ReadableTable<&'static str, &'static [u8]>,
         rec: &SecretRecord,
     ) -> Result<SecretString, StoreError> {
-        let sealed = values
-            .get(rec.id.as_str())?
-            .ok_or_else(|| StoreError::Corrupt("secret without a value".into()))?;
-        self.open_value(rec, sealed.value())
-    }
-
-    fn open_value(&self, rec: &SecretRecord, sealed: &[u8]) -> Result<SecretString, StoreError> {
-        let version = rec.version.to_be_bytes();
-        let parts = seal_parts(&rec.owner, &rec.id, &version);
-        let plain = self.keyring.open(
-            sealed,
-            &SealContext {
-                purpose: SEAL_PURPOSE,
-                parts: &parts,
-            },
-        )?;
-        let text = std::str::from_utf8(&plain)
-            .map_err(|_| StoreError::Corrupt("a secret value is not UTF-8".into()))?;
-        Ok(SecretString::from(text))
+        stored_value(&self.core.keyring, values, rec)
     }
 
     /// Stores a new secret for `owner`; `Conflict("secret name")` when the name is taken.
@@ -107,28 +77,13 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
-        let sealed = self.seal_value(&rec, &new.value)?;
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        {
-            let mut names = txn.open_table(SECRET_NAMES)?;
-            if names.get((owner, rec.name.as_str()))?.is_some() {
-                return Err(StoreError::Conflict("a secret with this name"));
-            }
-            names.insert((owner, rec.name.as_str()), rec.id.as_str())?;
-            txn.open_table(SECRETS)?
-                .insert(rec.id.as_str(), Self::encode(&rec)?.as_slice())?;
-            txn.open_table(SECRET_VALUES)?
-                .insert(rec.id.as_str(), sealed.as_slice())?;
-        }
-        let event = Event::ok(
-            "secret.create",
-            Some(format!("secret:{}", rec.id)),
-            Some(owner),
-        );
-        self.append_audit(&txn, &mut pending, actor, event, now)?;
-        self.commit_audited(txn, pending)?;
-        Ok(rec)
+        let sealed = seal_value(&self.core.keyring, &rec, &new.value)?;
+        self.write(actor, now, move |tx| {
+            tx.insert_secret(&rec, &sealed)?;
+            let target = Some(format!("secret:{}", rec.id));
+            tx.audit(Event::ok(Action::SecretCreate, target, Some(&rec.owner)))?;
+            Ok(rec.clone())
+        })
     }
 
     /// `owner`'s secrets sorted by name, optionally only those with `tag` or named `name`.
@@ -138,7 +93,7 @@ impl Store {
         tag: Option<&str>,
         name: Option<&str>,
     ) -> Result<Vec<SecretRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.core.db.begin_read()?;
         let names = txn.open_table(SECRET_NAMES)?;
         let secrets = txn.open_table(SECRETS)?;
         let mut out = Vec::new();
@@ -162,8 +117,9 @@ impl Store {
         Ok(out)
     }
 
-    /// `owner`'s secret `id` with its value opened. The read is audited (committed) before
-    /// the value is returned; a miss is audited too, visible to the real owner if any.
+    /// `owner`'s secret `id` with its value opened. The lookup and decryption run on a read
+    /// transaction; the read is audited (durably) before the value is returned; a miss is
+    /// audited too, visible to the real owner if any.
     pub fn get_secret(
         &self,
         owner: &str,
@@ -171,15 +127,17 @@ impl Store {
         actor: &Actor,
         now: i64,
     ) -> Result<(SecretRecord, SecretString), StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        let Some(rec) = owned_in(&txn, owner, id)? else {
-            return self.deny(txn, pending, actor, "secret.read", id, now);
+        let Some((rec, value)) = self.peek_owned(owner, id)? else {
+            return Err(self.record_miss(actor, Action::SecretRead, id, now));
         };
-        let value = self.stored_value(&txn.open_table(SECRET_VALUES)?, &rec)?;
-        let event = Event::ok("secret.read", Some(format!("secret:{id}")), Some(owner));
-        self.append_audit(&txn, &mut pending, actor, event, now)?;
-        self.commit_audited(txn, pending)?;
+        let (target, owner) = (format!("secret:{id}"), owner.to_string());
+        self.write(actor, now, move |tx| {
+            tx.audit(Event::ok(
+                Action::SecretRead,
+                Some(target.clone()),
+                Some(&owner),
+            ))
+        })?;
         Ok((rec, value))
     }
 
@@ -190,53 +148,32 @@ impl Store {
         owner: &str,
         id: &str,
     ) -> Result<(SecretRecord, SecretString), StoreError> {
-        let txn = self.db.begin_read()?;
-        let rec = owned_record(&txn.open_table(SECRETS)?, owner, id)?;
-        let value = self.stored_value(&txn.open_table(SECRET_VALUES)?, &rec)?;
-        Ok((rec, value))
+        self.peek_owned(owner, id)?.ok_or(StoreError::NotFound)
     }
 
-    /// Audits a miss on secret `id` in a transaction of its own; returns the `NotFound` (or
-    /// the audit failure) to hand back to the caller.
-    pub fn record_miss(
+    fn peek_owned(
         &self,
-        actor: &Actor,
-        action: &'static str,
+        owner: &str,
         id: &str,
-        now: i64,
-    ) -> StoreError {
-        let attempt = || -> Result<(), StoreError> {
-            let txn = self.db.begin_write()?;
-            self.deny(txn, Pending::default(), actor, action, id, now)
+    ) -> Result<Option<(SecretRecord, SecretString)>, StoreError> {
+        let txn = self.core.db.begin_read()?;
+        let rec = match owned_record(&txn.open_table(SECRETS)?, owner, id) {
+            Ok(rec) => rec,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
         };
-        match attempt() {
+        let value = self.stored_value(&txn.open_table(SECRET_VALUES)?, &rec)?;
+        Ok(Some((rec, value)))
+    }
+
+    /// Audits a miss on secret `id` in a write of its own; returns the `NotFound` (or the
+    /// audit failure) to hand back to the caller.
+    pub fn record_miss(&self, actor: &Actor, action: Action, id: &str, now: i64) -> StoreError {
+        let id = id.to_string();
+        match self.write(actor, now, move |tx| tx.audit_miss(action, &id)) {
             Err(e) => e,
             Ok(()) => StoreError::NotFound,
         }
-    }
-
-    /// Audits a miss on secret `id` (missing, or another user's) and answers `NotFound`.
-    /// The real owner, if any, sees the attempt in their trail.
-    pub(super) fn deny<T>(
-        &self,
-        txn: redb::WriteTransaction,
-        mut pending: Pending,
-        actor: &Actor,
-        action: &'static str,
-        id: &str,
-        now: i64,
-    ) -> Result<T, StoreError> {
-        let real_owner = {
-            let secrets = txn.open_table(SECRETS)?;
-            let row = secrets.get(id)?;
-            row.and_then(|r| serde_json::from_slice::<SecretRecord>(r.value()).ok())
-                .map(|r| r.owner)
-        };
-        let target = safe_target("secret", id);
-        let event = Event::ok(action, target, real_owner.as_deref()).outcome("not_found");
-        self.append_audit(&txn, &mut pending, actor, event, now)?;
-        self.commit_audited(txn, pending)?;
-        Err(StoreError::NotFound)
     }
 
     /// Applies `patch` to `owner`'s secret `id` in one transaction.
@@ -248,39 +185,37 @@ impl Store {
         actor: &Actor,
         now: i64,
     ) -> Result<SecretRecord, StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        let Some(mut rec) = owned_in(&txn, owner, id)? else {
-            return self.deny(txn, pending, actor, "secret.update", id, now);
-        };
-        if let Some(new_name) = patch.name.filter(|n| *n != rec.name) {
-            let mut names = txn.open_table(SECRET_NAMES)?;
-            if names.get((owner, new_name.as_str()))?.is_some() {
-                return Err(StoreError::Conflict("a secret with this name"));
+        let (owner, id) = (owner.to_string(), id.to_string());
+        self.write(actor, now, move |tx| {
+            let Some(mut rec) = tx.secret(&owner, &id)? else {
+                tx.audit_miss(Action::SecretUpdate, &id)?;
+                return Ok(Err(StoreError::NotFound));
+            };
+            if let Some(new_name) = patch.name.as_ref().filter(|n| **n != rec.name) {
+                if !tx.rename_secret(&owner, &rec.name, new_name, &id)? {
+                    return Err(StoreError::Conflict("a secret with this name"));
+                }
+                rec.name = new_name.clone();
             }
-            names.remove((owner, rec.name.as_str()))?;
-            names.insert((owner, new_name.as_str()), id)?;
-            rec.name = new_name;
-        }
-        if let Some(d) = patch.description {
-            rec.description = d;
-        }
-        if let Some(t) = patch.tags {
-            rec.tags = t;
-        }
-        if let Some(value) = patch.value {
-            rec.version += 1;
-            let sealed = self.seal_value(&rec, &value)?;
-            txn.open_table(SECRET_VALUES)?
-                .insert(id, sealed.as_slice())?;
-        }
-        rec.updated_at = now;
-        txn.open_table(SECRETS)?
-            .insert(id, Self::encode(&rec)?.as_slice())?;
-        let event = Event::ok("secret.update", Some(format!("secret:{id}")), Some(owner));
-        self.append_audit(&txn, &mut pending, actor, event, now)?;
-        self.commit_audited(txn, pending)?;
-        Ok(rec)
+            if let Some(d) = &patch.description {
+                rec.description = d.clone();
+            }
+            if let Some(t) = &patch.tags {
+                rec.tags = t.clone();
+            }
+            rec.updated_at = tx.now();
+            let sealed = match &patch.value {
+                Some(value) => {
+                    rec.version += 1;
+                    Some(seal_value(tx.keyring(), &rec, value)?)
+                }
+                None => None,
+            };
+            tx.put_secret(&rec, sealed.as_deref())?;
+            let target = Some(format!("secret:{id}"));
+            tx.audit(Event::ok(Action::SecretUpdate, target, Some(&owner)))?;
+            Ok(Ok(rec))
+        })?
     }
 
     /// Deletes `owner`'s secret `id`, its value, and every link to it.
@@ -291,28 +226,140 @@ impl Store {
         actor: &Actor,
         now: i64,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        let Some(rec) = owned_in(&txn, owner, id)? else {
-            return self.deny(txn, pending, actor, "secret.delete", id, now);
-        };
-        txn.open_table(SECRETS)?.remove(id)?;
-        txn.open_table(SECRET_VALUES)?.remove(id)?;
-        txn.open_table(SECRET_NAMES)?
-            .remove((owner, rec.name.as_str()))?;
-        // Deleting a secret revokes every link to it.
-        for share in super::shares::remove_secret_shares(&txn, id, now)? {
-            let event = Event::ok(
-                "share.revoke",
-                Some(format!("share:{}", share.id)),
-                Some(owner),
-            );
-            self.append_audit(&txn, &mut pending, actor, event, now)?;
-        }
-        let event = Event::ok("secret.delete", Some(format!("secret:{id}")), Some(owner));
-        self.append_audit(&txn, &mut pending, actor, event, now)?;
-        self.commit_audited(txn, pending)
+        let (owner, id) = (owner.to_string(), id.to_string());
+        self.write(actor, now, move |tx| {
+            let Some(rec) = tx.secret(&owner, &id)? else {
+                tx.audit_miss(Action::SecretDelete, &id)?;
+                return Ok(Err(StoreError::NotFound));
+            };
+            tx.remove_secret(&rec)?;
+            // Deleting a secret revokes every link to it.
+            for share in super::shares::remove_secret_shares(tx.txn, &id, tx.now())? {
+                let target = Some(format!("share:{}", share.id));
+                tx.audit(Event::ok(Action::ShareRevoke, target, Some(&owner)))?;
+            }
+            let target = Some(format!("secret:{id}"));
+            tx.audit(Event::ok(Action::SecretDelete, target, Some(&owner)))?;
+            Ok(Ok(()))
+        })?
     }
+}
+
+/// Typed operations on secrets, for closures given to `Store::write`.
+impl Tx<'_> {
+    /// `owner`'s secret `id`; `None` for a missing id and another owner's alike.
+    pub fn secret(&self, owner: &str, id: &str) -> Result<Option<SecretRecord>, StoreError> {
+        match owned_record(&self.txn.open_table(SECRETS)?, owner, id) {
+            Ok(rec) => Ok(Some(rec)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Audits a miss on secret `id` (missing, or another user's) with outcome `not_found`.
+    /// The real owner, if any, sees the attempt in their trail.
+    pub fn audit_miss(&mut self, action: Action, id: &str) -> Result<(), StoreError> {
+        let real_owner = {
+            let secrets = self.txn.open_table(SECRETS)?;
+            let row = secrets.get(id)?;
+            row.and_then(|r| serde_json::from_slice::<SecretRecord>(r.value()).ok())
+                .map(|r| r.owner)
+        };
+        let target = safe_target("secret", id);
+        self.audit(Event::ok(action, target, real_owner.as_deref()).outcome(Outcome::NotFound))
+    }
+
+    /// Adds a new secret with its sealed value; `Conflict` when the owner has the name.
+    fn insert_secret(&self, rec: &SecretRecord, sealed: &[u8]) -> Result<(), StoreError> {
+        let mut names = self.txn.open_table(SECRET_NAMES)?;
+        if names
+            .get((rec.owner.as_str(), rec.name.as_str()))?
+            .is_some()
+        {
+            return Err(StoreError::Conflict("a secret with this name"));
+        }
+        names.insert((rec.owner.as_str(), rec.name.as_str()), rec.id.as_str())?;
+        self.put_secret(rec, Some(sealed))
+    }
+
+    /// Writes a secret's metadata, and its sealed value when given.
+    fn put_secret(&self, rec: &SecretRecord, sealed: Option<&[u8]>) -> Result<(), StoreError> {
+        self.txn
+            .open_table(SECRETS)?
+            .insert(rec.id.as_str(), Store::encode(rec)?.as_slice())?;
+        if let Some(sealed) = sealed {
+            self.txn
+                .open_table(SECRET_VALUES)?
+                .insert(rec.id.as_str(), sealed)?;
+        }
+        Ok(())
+    }
+
+    /// Moves `owner`'s name index entry; false when `to` is taken.
+    fn rename_secret(
+        &self,
+        owner: &str,
+        from: &str,
+        to: &str,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut names = self.txn.open_table(SECRET_NAMES)?;
+        if names.get((owner, to))?.is_some() {
+            return Ok(false);
+        }
+        names.remove((owner, from))?;
+        names.insert((owner, to), id)?;
+        Ok(true)
+    }
+
+    fn remove_secret(&self, rec: &SecretRecord) -> Result<(), StoreError> {
+        let id = rec.id.as_str();
+        self.txn.open_table(SECRETS)?.remove(id)?;
+        self.txn.open_table(SECRET_VALUES)?.remove(id)?;
+        self.txn
+            .open_table(SECRET_NAMES)?
+            .remove((rec.owner.as_str(), rec.name.as_str()))?;
+        Ok(())
+    }
+}
+
+fn seal_value(
+    keyring: &Keyring,
+    rec: &SecretRecord,
+    value: &SecretString,
+) -> Result<Vec<u8>, StoreError> {
+    let version = rec.version.to_be_bytes();
+    let parts = seal_parts(&rec.owner, &rec.id, &version);
+    Ok(keyring.seal(
+        value.expose_secret().as_bytes(),
+        &SealContext {
+            purpose: SEAL_PURPOSE,
+            parts: &parts,
+        },
+    )?)
+}
+
+/// The opened value of `rec`, read from `values` (a read or a write transaction's).
+fn stored_value(
+    keyring: &Keyring,
+    values: &impl ReadableTable<&'static str, &'static [u8]>,
+    rec: &SecretRecord,
+) -> Result<SecretString, StoreError> {
+    let sealed = values
+        .get(rec.id.as_str())?
+        .ok_or_else(|| StoreError::Corrupt("secret without a value".into()))?;
+    let version = rec.version.to_be_bytes();
+    let parts = seal_parts(&rec.owner, &rec.id, &version);
+    let plain = keyring.open(
+        sealed.value(),
+        &SealContext {
+            purpose: SEAL_PURPOSE,
+            parts: &parts,
+        },
+    )?;
+    let text = std::str::from_utf8(&plain)
+        .map_err(|_| StoreError::Corrupt("a secret value is not UTF-8".into()))?;
+    Ok(SecretString::from(text))
 }
 
 /// A target reference for an id from the request: ids are ours (hex), anything else a
@@ -324,20 +371,6 @@ pub(super) fn safe_target(kind: &str, id: &str) -> Option<String> {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect();
     Some(format!("{kind}:{id}"))
-}
-
-/// `owner`'s secret `id` inside a write transaction; `None` for a missing id and another
-/// owner's alike (the caller audits the miss).
-pub(super) fn owned_in(
-    txn: &redb::WriteTransaction,
-    owner: &str,
-    id: &str,
-) -> Result<Option<SecretRecord>, StoreError> {
-    match owned_record(&txn.open_table(SECRETS)?, owner, id) {
-        Ok(rec) => Ok(Some(rec)),
-        Err(StoreError::NotFound) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 /// Loads a secret row, answering `NotFound` alike for a missing id and another owner's.

@@ -3,7 +3,7 @@
 use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 
-use super::audit::{Actor, Event, Pending};
+use super::audit::{Action, Actor, Event};
 use super::tables::SESSIONS;
 use super::{Store, StoreError};
 
@@ -23,14 +23,18 @@ impl Store {
         session: &Session,
         actor: &Actor,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        txn.open_table(SESSIONS)?
-            .insert(token_hash.as_slice(), Self::encode(session)?.as_slice())?;
-        let user = session.user_id.as_str();
-        let event = Event::ok("login", Some(format!("user:{user}")), Some(user));
-        self.append_audit(&txn, &mut pending, actor, event, session.created_at)?;
-        self.commit_audited(txn, pending)
+        let (token_hash, session) = (*token_hash, session.clone());
+        self.write(actor, session.created_at, move |tx| {
+            tx.txn
+                .open_table(SESSIONS)?
+                .insert(token_hash.as_slice(), Store::encode(&session)?.as_slice())?;
+            let user = session.user_id.as_str();
+            tx.audit(Event::ok(
+                Action::Login,
+                Some(format!("user:{user}")),
+                Some(user),
+            ))
+        })
     }
 
     /// The session for this token hash, unless it is unknown or expired at `now`.
@@ -39,7 +43,7 @@ impl Store {
         token_hash: &[u8; 32],
         now: i64,
     ) -> Result<Option<Session>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.core.db.begin_read()?;
         let table = txn.open_table(SESSIONS)?;
         let Some(row) = table.get(token_hash.as_slice())? else {
             return Ok(None);
@@ -55,35 +59,33 @@ impl Store {
         actor: &Actor,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        let existed = txn
-            .open_table(SESSIONS)?
-            .remove(token_hash.as_slice())?
-            .is_some();
-        if existed {
-            let user = actor.user_id.as_deref();
-            let event = Event::ok("logout", user.map(|u| format!("user:{u}")), user);
-            self.append_audit(&txn, &mut pending, actor, event, now)?;
-        }
-        self.commit_audited(txn, pending)?;
-        Ok(existed)
+        let token_hash = *token_hash;
+        let user = actor.user_id.clone();
+        self.write(actor, now, move |tx| {
+            let existed = tx
+                .txn
+                .open_table(SESSIONS)?
+                .remove(token_hash.as_slice())?
+                .is_some();
+            if existed {
+                let target = user.as_deref().map(|u| format!("user:{u}"));
+                tx.audit(Event::ok(Action::Logout, target, user.as_deref()))?;
+            }
+            Ok(existed)
+        })
     }
 
     /// Deletes every session expired at `now`; returns how many.
     pub fn purge_expired_sessions(&self, now: i64) -> Result<usize, StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut removed = 0;
-        {
-            let mut table = txn.open_table(SESSIONS)?;
-            table.retain(|_, row| {
+        self.write(&Actor::system(), now, move |tx| {
+            let mut removed = 0;
+            tx.txn.open_table(SESSIONS)?.retain(|_, row| {
                 let keep = serde_json::from_slice::<Session>(row).is_ok_and(|s| s.expires_at > now);
                 removed += usize::from(!keep);
                 keep
             })?;
-        }
-        txn.commit()?;
-        Ok(removed)
+            Ok(removed)
+        })
     }
 }
 

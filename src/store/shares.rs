@@ -9,9 +9,9 @@ use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::audit::{Actor, Event, Pending};
+use super::audit::{Action, Actor, Event, Outcome};
 use super::tables::{SECRET_SHARES, SECRETS, SHARE_IDS, SHARE_PAYLOADS, SHARE_TOMBSTONES, SHARES};
-use super::{Store, StoreError};
+use super::{Store, StoreError, Tx};
 use crate::crypto::CryptoError;
 use crate::crypto::keyring::SealContext;
 
@@ -62,13 +62,14 @@ pub enum DeathReason {
 }
 
 impl DeathReason {
-    fn as_str(self) -> &'static str {
+    /// The outcome a late redemption attempt is audited with.
+    fn outcome(self) -> Outcome {
         match self {
-            DeathReason::UsedUp => "used_up",
-            DeathReason::Expired => "expired",
-            DeathReason::Revoked => "revoked",
-            DeathReason::SecretDeleted => "secret_deleted",
-            DeathReason::TooManyWrongPassphrases => "destroyed",
+            DeathReason::UsedUp => Outcome::UsedUp,
+            DeathReason::Expired => Outcome::Expired,
+            DeathReason::Revoked => Outcome::Revoked,
+            DeathReason::SecretDeleted => Outcome::SecretDeleted,
+            DeathReason::TooManyWrongPassphrases => Outcome::Destroyed,
         }
     }
 }
@@ -110,26 +111,24 @@ impl Store {
         actor: &Actor,
     ) -> Result<(), StoreError> {
         let payload = self
+            .core
             .keyring
             .seal(snapshot, &payload_ctx(&[share.id.as_bytes()]))?;
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        // The secret must still exist and be the caller's at commit time.
-        if super::secrets::owned_in(&txn, owner, &share.secret_id)?.is_none() {
-            let (id, now) = (&share.secret_id, share.created_at);
-            return self.deny(txn, pending, actor, "share.create", id, now);
-        }
-        txn.open_table(SHARES)?
-            .insert(lookup.as_slice(), Self::encode(share)?.as_slice())?;
-        txn.open_table(SHARE_PAYLOADS)?
-            .insert(lookup.as_slice(), payload.as_slice())?;
-        txn.open_table(SHARE_IDS)?
-            .insert(share.id.as_str(), lookup.as_slice())?;
-        txn.open_table(SECRET_SHARES)?
-            .insert((share.secret_id.as_str(), share.id.as_str()), ())?;
-        let event = Event::ok("share.create", share_target(share), Some(owner));
-        self.append_audit(&txn, &mut pending, actor, event, share.created_at)?;
-        self.commit_audited(txn, pending)
+        let (owner, lookup, share) = (owner.to_string(), *lookup, share.clone());
+        self.write(actor, share.created_at, move |tx| {
+            // The secret must still exist and be the caller's at commit time.
+            if tx.secret(&owner, &share.secret_id)?.is_none() {
+                tx.audit_miss(Action::ShareCreate, &share.secret_id)?;
+                return Ok(Err(StoreError::NotFound));
+            }
+            tx.insert_share(&lookup, &share, &payload)?;
+            tx.audit(Event::ok(
+                Action::ShareCreate,
+                share_target(&share),
+                Some(&owner),
+            ))?;
+            Ok(Ok(()))
+        })?
     }
 
     /// The live share behind `lookup`, if any (expired counts as none).
@@ -138,7 +137,7 @@ impl Store {
         lookup: &[u8; 32],
         now: i64,
     ) -> Result<Option<ShareRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.core.db.begin_read()?;
         let table = txn.open_table(SHARES)?;
         let Some(row) = table.get(lookup.as_slice())? else {
             return Ok(None);
@@ -148,109 +147,27 @@ impl Store {
     }
 
     /// Redeems one view. `open_snapshot` gets the snapshot (data-key layer already removed)
-    /// and must fail with `OpenFailed` when the passphrase is wrong. With `expected_views`,
-    /// the redemption only happens if the share still has exactly that many views left.
-    /// Every outcome is audited in the same transaction.
-    pub fn redeem_share(
+    /// and must fail with `OpenFailed` when the passphrase is wrong; it runs inside the
+    /// writer, so it must be cheap (no key stretching) and may run more than once. With
+    /// `expected_views`, the redemption only happens if the share still has exactly that
+    /// many views left. Every outcome is audited in the same transaction, and the check and
+    /// decrement are serialized with every other write: N concurrent redemptions of a
+    /// one-view link give exactly one `Redeemed`.
+    pub fn redeem_share<F>(
         &self,
         lookup: &[u8; 32],
         expected_views: Option<u32>,
         actor: &Actor,
         now: i64,
-        open_snapshot: impl FnOnce(&ShareRecord, &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError>,
-    ) -> Result<Redemption, StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        let found = {
-            let shares = txn.open_table(SHARES)?;
-            let row = shares.get(lookup.as_slice())?;
-            match row {
-                Some(row) => Some(Self::decode::<ShareRecord>(row.value(), "share")?),
-                None => None,
-            }
-        };
-        let Some(share) = found else {
-            let tomb = {
-                let tombs = txn.open_table(SHARE_TOMBSTONES)?;
-                let row = tombs.get(lookup.as_slice())?;
-                row.and_then(|r| serde_json::from_slice::<Tombstone>(r.value()).ok())
-            };
-            let event = match tomb {
-                Some(t) => Event::ok(
-                    "share.redeem",
-                    Some(format!("share:{}", t.share_id)),
-                    Some(&t.owner),
-                )
-                .outcome(t.reason.as_str()),
-                None => Event::ok("share.redeem", None, None).outcome("unknown"),
-            };
-            self.append_audit(&txn, &mut pending, actor, event, now)?;
-            self.commit_audited(txn, pending)?;
-            return Ok(Redemption::NotFound);
-        };
-        if share.expires_at <= now || share.views_left == 0 {
-            remove_share(&txn, lookup, &share, DeathReason::Expired, now)?;
-            let event = Event::ok("share.redeem", share_target(&share), Some(&share.owner))
-                .outcome("expired");
-            self.append_audit(&txn, &mut pending, actor, event, now)?;
-            self.commit_audited(txn, pending)?;
-            return Ok(Redemption::NotFound);
-        }
-        if expected_views.is_some_and(|v| v != share.views_left) {
-            return Ok(Redemption::Stale);
-        }
-        let payload = {
-            let payloads = txn.open_table(SHARE_PAYLOADS)?;
-            let row = payloads
-                .get(lookup.as_slice())?
-                .ok_or_else(|| StoreError::Corrupt("share without a payload".into()))?;
-            self.keyring
-                .open(row.value(), &payload_ctx(&[share.id.as_bytes()]))?
-        };
-        let outcome = match open_snapshot(&share, &payload) {
-            Ok(plaintext) => {
-                let mut share = share;
-                share.views_left -= 1;
-                if share.views_left == 0 {
-                    remove_share(&txn, lookup, &share, DeathReason::UsedUp, now)?;
-                } else {
-                    txn.open_table(SHARES)?
-                        .insert(lookup.as_slice(), Self::encode(&share)?.as_slice())?;
-                }
-                let event = Event::ok("share.redeem", share_target(&share), Some(&share.owner));
-                self.append_audit(&txn, &mut pending, actor, event, now)?;
-                Redemption::Redeemed { share, plaintext }
-            }
-            Err(CryptoError::OpenFailed) if share.passphrase_salt.is_some() => {
-                let mut share = share;
-                share.wrong_passphrases += 1;
-                let destroyed = share.wrong_passphrases >= MAX_WRONG_PASSPHRASES;
-                if destroyed {
-                    remove_share(
-                        &txn,
-                        lookup,
-                        &share,
-                        DeathReason::TooManyWrongPassphrases,
-                        now,
-                    )?;
-                } else {
-                    txn.open_table(SHARES)?
-                        .insert(lookup.as_slice(), Self::encode(&share)?.as_slice())?;
-                }
-                let outcome = if destroyed { "destroyed" } else { "denied" };
-                let event = Event::ok(
-                    "share.wrong_passphrase",
-                    share_target(&share),
-                    Some(&share.owner),
-                )
-                .outcome(outcome);
-                self.append_audit(&txn, &mut pending, actor, event, now)?;
-                Redemption::WrongPassphrase { share, destroyed }
-            }
-            Err(e) => return Err(e.into()),
-        };
-        self.commit_audited(txn, pending)?;
-        Ok(outcome)
+        open_snapshot: F,
+    ) -> Result<Redemption, StoreError>
+    where
+        F: Fn(&ShareRecord, &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> + Send + 'static,
+    {
+        let lookup = *lookup;
+        self.write(actor, now, move |tx| {
+            tx.redeem(&lookup, expected_views, &open_snapshot)
+        })
     }
 
     /// The live shares of `owner`'s secret `secret_id`, oldest first.
@@ -260,7 +177,7 @@ impl Store {
         secret_id: &str,
         now: i64,
     ) -> Result<Vec<ShareRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.core.db.begin_read()?;
         super::secrets::owned_record(&txn.open_table(SECRETS)?, owner, secret_id)?;
         let index = txn.open_table(SECRET_SHARES)?;
         let ids = txn.open_table(SHARE_IDS)?;
@@ -295,82 +212,212 @@ impl Store {
         actor: &Actor,
         now: i64,
     ) -> Result<ShareRecord, StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        let found = {
-            let ids = txn.open_table(SHARE_IDS)?;
-            let lookup = ids.get(share_id)?.map(|l| l.value().to_vec());
-            match lookup {
-                Some(l) => {
-                    let lookup: [u8; 32] = l
-                        .as_slice()
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt("share id row".into()))?;
-                    let shares = txn.open_table(SHARES)?;
-                    let row = shares.get(lookup.as_slice())?;
-                    match row {
-                        Some(r) => Some((lookup, Self::decode::<ShareRecord>(r.value(), "share")?)),
-                        None => None,
-                    }
+        let (owner, share_id) = (owner.to_string(), share_id.to_string());
+        self.write(actor, now, move |tx| {
+            let (lookup, share) = match tx.share_by_id(&share_id)? {
+                Some((lookup, share)) if share.owner == owner => (lookup, share),
+                other => {
+                    let real_owner = other.map(|(_, s)| s.owner);
+                    let target = super::secrets::safe_target("share", &share_id);
+                    let event = Event::ok(Action::ShareRevoke, target, real_owner.as_deref());
+                    tx.audit(event.outcome(Outcome::NotFound))?;
+                    return Ok(Err(StoreError::NotFound));
                 }
-                None => None,
-            }
-        };
-        let (lookup, share) = match found {
-            Some((lookup, share)) if share.owner == owner => (lookup, share),
-            other => {
-                let real_owner = other.map(|(_, s)| s.owner);
-                let event = Event::ok(
-                    "share.revoke",
-                    super::secrets::safe_target("share", share_id),
-                    real_owner.as_deref(),
-                )
-                .outcome("not_found");
-                self.append_audit(&txn, &mut pending, actor, event, now)?;
-                self.commit_audited(txn, pending)?;
-                return Err(StoreError::NotFound);
-            }
-        };
-        remove_share(&txn, &lookup, &share, DeathReason::Revoked, now)?;
-        let event = Event::ok("share.revoke", share_target(&share), Some(owner));
-        self.append_audit(&txn, &mut pending, actor, event, now)?;
-        self.commit_audited(txn, pending)?;
-        Ok(share)
+            };
+            remove_share(tx.txn, &lookup, &share, DeathReason::Revoked, tx.now())?;
+            tx.audit(Event::ok(
+                Action::ShareRevoke,
+                share_target(&share),
+                Some(&owner),
+            ))?;
+            Ok(Ok(share))
+        })?
     }
 
     /// Deletes every share expired at `now` (audited as `share.expire` by the system) and
     /// tombstones older than their retention; returns the expired shares.
     pub fn purge_expired_shares(&self, now: i64) -> Result<Vec<ShareRecord>, StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        let expired: Vec<([u8; 32], ShareRecord)> = {
-            let shares = txn.open_table(SHARES)?;
-            let mut out = Vec::new();
-            for entry in shares.iter()? {
-                let (k, v) = entry?;
-                let share: ShareRecord = Self::decode(v.value(), "share")?;
-                if share.expires_at <= now {
-                    let lookup: [u8; 32] = k
-                        .value()
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt("share key".into()))?;
-                    out.push((lookup, share));
-                }
-            }
-            out
-        };
         let system = Actor::system();
-        for (lookup, share) in &expired {
-            remove_share(&txn, lookup, share, DeathReason::Expired, now)?;
-            let event = Event::ok("share.expire", share_target(share), Some(&share.owner));
-            self.append_audit(&txn, &mut pending, &system, event, now)?;
+        self.write(&system, now, move |tx| {
+            let expired = tx.expired_shares()?;
+            for (lookup, share) in &expired {
+                remove_share(tx.txn, lookup, share, DeathReason::Expired, tx.now())?;
+                let event = Event::ok(Action::ShareExpire, share_target(share), Some(&share.owner));
+                tx.audit(event)?;
+            }
+            tx.txn.open_table(SHARE_TOMBSTONES)?.retain(|_, row| {
+                serde_json::from_slice::<Tombstone>(row)
+                    .is_ok_and(|t| t.dead_at + TOMBSTONE_TTL_SECS > now)
+            })?;
+            Ok(expired.into_iter().map(|(_, s)| s).collect())
+        })
+    }
+}
+
+/// Opens a share's snapshot with the key the redeemer's token (and passphrase) derive.
+type SnapshotOpener = dyn Fn(&ShareRecord, &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
+
+/// Typed operations on share links, for closures given to `Store::write`.
+impl Tx<'_> {
+    fn insert_share(
+        &self,
+        lookup: &[u8; 32],
+        share: &ShareRecord,
+        payload: &[u8],
+    ) -> Result<(), StoreError> {
+        self.txn
+            .open_table(SHARES)?
+            .insert(lookup.as_slice(), Store::encode(share)?.as_slice())?;
+        self.txn
+            .open_table(SHARE_PAYLOADS)?
+            .insert(lookup.as_slice(), payload)?;
+        self.txn
+            .open_table(SHARE_IDS)?
+            .insert(share.id.as_str(), lookup.as_slice())?;
+        self.txn
+            .open_table(SECRET_SHARES)?
+            .insert((share.secret_id.as_str(), share.id.as_str()), ())?;
+        Ok(())
+    }
+
+    fn share(&self, lookup: &[u8; 32]) -> Result<Option<ShareRecord>, StoreError> {
+        let shares = self.txn.open_table(SHARES)?;
+        let row = shares.get(lookup.as_slice())?;
+        match row {
+            Some(row) => Ok(Some(Store::decode(row.value(), "share")?)),
+            None => Ok(None),
         }
-        txn.open_table(SHARE_TOMBSTONES)?.retain(|_, row| {
-            serde_json::from_slice::<Tombstone>(row)
-                .is_ok_and(|t| t.dead_at + TOMBSTONE_TTL_SECS > now)
-        })?;
-        self.commit_audited(txn, pending)?;
-        Ok(expired.into_iter().map(|(_, s)| s).collect())
+    }
+
+    fn put_share(&self, lookup: &[u8; 32], share: &ShareRecord) -> Result<(), StoreError> {
+        self.txn
+            .open_table(SHARES)?
+            .insert(lookup.as_slice(), Store::encode(share)?.as_slice())?;
+        Ok(())
+    }
+
+    /// The share with id `share_id` and its lookup hash, if it still exists.
+    fn share_by_id(&self, share_id: &str) -> Result<Option<([u8; 32], ShareRecord)>, StoreError> {
+        let lookup = {
+            let ids = self.txn.open_table(SHARE_IDS)?;
+            let row = ids.get(share_id)?;
+            match row {
+                Some(l) => <[u8; 32]>::try_from(l.value())
+                    .map_err(|_| StoreError::Corrupt("share id row".into()))?,
+                None => return Ok(None),
+            }
+        };
+        Ok(self.share(&lookup)?.map(|share| (lookup, share)))
+    }
+
+    fn tombstone(&self, lookup: &[u8; 32]) -> Result<Option<Tombstone>, StoreError> {
+        let tombs = self.txn.open_table(SHARE_TOMBSTONES)?;
+        let row = tombs.get(lookup.as_slice())?;
+        Ok(row.and_then(|r| serde_json::from_slice::<Tombstone>(r.value()).ok()))
+    }
+
+    fn expired_shares(&self) -> Result<Vec<([u8; 32], ShareRecord)>, StoreError> {
+        let shares = self.txn.open_table(SHARES)?;
+        let mut out = Vec::new();
+        for entry in shares.iter()? {
+            let (k, v) = entry?;
+            let share: ShareRecord = Store::decode(v.value(), "share")?;
+            if share.expires_at <= self.now() {
+                let lookup: [u8; 32] = k
+                    .value()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("share key".into()))?;
+                out.push((lookup, share));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One redemption attempt, audited; see `Store::redeem_share`.
+    fn redeem(
+        &mut self,
+        lookup: &[u8; 32],
+        expected_views: Option<u32>,
+        open_snapshot: &SnapshotOpener,
+    ) -> Result<Redemption, StoreError> {
+        let now = self.now();
+        let Some(share) = self.share(lookup)? else {
+            let event = match self.tombstone(lookup)? {
+                Some(t) => Event::ok(
+                    Action::ShareRedeem,
+                    Some(format!("share:{}", t.share_id)),
+                    Some(&t.owner),
+                )
+                .outcome(t.reason.outcome()),
+                None => Event::ok(Action::ShareRedeem, None, None).outcome(Outcome::Unknown),
+            };
+            self.audit(event)?;
+            return Ok(Redemption::NotFound);
+        };
+        if share.expires_at <= now || share.views_left == 0 {
+            remove_share(self.txn, lookup, &share, DeathReason::Expired, now)?;
+            let event = Event::ok(
+                Action::ShareRedeem,
+                share_target(&share),
+                Some(&share.owner),
+            )
+            .outcome(Outcome::Expired);
+            self.audit(event)?;
+            return Ok(Redemption::NotFound);
+        }
+        if expected_views.is_some_and(|v| v != share.views_left) {
+            return Ok(Redemption::Stale);
+        }
+        let payload = {
+            let payloads = self.txn.open_table(SHARE_PAYLOADS)?;
+            let row = payloads
+                .get(lookup.as_slice())?
+                .ok_or_else(|| StoreError::Corrupt("share without a payload".into()))?;
+            self.keyring()
+                .open(row.value(), &payload_ctx(&[share.id.as_bytes()]))?
+        };
+        match open_snapshot(&share, &payload) {
+            Ok(plaintext) => {
+                let mut share = share;
+                share.views_left -= 1;
+                if share.views_left == 0 {
+                    remove_share(self.txn, lookup, &share, DeathReason::UsedUp, now)?;
+                } else {
+                    self.put_share(lookup, &share)?;
+                }
+                let event = Event::ok(
+                    Action::ShareRedeem,
+                    share_target(&share),
+                    Some(&share.owner),
+                );
+                self.audit(event)?;
+                Ok(Redemption::Redeemed { share, plaintext })
+            }
+            Err(CryptoError::OpenFailed) if share.passphrase_salt.is_some() => {
+                let mut share = share;
+                share.wrong_passphrases += 1;
+                let destroyed = share.wrong_passphrases >= MAX_WRONG_PASSPHRASES;
+                if destroyed {
+                    let why = DeathReason::TooManyWrongPassphrases;
+                    remove_share(self.txn, lookup, &share, why, now)?;
+                } else {
+                    self.put_share(lookup, &share)?;
+                }
+                let outcome = if destroyed {
+                    Outcome::Destroyed
+                } else {
+                    Outcome::Denied
+                };
+                let event = Event::ok(
+                    Action::ShareWrongPassphrase,
+                    share_target(&share),
+                    Some(&share.owner),
+                );
+                self.audit(event.outcome(outcome))?;
+                Ok(Redemption::WrongPassphrase { share, destroyed })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

@@ -4,9 +4,9 @@
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
-use super::audit::{Actor, Event, Pending};
+use super::audit::{Action, Actor, Event};
 use super::tables::{USERNAMES, USERS};
-use super::{Store, StoreError};
+use super::{Store, StoreError, Tx};
 
 /// A user as stored. The password hash never leaves the server and is not `Debug`.
 #[derive(Clone, Serialize, Deserialize)]
@@ -23,29 +23,24 @@ pub struct UserRecord {
 impl Store {
     /// Adds a user; `Conflict("username")` when the name is taken.
     pub fn create_user(&self, user: &UserRecord, actor: &Actor) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        {
-            let mut names = txn.open_table(USERNAMES)?;
-            if names.get(user.username.as_str())?.is_some() {
-                return Err(StoreError::Conflict("username"));
+        let user = user.clone();
+        self.write(actor, user.created_at, move |tx| {
+            {
+                let mut names = tx.txn.open_table(USERNAMES)?;
+                if names.get(user.username.as_str())?.is_some() {
+                    return Err(StoreError::Conflict("username"));
+                }
+                names.insert(user.username.as_str(), user.id.as_str())?;
             }
-            names.insert(user.username.as_str(), user.id.as_str())?;
-            txn.open_table(USERS)?
-                .insert(user.id.as_str(), Self::encode(user)?.as_slice())?;
-        }
-        let event = Event::ok(
-            "user.register",
-            Some(format!("user:{}", user.id)),
-            Some(&user.id),
-        );
-        self.append_audit(&txn, &mut pending, actor, event, user.created_at)?;
-        self.commit_audited(txn, pending)
+            tx.put_user(&user)?;
+            let target = Some(format!("user:{}", user.id));
+            tx.audit(Event::ok(Action::UserRegister, target, Some(&user.id)))
+        })
     }
 
     /// The user with this username, if any.
     pub fn find_user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.core.db.begin_read()?;
         let names = txn.open_table(USERNAMES)?;
         let Some(id) = names.get(username)? else {
             return Ok(None);
@@ -59,7 +54,7 @@ impl Store {
 
     /// The user with this id, if any.
     pub fn find_user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
-        let txn = self.db.begin_read()?;
+        let txn = self.core.db.begin_read()?;
         let users = txn.open_table(USERS)?;
         let Some(row) = users.get(id)? else {
             return Ok(None);
@@ -77,22 +72,37 @@ impl Store {
         actor: &Actor,
         now: i64,
     ) -> Result<UserRecord, StoreError> {
-        let txn = self.db.begin_write()?;
-        let mut pending = Pending::default();
-        let user = {
-            let mut users = txn.open_table(USERS)?;
-            let mut user: UserRecord = match users.get(id)? {
-                Some(row) => Self::decode(row.value(), "user")?,
-                None => return Err(StoreError::NotFound),
+        let (id, email) = (id.to_string(), email.map(str::to_string));
+        self.write(actor, now, move |tx| {
+            let Some(mut user) = tx.user(&id)? else {
+                return Err(StoreError::NotFound);
             };
-            user.email = email.map(str::to_string);
-            users.insert(id, Self::encode(&user)?.as_slice())?;
-            user
-        };
-        let event = Event::ok("account.set_email", Some(format!("user:{id}")), Some(id));
-        self.append_audit(&txn, &mut pending, actor, event, now)?;
-        self.commit_audited(txn, pending)?;
-        Ok(user)
+            user.email = email.clone();
+            tx.put_user(&user)?;
+            let target = Some(format!("user:{id}"));
+            tx.audit(Event::ok(Action::AccountSetEmail, target, Some(&id)))?;
+            Ok(user)
+        })
+    }
+}
+
+/// Typed operations on users, for closures given to `Store::write`.
+impl Tx<'_> {
+    /// The user with id `id`, if any.
+    pub fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        let users = self.txn.open_table(USERS)?;
+        let row = users.get(id)?;
+        match row {
+            Some(row) => Ok(Some(Store::decode(row.value(), "user")?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        self.txn
+            .open_table(USERS)?
+            .insert(user.id.as_str(), Store::encode(user)?.as_slice())?;
+        Ok(())
     }
 }
 
@@ -162,7 +172,7 @@ mod tests {
         let trail = t.store.audit_for_user("u1", 10, None).unwrap();
         let sets: Vec<_> = trail
             .iter()
-            .filter(|r| r.body.action == "account.set_email")
+            .filter(|r| r.body.action == Action::AccountSetEmail)
             .collect();
         assert_eq!(sets.len(), 2);
         assert!(

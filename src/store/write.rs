@@ -1,0 +1,538 @@
+//! The one write path: [`Store::write`] and the group committer behind it.
+//!
+//! Every change to the database, and every audit record, goes through `Store::write`: the
+//! caller hands over a closure that works on a [`Tx`] (typed operations plus `audit`), and
+//! gets its result back only once the transaction holding it is durable (its records
+//! mirrored to the `--audit-log` file first) and the alert observers have seen them. A closure
+//! cannot commit, and nothing outside this module can open a write transaction, so the rule
+//! "nothing is revealed or acknowledged before its audit record and its change are durable"
+//! is kept in one place.
+//!
+//! Group commit: one committer thread owns redb's (single) write side. It takes everything
+//! queued (at most [`MAX_BATCH`] closures), runs each in turn inside one write transaction,
+//! commits once with immediate durability (one fsync for the whole batch), then answers every
+//! caller. There is no timer: a lone request is committed as soon as it arrives, and a batch
+//! grows only from requests that queued up while the previous commit was being fsync'd.
+//!
+//! A closure that fails (returns `Err` or panics) must leave no trace: redb refuses savepoints
+//! in a transaction that has opened a table, so the committer aborts the transaction and runs
+//! the batch again without that closure. Closures are therefore re-runnable: they touch the
+//! world only through `Tx`, and their result is delivered only after the final commit. A failed
+//! commit (disk full, I/O error) fails every closure of the batch with
+//! [`StoreError::CommitFailed`]: nothing of it is revealed or acknowledged.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use redb::{Database, ReadableTable, WriteTransaction};
+
+use super::audit::{self, Actor, AuditLog, AuditObserver, AuditRecord, ChainHead, Event};
+use super::{StoreError, tables::AUDIT};
+use crate::crypto::keyring::Keyring;
+
+/// Most closures in one transaction: bounds the work lost to a replay and the latency a
+/// caller can see behind others.
+pub const MAX_BATCH: usize = 512;
+/// Closures that may wait for the committer before callers block (backpressure).
+const QUEUE_DEPTH: usize = 4096;
+
+/// What the committer and the readers share: the database, the keys that seal values, and
+/// where committed audit records go besides the database.
+pub(super) struct Core {
+    pub(super) db: Database,
+    pub(super) keyring: Keyring,
+    pub(super) audit_log: Option<AuditLog>,
+    pub(super) observers: Vec<AuditObserver>,
+    pub(super) stats: Arc<CommitStats>,
+}
+
+/// Counters of the write path, for benchmarks and monitoring.
+#[derive(Debug, Default)]
+pub struct CommitStats {
+    queued: AtomicU64,
+    commits: AtomicU64,
+    writes: AtomicU64,
+    commit_nanos: AtomicU64,
+}
+
+impl CommitStats {
+    /// Writes waiting for the committer now.
+    pub fn queued(&self) -> u64 {
+        self.queued.load(Ordering::SeqCst)
+    }
+
+    /// Transactions committed (one durable commit each).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::SeqCst)
+    }
+
+    /// Closures committed; `writes / commits` is the mean batch size.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::SeqCst)
+    }
+
+    /// Time spent in commits (fsync included), in nanoseconds.
+    pub fn commit_nanos(&self) -> u64 {
+        self.commit_nanos.load(Ordering::SeqCst)
+    }
+}
+
+/// A write transaction as a closure given to [`Store::write`](super::Store::write) sees it:
+/// typed operations on the tables and [`Tx::audit`], never a commit.
+pub struct Tx<'a> {
+    pub(super) txn: &'a WriteTransaction,
+    pub(super) core: &'a Core,
+    actor: &'a Actor,
+    now: i64,
+    head: &'a mut ChainHead,
+    records: Vec<AuditRecord>,
+}
+
+impl Tx<'_> {
+    /// Appends `event` by this write's actor to the audit trail, in this transaction.
+    pub fn audit(&mut self, event: Event) -> Result<(), StoreError> {
+        let actor = self.actor;
+        self.audit_as(actor, event)
+    }
+
+    /// Appends `event` done by `actor` (e.g. the system, in a sweep) in this transaction.
+    pub fn audit_as(&mut self, actor: &Actor, event: Event) -> Result<(), StoreError> {
+        let record = audit::append(self.txn, self.head, actor, event, self.now)?;
+        self.records.push(record);
+        Ok(())
+    }
+
+    /// The time this write runs at (the caller's clock).
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// The keys values are sealed with.
+    pub(super) fn keyring(&self) -> &Keyring {
+        &self.core.keyring
+    }
+}
+
+/// A closure with its result slot and the channel its caller waits on; type-erased so one
+/// queue carries writes of every result type.
+trait Work: Send {
+    /// Runs the closure; may be called again after an abort (replay).
+    fn run(&mut self, tx: &mut Tx<'_>) -> Result<(), StoreError>;
+    /// Hands the caller its result: the closure's value, or why the write failed.
+    fn finish(self: Box<Self>, outcome: Result<(), StoreError>);
+}
+
+struct Typed<T, F> {
+    f: F,
+    value: Option<T>,
+    reply: SyncSender<Result<T, StoreError>>,
+}
+
+impl<T, F> Work for Typed<T, F>
+where
+    T: Send,
+    F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        self.value = Some((self.f)(tx)?);
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, outcome: Result<(), StoreError>) {
+        let result = outcome.and_then(|()| self.value.take().ok_or(StoreError::WriteLost));
+        // The caller may have gone (it never does today: it blocks on this channel).
+        let _ = self.reply.send(result);
+    }
+}
+
+struct Job {
+    actor: Actor,
+    now: i64,
+    work: Box<dyn Work>,
+}
+
+/// The committer thread and the queue into it.
+pub(super) struct Committer {
+    queue: SyncSender<Job>,
+    thread: JoinHandle<()>,
+    stats: Arc<CommitStats>,
+}
+
+impl Committer {
+    pub(super) fn start(core: Arc<Core>) -> Result<Committer, StoreError> {
+        let (queue, rx) = sync_channel(QUEUE_DEPTH);
+        let stats = Arc::clone(&core.stats);
+        let thread = std::thread::Builder::new()
+            .name("secretctl-commit".into())
+            .spawn(move || run_committer(&core, &rx))
+            .map_err(StoreError::CommitterThread)?;
+        Ok(Committer {
+            queue,
+            thread,
+            stats,
+        })
+    }
+
+    /// Queues `f` and blocks until its batch is durable (or failed).
+    pub(super) fn submit<T, F>(&self, actor: &Actor, now: i64, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = sync_channel(1);
+        let job = Job {
+            actor: actor.clone(),
+            now,
+            work: Box::new(Typed {
+                f,
+                value: None,
+                reply,
+            }),
+        };
+        self.stats.queued.fetch_add(1, Ordering::SeqCst);
+        if self.queue.send(job).is_err() {
+            self.stats.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(StoreError::Closed);
+        }
+        answer.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Lets the queue drain, then waits for the thread to end.
+    pub(super) fn stop(self) {
+        drop(self.queue);
+        let _ = self.thread.join();
+    }
+}
+
+fn run_committer(core: &Core, rx: &Receiver<Job>) {
+    // The chain head as of the last commit, so an append needs no read of the previous
+    // record; forgotten after any failure and read again from the table.
+    let mut head: Option<ChainHead> = None;
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        core.stats
+            .queued
+            .fetch_sub(batch.len() as u64, Ordering::SeqCst);
+        commit_batch(core, &mut head, batch);
+    }
+}
+
+/// Runs `batch` in one transaction and answers every job in it.
+fn commit_batch(core: &Core, head: &mut Option<ChainHead>, batch: Vec<Job>) {
+    let mut jobs: Vec<(Job, Option<StoreError>)> = batch.into_iter().map(|j| (j, None)).collect();
+    let committed = loop {
+        match attempt(core, head, &mut jobs) {
+            Attempt::Replay => continue,
+            Attempt::Done(result) => break result,
+        }
+    };
+    let records = match committed {
+        Ok(records) => records,
+        Err(e) => {
+            *head = None;
+            let cause = Arc::new(e);
+            for (job, failed) in jobs {
+                let err = failed.unwrap_or_else(|| StoreError::Batch(Arc::clone(&cause)));
+                job.work.finish(Err(err));
+            }
+            return;
+        }
+    };
+    publish(core, &records);
+    for (job, failed) in jobs {
+        job.work.finish(failed.map_or(Ok(()), Err));
+    }
+}
+
+/// Hands durable records to the observers (alerts), before anyone is answered.
+fn publish(core: &Core, records: &[AuditRecord]) {
+    for record in records {
+        for observer in &core.observers {
+            observer(record);
+        }
+    }
+}
+
+/// Writes `records` to the `--audit-log` mirror, if there is one, before their commit: the
+/// mirror never lacks a committed record, and when it cannot be written the whole
+/// transaction is dropped (fail closed: nothing done, nothing revealed), as an audit device
+/// does in Vault. The price is that a commit that then fails leaves lines for records that
+/// never happened; `commit` marks them with a `rolled_back` line.
+fn mirror(core: &Core, records: &[AuditRecord]) -> Result<(), StoreError> {
+    match &core.audit_log {
+        Some(log) if !records.is_empty() => log
+            .append_records(records)
+            .map_err(StoreError::AuditUnavailable),
+        _ => Ok(()),
+    }
+}
+
+/// Commits `txn` after mirroring `records`; on a failed commit, tells the mirror which of
+/// its lines did not happen.
+fn commit(core: &Core, txn: WriteTransaction, records: &[AuditRecord]) -> Result<(), StoreError> {
+    if let Err(e) = mirror(core, records) {
+        let _ = txn.abort();
+        return Err(e);
+    }
+    let stats = &core.stats;
+    let started = std::time::Instant::now();
+    let committed = txn.commit();
+    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    stats.commit_nanos.fetch_add(nanos, Ordering::Relaxed);
+    if let Err(e) = committed {
+        if let (Some(log), false) = (&core.audit_log, records.is_empty()) {
+            let seqs: Vec<u64> = records.iter().map(|r| r.body.seq).collect();
+            let _ = log.append_rollback(&seqs, &e.to_string());
+        }
+        return Err(StoreError::CommitFailed(e));
+    }
+    stats.commits.fetch_add(1, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Runs `f` in a transaction of its own on this thread, with the same audit, commit and
+/// publish steps as a batch. Only for callers that hold the store exclusively (`&mut Store`,
+/// committer stopped): rotations, whose closures borrow the store and run once.
+pub(super) fn run_exclusive<T>(
+    core: &Core,
+    actor: &Actor,
+    now: i64,
+    f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let txn = core.db.begin_write()?;
+    let mut head = load_head(&txn)?;
+    let mut tx = Tx {
+        txn: &txn,
+        core,
+        actor,
+        now,
+        head: &mut head,
+        records: Vec::new(),
+    };
+    // An error drops `txn` uncommitted, which aborts it.
+    let value = f(&mut tx)?;
+    let records = std::mem::take(&mut tx.records);
+    commit(core, txn, &records)?;
+    publish(core, &records);
+    Ok(value)
+}
+
+enum Attempt {
+    /// A closure failed: it is marked, the transaction aborted; run the rest again.
+    Replay,
+    /// Committed (with the records written), or failed as a whole.
+    Done(Result<Vec<AuditRecord>, StoreError>),
+}
+
+fn attempt(
+    core: &Core,
+    head: &mut Option<ChainHead>,
+    jobs: &mut [(Job, Option<StoreError>)],
+) -> Attempt {
+    let txn = match core.db.begin_write() {
+        Ok(t) => t,
+        Err(e) => return Attempt::Done(Err(e.into())),
+    };
+    let mut running = match head.clone() {
+        Some(h) => h,
+        None => match load_head(&txn) {
+            Ok(h) => h,
+            Err(e) => return Attempt::Done(Err(e)),
+        },
+    };
+    let mut records = Vec::new();
+    for (job, failed) in jobs.iter_mut().filter(|(_, f)| f.is_none()) {
+        let mut tx = Tx {
+            txn: &txn,
+            core,
+            actor: &job.actor,
+            now: job.now,
+            head: &mut running,
+            records: Vec::new(),
+        };
+        let ran = catch_unwind(AssertUnwindSafe(|| job.work.run(&mut tx)));
+        let error = match ran {
+            Ok(Ok(())) => {
+                records.append(&mut tx.records);
+                continue;
+            }
+            Ok(Err(e)) => e,
+            Err(_) => StoreError::Panicked,
+        };
+        *failed = Some(error);
+        // Dropping an uncommitted transaction aborts it; the error of an explicit abort
+        // changes nothing for the replay, which starts a new one.
+        let _ = txn.abort();
+        return Attempt::Replay;
+    }
+    match commit(core, txn, &records) {
+        Ok(()) => {
+            *head = Some(running);
+            let ran = jobs.iter().filter(|(_, f)| f.is_none()).count();
+            core.stats.writes.fetch_add(ran as u64, Ordering::SeqCst);
+            Attempt::Done(Ok(records))
+        }
+        Err(e) => Attempt::Done(Err(e)),
+    }
+}
+
+/// The newest record's (seq, hash), or the genesis head of an empty trail.
+fn load_head(txn: &WriteTransaction) -> Result<ChainHead, StoreError> {
+    let table = txn.open_table(AUDIT)?;
+    let last = table.last()?;
+    match last {
+        Some((k, v)) => {
+            let prev: AuditRecord = super::Store::decode(v.value(), "audit")?;
+            Ok(ChainHead {
+                seq: k.value(),
+                hash: prev.hash,
+            })
+        }
+        None => Ok(ChainHead::genesis()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::store::test_support::{actor, temp_store};
+    use crate::store::{Action, ChainCheck, Outcome, Store};
+
+    /// A write that parks the committer until `n` more writes are queued behind it, so a test
+    /// knows exactly which writes share the next batch (no sleeps, no timing luck). Sends on
+    /// `started` once it runs.
+    fn blocker(
+        store: &Store,
+        n: u64,
+        started: mpsc::Sender<()>,
+    ) -> impl FnMut(&mut Tx<'_>) -> Result<(), StoreError> + Send + 'static {
+        let stats = store.commit_stats();
+        move |tx: &mut Tx<'_>| {
+            let _ = started.send(());
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while stats.queued() < n && Instant::now() < deadline {
+                std::thread::yield_now();
+            }
+            tx.audit(Event::ok(Action::SecretRead, None, None))
+        }
+    }
+
+    fn event(n: usize) -> Event {
+        Event::ok(Action::SecretRead, Some(format!("secret:{n}")), None)
+    }
+
+    fn chain_len(store: &Store) -> u64 {
+        match store.check_chain().unwrap() {
+            ChainCheck::Intact { records, .. } => records,
+            broken => panic!("chain broken: {broken:?}"),
+        }
+    }
+
+    #[test]
+    fn queued_writes_share_one_commit_and_each_gets_its_own_result() {
+        let t = temp_store("batch");
+        let store = &t.store;
+        let before = store.commit_stats().commits();
+        std::thread::scope(|s| {
+            let (started_tx, started) = mpsc::channel();
+            let block = blocker(store, 10, started_tx);
+            let first = s.spawn(move || store.write(&actor(), 1, block));
+            started.recv().unwrap();
+            let writers: Vec<_> = (0..10)
+                .map(|i| {
+                    s.spawn(move || {
+                        store.write(&actor(), 2, move |tx| {
+                            tx.audit(event(i))?;
+                            Ok(i * 7)
+                        })
+                    })
+                })
+                .collect();
+            first.join().unwrap().unwrap();
+            for (i, w) in writers.into_iter().enumerate() {
+                assert_eq!(w.join().unwrap().unwrap(), i * 7);
+            }
+        });
+        let stats = store.commit_stats();
+        // The blocker's own commit, then all ten queued writes in one more.
+        assert_eq!(stats.commits() - before, 2);
+        assert_eq!(stats.queued(), 0);
+        assert_eq!(chain_len(store), 11);
+    }
+
+    #[test]
+    fn a_failing_or_panicking_write_leaves_no_trace_in_its_batch() {
+        let t = temp_store("replay");
+        let store = &t.store;
+        std::thread::scope(|s| {
+            let (started_tx, started) = mpsc::channel();
+            let block = blocker(store, 4, started_tx);
+            let first = s.spawn(move || store.write(&actor(), 1, block));
+            started.recv().unwrap();
+            let good_a = s.spawn(move || store.write(&actor(), 2, |tx| tx.audit(event(1))));
+            let failing = s.spawn(move || {
+                store.write(&actor(), 2, |tx| -> Result<(), StoreError> {
+                    // Writes first, then fails: its record must not survive.
+                    tx.audit(event(666))?;
+                    Err(StoreError::Conflict("test"))
+                })
+            });
+            let panicking = s.spawn(move || {
+                store.write(&actor(), 2, |tx| -> Result<(), StoreError> {
+                    tx.audit(event(667))?;
+                    panic!("write blew up")
+                })
+            });
+            let good_b = s.spawn(move || store.write(&actor(), 2, |tx| tx.audit(event(2))));
+            first.join().unwrap().unwrap();
+            good_a.join().unwrap().unwrap();
+            good_b.join().unwrap().unwrap();
+            assert!(matches!(
+                failing.join().unwrap(),
+                Err(StoreError::Conflict("test"))
+            ));
+            assert!(matches!(
+                panicking.join().unwrap(),
+                Err(StoreError::Panicked)
+            ));
+        });
+        // Everything the failed writes appended is gone; the rest chains without a gap.
+        let txn = redb::ReadableDatabase::begin_read(&store.core.db).unwrap();
+        let audit = txn.open_table(AUDIT).unwrap();
+        let mut seen = Vec::new();
+        for row in audit.iter().unwrap() {
+            let (_, v) = row.unwrap();
+            let rec: AuditRecord = serde_json::from_slice(v.value()).unwrap();
+            assert_eq!(rec.body.outcome, Outcome::Ok);
+            seen.extend(rec.body.target);
+        }
+        seen.sort();
+        assert_eq!(seen, ["secret:1", "secret:2"]);
+        assert_eq!(chain_len(store), 3);
+    }
+
+    #[test]
+    fn a_lone_write_does_not_wait_for_company() {
+        let t = temp_store("lone");
+        for i in 0..20 {
+            t.store
+                .write(&actor(), 1, move |tx| tx.audit(event(i)))
+                .unwrap();
+        }
+        // Twenty sequential writes are twenty commits: nothing waits to fill a batch.
+        assert_eq!(t.store.commit_stats().commits(), 20);
+        assert_eq!(chain_len(&t.store), 20);
+    }
+}
