@@ -393,13 +393,23 @@ pub struct AuditArgs {
 /// `secretctl audit` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
-    /// Check the hash chain of a server's whole trail, offline, on the server host (stop
-    /// the server first); exits 1 and names the first broken record.
-    Verify {
-        /// The server's data directory.
-        #[arg(long, env = "SECRETCTL_DATA_DIR", value_name = "DIR")]
-        data_dir: PathBuf,
-    },
+    /// Check a server's whole trail, offline, on the server host (stop the server first):
+    /// every record's keyed link, and that the trail ends at its authenticated head. Needs
+    /// the master key (the links are keyed). Prints the head as SEQ:HASH; exits 1 and names
+    /// the first broken record. Reads the files only, never writes them.
+    Verify(AuditVerifyArgs),
+}
+
+/// `secretctl audit verify`.
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    #[command(flatten)]
+    pub dir: DataDirArgs,
+
+    /// Also require this record, as printed by an earlier verify (SEQ:HASH), to be in the
+    /// trail: catches a whole database rolled back to an older copy.
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub expect: Option<String>,
 }
 
 /// `secretctl admin`: offline key management on the server's files.

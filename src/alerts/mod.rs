@@ -433,9 +433,10 @@ mod tests {
             user_agent: "agent".into(),
             outcome: serde_json::from_value(outcome.into()).unwrap(),
             prev_hash: String::new(),
+            key: None,
         };
         AuditRecord {
-            hash: body.hash(),
+            hash: format!("{seq:064x}"),
             body,
         }
     }

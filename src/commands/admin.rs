@@ -170,6 +170,29 @@ fn rotate_data_key(ctx: &Context, args: &DataDirArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The database of a data dir and its master key, loaded (asking for the passphrase when
+/// the key file is sealed); for offline checks.
+pub(super) fn load_master(args: &DataDirArgs) -> Result<(PathBuf, MasterKey), CliError> {
+    let (db_path, key_path) = paths(args);
+    if !db_path.is_file() {
+        return Err(other(store::StoreError::NoDatabase(db_path)));
+    }
+    if !key_path.exists() {
+        return Err(other(store::StoreError::KeyFileMissing {
+            db: db_path,
+            key: key_path,
+        }));
+    }
+    let secret = passphrase(
+        args.passphrase_file.as_deref(),
+        prompt_if_sealed(&key_path)?,
+        &key_path,
+    )?;
+    let passphrase = secret.map(KeyPassphrase::new);
+    let master = MasterKey::load(&key_path, passphrase.as_ref()).map_err(other)?;
+    Ok((db_path, master))
+}
+
 /// The database and key file of a data dir.
 fn paths(args: &DataDirArgs) -> (PathBuf, PathBuf) {
     let key = args

@@ -2,14 +2,14 @@
 
 use super::context::Context;
 use super::{CliError, output};
-use crate::cli::{AuditAction, AuditArgs};
-use crate::config::DB_FILE;
+use crate::cli::{AuditAction, AuditArgs, AuditVerifyArgs};
 use crate::store::ChainCheck;
+use crate::store::audit::ChainHead;
 
-/// `secretctl audit [--limit N] [--before SEQ]` or `secretctl audit verify --data-dir DIR`.
+/// `secretctl audit [--limit N] [--before SEQ]` or `secretctl audit verify [--data-dir DIR]`.
 pub fn run(ctx: &Context, args: &AuditArgs) -> Result<(), CliError> {
-    if let Some(AuditAction::Verify { data_dir }) = &args.action {
-        return verify(ctx, data_dir);
+    if let Some(AuditAction::Verify(verify_args)) = &args.action {
+        return verify(ctx, verify_args);
     }
     if !(1..=500).contains(&args.limit) {
         return Err(CliError::Usage("--limit must be between 1 and 500".into()));
@@ -56,23 +56,40 @@ pub fn run(ctx: &Context, args: &AuditArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn verify(ctx: &Context, data_dir: &std::path::Path) -> Result<(), CliError> {
-    let db = data_dir.join(DB_FILE);
-    if !db.exists() {
-        return Err(CliError::Other(format!("no database at {}", db.display())));
-    }
-    match crate::store::verify_chain(&db).map_err(|e| CliError::Other(e.to_string()))? {
-        ChainCheck::Intact { records, last_hash } => {
+fn verify(ctx: &Context, args: &AuditVerifyArgs) -> Result<(), CliError> {
+    let expect = args.expect.as_deref().map(parse_head).transpose()?;
+    let (db, master) = super::admin::load_master(&args.dir)?;
+    let check = crate::store::verify_chain(&db, &master, expect.as_ref())
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    match check {
+        ChainCheck::Intact {
+            records,
+            last_hash,
+            head_checked,
+        } => {
+            let head = format!("{records}:{last_hash}");
             if ctx.json {
-                output::json(
-                    &serde_json::json!({"intact": true, "records": records, "last_hash": last_hash}),
-                )
-            } else {
-                output::write_stdout(
-                    format!("audit trail intact: {records} records, last hash {last_hash}\n")
-                        .as_bytes(),
-                )
+                return output::json(&serde_json::json!({
+                    "intact": true,
+                    "records": records,
+                    "last_hash": last_hash,
+                    "head": head,
+                    "head_authenticated": head_checked,
+                }));
             }
+            let note = if head_checked {
+                "ends at its authenticated head"
+            } else {
+                "no authenticated head yet (a database from an older release: start the server once to add one)"
+            };
+            output::write_stdout(
+                format!(
+                    "audit trail intact: {records} records, {note}
+head: {head}
+"
+                )
+                .as_bytes(),
+            )
         }
         ChainCheck::Broken { seq, reason } => {
             if ctx.json {
@@ -85,4 +102,20 @@ fn verify(ctx: &Context, data_dir: &std::path::Path) -> Result<(), CliError> {
             )))
         }
     }
+}
+
+/// `SEQ:HASH`, as `audit verify` prints a head.
+fn parse_head(text: &str) -> Result<ChainHead, CliError> {
+    let bad = || {
+        CliError::Usage(format!(
+            "--expect takes SEQ:HASH as `audit verify` prints it, not {text:?}"
+        ))
+    };
+    let (seq, hash) = text.split_once(':').ok_or_else(bad)?;
+    let seq = seq.parse::<u64>().map_err(|_| bad())?;
+    let hash = hash.trim().to_ascii_lowercase();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    Ok(ChainHead { seq, hash })
 }

@@ -12,15 +12,18 @@ use crate::timefmt::rfc3339;
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
 
-fn wire(r: AuditRecord) -> AuditEvent {
+/// A record as `viewer` may see it. The owner is shown to the owner only: anyone else's
+/// view of their own probe must not say whether the id they tried belongs to somebody.
+fn wire(r: AuditRecord, viewer: &str) -> AuditEvent {
     let b = r.body;
+    let owner = b.owner.filter(|o| o == viewer);
     AuditEvent {
         seq: b.seq,
         time: rfc3339(b.time),
         actor: b.actor,
         action: b.action.as_str().to_string(),
         target: b.target,
-        owner: b.owner,
+        owner,
         ip: b.ip,
         user_agent: b.user_agent,
         outcome: b.outcome.as_str().to_string(),
@@ -50,7 +53,11 @@ pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
         .store()?
         .audit_for_user(&caller.user_id, limit + 1, before)?;
     let more = records.len() > limit;
-    let events: Vec<AuditEvent> = records.into_iter().take(limit).map(wire).collect();
+    let events: Vec<AuditEvent> = records
+        .into_iter()
+        .take(limit)
+        .map(|r| wire(r, &caller.user_id))
+        .collect();
     let next_before = more.then(|| events.last().map(|e| e.seq)).flatten();
     Ok(respond::json(
         200,

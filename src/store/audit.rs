@@ -25,8 +25,10 @@ pub use super::audit_vocab::{Action, Outcome};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::tables::{AUDIT, AUDIT_BY_USER};
+use super::audit_keys::{self, AuditKeys};
+use super::tables::{AUDIT, AUDIT_BY_USER, AUDIT_KEYS, META, META_SCHEMA_VERSION};
 use super::{Store, StoreError};
+use crate::crypto::master::MasterKey;
 
 /// `actor` of events without an authenticated user.
 pub const ANONYMOUS: &str = "anonymous";
@@ -119,6 +121,11 @@ pub struct AuditBody {
     pub user_agent: String,
     pub outcome: Outcome,
     pub prev_hash: String,
+    /// The audit key whose HMAC links this record (see `audit_keys`); absent in records made
+    /// before the chain was keyed, whose hash is a plain SHA-256. Last, and skipped when
+    /// absent, so those records encode (and verify) exactly as they were written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<u32>,
 }
 
 /// A stored audit record.
@@ -130,14 +137,19 @@ pub struct AuditRecord {
 }
 
 impl AuditBody {
-    /// SHA-256 (hex) of the canonical encoding.
-    pub fn hash(&self) -> String {
+    /// The record's link: HMAC-SHA256 of the canonical encoding under its audit key, or, for
+    /// a record made before the chain was keyed, plain SHA-256. `None` when the record names
+    /// a key that is not in `keys`.
+    pub fn hash_with(&self, keys: &AuditKeys) -> Option<String> {
         let canonical = serde_json::to_vec(self).unwrap_or_default();
-        hex(&Sha256::digest(&canonical))
+        match self.key {
+            Some(id) => keys.mac_hex(id, &[&canonical]),
+            None => Some(hex(&Sha256::digest(&canonical))),
+        }
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -207,12 +219,14 @@ pub type AuditObserver = Box<dyn Fn(&AuditRecord) + Send + Sync>;
 /// Appends `event` inside `txn`, continuing the chain from `head` (which moves on).
 pub(super) fn append(
     txn: &WriteTransaction,
+    keys: &AuditKeys,
     head: &mut ChainHead,
     actor: &Actor,
     event: Event,
     now: i64,
 ) -> Result<AuditRecord, StoreError> {
     let seq = head.seq + 1;
+    let key = keys.active_id();
     let body = AuditBody {
         seq,
         time: now,
@@ -224,9 +238,12 @@ pub(super) fn append(
         user_agent: clean(&actor.user_agent, MAX_USER_AGENT),
         outcome: event.outcome,
         prev_hash: std::mem::take(&mut head.hash),
+        key: Some(key),
     };
     let record = AuditRecord {
-        hash: body.hash(),
+        hash: body
+            .hash_with(keys)
+            .ok_or_else(|| StoreError::Corrupt("no audit key".into()))?,
         body,
     };
     txn.open_table(AUDIT)?
@@ -293,15 +310,30 @@ impl Store {
 /// Result of walking the chain.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ChainCheck {
-    Intact { records: u64, last_hash: String },
-    Broken { seq: u64, reason: String },
+    /// Every record links to the one before, and the trail ends where its authenticated
+    /// head says (`head_checked` is false for a database from before heads existed).
+    Intact {
+        records: u64,
+        last_hash: String,
+        head_checked: bool,
+    },
+    Broken {
+        seq: u64,
+        reason: String,
+    },
 }
 
 /// Walks the whole trail of the database at `db_path` (offline: the server must be
-/// stopped) and reports the first record that breaks the chain. The file is opened
+/// stopped) and reports the first record that breaks the chain, or a trail that ends before
+/// its head. `master` unwraps the keys the links are made with. The file is opened
 /// read-only: checking never changes a byte of it, so a backup on read-only storage can be
-/// verified too.
-pub fn verify_chain(db_path: &Path) -> Result<ChainCheck, StoreError> {
+/// verified too. With `expect` (a head noted earlier), the trail must contain that record
+/// with that hash, so a trail rolled back to an older copy does not verify either.
+pub fn verify_chain(
+    db_path: &Path,
+    master: &MasterKey,
+    expect: Option<&ChainHead>,
+) -> Result<ChainCheck, StoreError> {
     let db = redb::ReadOnlyDatabase::open(db_path).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyInUse(db_path.to_path_buf()),
         source => StoreError::DbFile {
@@ -309,56 +341,251 @@ pub fn verify_chain(db_path: &Path) -> Result<ChainCheck, StoreError> {
             source,
         },
     })?;
-    check_chain(&db.begin_read()?)
+    let txn = db.begin_read()?;
+    let keys = match txn.open_table(AUDIT_KEYS) {
+        Ok(table) => audit_keys::unwrap_all(&table, master)?,
+        Err(redb::TableError::TableDoesNotExist(_)) => AuditKeys::none(),
+        Err(e) => return Err(e.into()),
+    };
+    check_chain(&txn, &keys, expect)
 }
 
 impl Store {
     /// Walks the trail of this open store (see [`verify_chain`]).
     pub fn check_chain(&self) -> Result<ChainCheck, StoreError> {
-        check_chain(&self.core.db.begin_read()?)
+        check_chain(&self.core.db.begin_read()?, &self.core.audit_keys, None)
     }
 }
 
-fn check_chain(txn: &redb::ReadTransaction) -> Result<ChainCheck, StoreError> {
-    let audit = match txn.open_table(AUDIT) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => {
-            return Ok(ChainCheck::Intact {
-                records: 0,
-                last_hash: GENESIS.to_string(),
-            });
+fn check_chain(
+    txn: &redb::ReadTransaction,
+    keys: &AuditKeys,
+    expect: Option<&ChainHead>,
+) -> Result<ChainCheck, StoreError> {
+    let broken = |seq: u64, reason: String| Ok(ChainCheck::Broken { seq, reason });
+    let (version, head) = match txn.open_table(META) {
+        Ok(meta) => {
+            let version = match meta.get(META_SCHEMA_VERSION)? {
+                Some(v) => super::schema::decode_u32(v.value())?,
+                None => 0,
+            };
+            (version, audit_keys::read_head(&meta)?)
         }
+        Err(redb::TableError::TableDoesNotExist(_)) => (0, None),
+        Err(e) => return Err(e.into()),
+    };
+    let head_expected = version >= super::schema::AUDIT_HEAD_SINCE;
+    if head_expected {
+        match &head {
+            None => {
+                return broken(
+                    0,
+                    "the trail's authenticated head is missing (deleted while the server was stopped?)"
+                        .into(),
+                );
+            }
+            Some(h) if !h.is_authentic(keys) => {
+                return broken(h.seq, "the trail's authenticated head was altered".into());
+            }
+            Some(_) => {}
+        }
+    }
+    let audit = match txn.open_table(AUDIT) {
+        Ok(t) => Some(t),
+        Err(redb::TableError::TableDoesNotExist(_)) => None,
         Err(e) => return Err(e.into()),
     };
     let mut expected_seq = 1u64;
     let mut prev_hash = GENESIS.to_string();
-    for entry in audit.iter()? {
+    let mut expectation_met = expect.is_none_or(|e| e.seq == 0 && e.hash == GENESIS);
+    let mut keyed = false;
+    for entry in audit.iter().flat_map(|t| t.iter()).flatten() {
         let (key, value) = entry?;
         let seq = key.value();
-        let broken = |reason: String| Ok(ChainCheck::Broken { seq, reason });
         if seq != expected_seq {
-            return Ok(ChainCheck::Broken {
-                seq: expected_seq,
-                reason: format!("record {expected_seq} is missing (next is {seq})"),
-            });
+            return broken(
+                expected_seq,
+                format!("record {expected_seq} is missing (next is {seq})"),
+            );
         }
         let Ok(record) = serde_json::from_slice::<AuditRecord>(value.value()) else {
-            return broken("record is not valid JSON".into());
+            return broken(seq, "record is not valid JSON".into());
         };
         if record.body.seq != seq {
-            return broken(format!("record claims sequence number {}", record.body.seq));
+            return broken(
+                seq,
+                format!("record claims sequence number {}", record.body.seq),
+            );
         }
         if record.body.prev_hash != prev_hash {
-            return broken("prev_hash does not match the previous record's hash".into());
+            return broken(
+                seq,
+                "prev_hash does not match the previous record's hash".into(),
+            );
         }
-        if record.body.hash() != record.hash {
-            return broken("hash does not match the record's contents (record altered)".into());
+        // Once the chain is keyed it stays keyed: an unkeyed record after a keyed one is a
+        // forgery relinked with plain SHA-256 by someone without the key.
+        if keyed && record.body.key.is_none() {
+            return broken(
+                seq,
+                "record is not keyed, though earlier ones are (record altered)".into(),
+            );
+        }
+        keyed |= record.body.key.is_some();
+        let Some(computed) = record.body.hash_with(keys) else {
+            return broken(
+                seq,
+                "record names an audit key this database does not have".into(),
+            );
+        };
+        let same: bool =
+            subtle::ConstantTimeEq::ct_eq(computed.as_bytes(), record.hash.as_bytes()).into();
+        if !same {
+            return broken(
+                seq,
+                "hash does not match the record's contents (record altered)".into(),
+            );
+        }
+        if let Some(e) = expect.filter(|e| e.seq == seq) {
+            if e.hash != record.hash {
+                return broken(
+                    seq,
+                    format!(
+                        "record {seq} is not the one expected (hash {})",
+                        record.hash
+                    ),
+                );
+            }
+            expectation_met = true;
         }
         prev_hash = record.hash;
         expected_seq += 1;
     }
+    let last = expected_seq - 1;
+    if let Some(h) = head
+        .as_ref()
+        .filter(|h| head_expected && (h.seq != last || h.hash != prev_hash))
+    {
+        {
+            let what = if audit.is_none() {
+                "the audit table is missing".to_string()
+            } else if h.seq > last {
+                format!(
+                    "the trail ends at record {last}: records {}..={} were deleted",
+                    last + 1,
+                    h.seq
+                )
+            } else if h.seq == last {
+                return broken(
+                    last,
+                    "the newest record is not the trail's authenticated head (records were rewritten)".into(),
+                );
+            } else {
+                format!(
+                    "the trail ends at record {last}, not at its authenticated head {}",
+                    h.seq
+                )
+            };
+            return broken(last + 1, what);
+        }
+    }
+    if let Some(e) = expect.filter(|_| !expectation_met) {
+        return broken(
+            e.seq,
+            format!(
+                "the expected record {} is not in the trail (it ends at {last})",
+                e.seq
+            ),
+        );
+    }
     Ok(ChainCheck::Intact {
-        records: expected_seq - 1,
+        records: last,
         last_hash: prev_hash,
+        head_checked: head_expected,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::ReadableDatabase;
+
+    use super::*;
+    use crate::store::tables::META;
+    use crate::store::test_support::actor;
+
+    /// A database as the previous release (schema 3) left it: an unkeyed SHA-256 chain, no
+    /// audit keys, no head. It opens, keeps verifying, and is keyed from then on.
+    #[test]
+    fn a_trail_from_the_previous_release_is_adopted_and_keyed_from_then_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db_path, key) = (dir.path().join("db.redb"), dir.path().join("master.key"));
+        {
+            let store = Store::open(&db_path, &key).unwrap();
+            for i in 0..3 {
+                let target = Some(format!("secret:{i}"));
+                let event = Event::ok(Action::SecretRead, target, Some("u1"));
+                store.record_event(&actor(), event, 10).unwrap();
+            }
+            // Rewrite it the way schema 3 stored it.
+            let txn = store.core.db.begin_write().unwrap();
+            {
+                let mut audit = txn.open_table(AUDIT).unwrap();
+                let mut prev = GENESIS.to_string();
+                for seq in 1..=3u64 {
+                    let mut rec: AuditRecord =
+                        serde_json::from_slice(audit.get(seq).unwrap().unwrap().value()).unwrap();
+                    rec.body.key = None;
+                    rec.body.prev_hash = prev;
+                    rec.hash = rec.body.hash_with(&AuditKeys::none()).unwrap();
+                    prev = rec.hash.clone();
+                    audit
+                        .insert(seq, serde_json::to_vec(&rec).unwrap().as_slice())
+                        .unwrap();
+                }
+                let mut meta = txn.open_table(META).unwrap();
+                meta.remove(crate::store::tables::META_AUDIT_HEAD).unwrap();
+                meta.insert(META_SCHEMA_VERSION, 3u32.to_be_bytes().as_slice())
+                    .unwrap();
+            }
+            txn.delete_table(AUDIT_KEYS).unwrap();
+            txn.commit().unwrap();
+        }
+        let master = MasterKey::load(&key, None).unwrap();
+        // The old file verifies as it did, without a head to check.
+        assert!(matches!(
+            verify_chain(&db_path, &master, None).unwrap(),
+            ChainCheck::Intact {
+                records: 3,
+                head_checked: false,
+                ..
+            }
+        ));
+        let store = Store::open(&db_path, &key).unwrap();
+        let event = Event::ok(Action::SecretRead, None, Some("u1"));
+        store.record_event(&actor(), event, 20).unwrap();
+        let newest = store.audit_for_user("u1", 1, None).unwrap();
+        assert_eq!(newest[0].body.key, Some(1), "new records are keyed");
+        drop(store);
+        assert!(matches!(
+            verify_chain(&db_path, &master, None).unwrap(),
+            ChainCheck::Intact {
+                records: 4,
+                head_checked: true,
+                ..
+            }
+        ));
+        // Stored records still decode and encode byte for byte (no new fields on old ones).
+        let db = redb::ReadOnlyDatabase::open(&db_path).unwrap();
+        let txn = db.begin_read().unwrap();
+        let raw = txn
+            .open_table(AUDIT)
+            .unwrap()
+            .get(1)
+            .unwrap()
+            .unwrap()
+            .value()
+            .to_vec();
+        let rec: AuditRecord = serde_json::from_slice(&raw).unwrap();
+        assert_eq!(serde_json::to_vec(&rec).unwrap(), raw);
+    }
 }

@@ -8,6 +8,7 @@
 //! types.
 
 pub mod audit;
+mod audit_keys;
 mod audit_vocab;
 mod keys;
 mod rotation;
@@ -40,6 +41,7 @@ pub use shares::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
 pub use users::UserRecord;
 pub use write::{CommitStats, MAX_BATCH, Tx};
 
+use audit_keys::{AuditKeys, SignedHead};
 use write::{Committer, Core};
 
 /// Errors from the storage layer.
@@ -65,6 +67,10 @@ pub enum StoreError {
         "database schema version {found} is newer than this secretctl supports ({supported}); upgrade secretctl"
     )]
     NewerSchema { found: u32, supported: u32 },
+    #[error(
+        "the audit trail does not end at its authenticated head: records were deleted or altered while the server was stopped; run `secretctl audit verify` to see where, and restore the database from a backup"
+    )]
+    AuditTampered,
     #[error("not found")]
     NotFound,
     #[error("{0} already exists")]
@@ -182,23 +188,31 @@ impl Store {
         } else {
             None
         };
+        preflight(db_path, key_file, master.as_ref())?;
         let db = open_database(db_path)?;
         let txn = db.begin_write()?;
-        schema::migrate(&txn)?;
+        let found = schema::migrate(&txn)?;
         let keyring = keys::unlock_or_init(&txn, db_path, key_file, passphrase, master.as_ref())
             .map_err(|e| {
                 rotation::explain_unlock_failure(e, &txn, db_path, key_file, passphrase)
             })?;
+        // A new database has just had its master key created: load it for the audit keys.
+        let master = match master {
+            Some(m) => m,
+            None => MasterKey::load(key_file, passphrase)?,
+        };
+        let audit_keys = open_audit_trail(&txn, &master, found)?;
         txn.commit()?;
         rotation::warn_if_pending_master_left(key_file);
-        Ok(Store::from_parts(db, keyring))
+        Ok(Store::from_parts(db, keyring, audit_keys))
     }
 
-    fn from_parts(db: Database, keyring: Keyring) -> Store {
+    fn from_parts(db: Database, keyring: Keyring, audit_keys: AuditKeys) -> Store {
         Store {
             core: Arc::new(Core {
                 db,
                 keyring,
+                audit_keys,
                 audit_log: None,
                 observers: Vec::new(),
                 stats: Arc::default(),
@@ -268,6 +282,98 @@ impl Store {
     fn encode<T: serde::Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
         serde_json::to_vec(row).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
+}
+
+/// Unwraps the audit keys (making the first for a database without) and checks the trail
+/// against its authenticated head. A database upgraded from before heads existed (`found`,
+/// the schema version it had) gets its first head now; after that a trail that does not end
+/// at its head was cut or rewritten while the server was stopped, and opening it would let
+/// new records paper over that: refused, pointing at `audit verify`.
+fn open_audit_trail(
+    txn: &redb::WriteTransaction,
+    master: &MasterKey,
+    found: u32,
+) -> Result<AuditKeys, StoreError> {
+    let keys = audit_keys::load_or_init(txn, master)?;
+    let last = write::load_head(txn)?;
+    let stored = audit_keys::read_head(&txn.open_table(tables::META)?)?;
+    let intact = stored.as_ref().is_some_and(|h| h.vouches_for(&keys, &last));
+    if found < schema::AUDIT_HEAD_SINCE && stored.is_none() {
+        audit_keys::write_head(txn, &SignedHead::sign(&keys, last.seq, &last.hash)?)?;
+    } else if !intact {
+        return Err(StoreError::AuditTampered);
+    }
+    Ok(keys)
+}
+
+/// The refusals an existing database can meet at open, checked on a read-only open first,
+/// so that refusing leaves every byte of the file as it was (a writable open alone may
+/// rewrite part of it). A file that cannot be opened read-only is left to the writable open,
+/// which reports (or repairs) it.
+fn preflight(
+    db_path: &Path,
+    key_file: &Path,
+    master: Option<&MasterKey>,
+) -> Result<(), StoreError> {
+    if !db_path.is_file() {
+        return Ok(());
+    }
+    let db = match redb::ReadOnlyDatabase::open(db_path) {
+        Ok(db) => db,
+        Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+            return Err(StoreError::AlreadyInUse(db_path.to_path_buf()));
+        }
+        Err(_) => return Ok(()),
+    };
+    let txn = redb::ReadableDatabase::begin_read(&db)?;
+    let meta = match txn.open_table(tables::META) {
+        Ok(meta) => meta,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let found = match meta.get(tables::META_SCHEMA_VERSION)? {
+        Some(v) => schema::decode_u32(v.value())?,
+        None => 0,
+    };
+    if found > schema::CURRENT_VERSION {
+        return Err(StoreError::NewerSchema {
+            found,
+            supported: schema::CURRENT_VERSION,
+        });
+    }
+    let has_keys = meta.get(tables::META_ACTIVE_DATA_KEY)?.is_some();
+    let Some(master) = master else {
+        return match has_keys {
+            true => Err(StoreError::KeyFileMissing {
+                db: db_path.to_path_buf(),
+                key: key_file.to_path_buf(),
+            }),
+            false => Ok(()),
+        };
+    };
+    if found >= schema::AUDIT_HEAD_SINCE {
+        let keys = match txn.open_table(tables::AUDIT_KEYS) {
+            Ok(table) => match audit_keys::unwrap_all(&table, master) {
+                Ok(keys) => keys,
+                // The wrong master key (an interrupted rotation, say): the writable open
+                // explains which key file opens this database.
+                Err(StoreError::Crypto(_)) => return Ok(()),
+                Err(e) => return Err(e),
+            },
+            Err(redb::TableError::TableDoesNotExist(_)) => AuditKeys::none(),
+            Err(e) => return Err(e.into()),
+        };
+        let last = match txn.open_table(tables::AUDIT) {
+            Ok(table) => write::last_record(&table)?,
+            Err(redb::TableError::TableDoesNotExist(_)) => audit::ChainHead::genesis(),
+            Err(e) => return Err(e.into()),
+        };
+        let head = audit_keys::read_head(&meta)?;
+        if !head.is_some_and(|h| h.vouches_for(&keys, &last)) {
+            return Err(StoreError::AuditTampered);
+        }
+    }
+    Ok(())
 }
 
 /// Opens (or creates) the redb file, mapping a lock held by another process to `AlreadyInUse`.

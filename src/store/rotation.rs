@@ -98,12 +98,13 @@ impl Store {
         }
         let db = open_database(db_path)?;
         let txn = db.begin_write()?;
-        schema::migrate(&txn)?;
+        let found = schema::migrate(&txn)?;
         let key_file = master.path();
         let keyring = keys::unlock_or_init(&txn, db_path, key_file, None, Some(master))
             .map_err(|e| explain_unlock_failure(e, &txn, db_path, key_file, passphrase))?;
+        let audit_keys = super::open_audit_trail(&txn, master, found)?;
         txn.commit()?;
-        Ok(Store::from_parts(db, keyring))
+        Ok(Store::from_parts(db, keyring, audit_keys))
     }
 
     /// Adds a data key (the next id, wrapped to `master`), re-seals every secret value and
@@ -266,6 +267,13 @@ impl Store {
             for (id, wrapped) in &rewrapped {
                 table.insert(id, wrapped.as_slice())?;
             }
+            drop(table);
+            // The audit keys move to the new identity too, and records from now on are made
+            // under a fresh one: whoever holds the old key file (and an old copy of the
+            // database) learns only the old audit keys, and a record forged with them cannot
+            // be chained in front of records made under the new key.
+            super::audit_keys::rewrap(txn, old, new)?;
+            super::audit_keys::add_key(txn, new)?;
             tx.audit(Event::ok(Action::AdminRotateMaster, None, None))?;
             Ok(rewrapped.len())
         })

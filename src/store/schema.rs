@@ -8,7 +8,9 @@ use super::StoreError;
 use super::tables::*;
 
 /// The schema this build reads and writes.
-pub const CURRENT_VERSION: u32 = 3;
+pub const CURRENT_VERSION: u32 = 4;
+/// The version from which the audit trail is keyed and has an authenticated head.
+pub const AUDIT_HEAD_SINCE: u32 = 4;
 
 /// Brings the file to `CURRENT_VERSION`; returns the version found (0 for a fresh file).
 pub fn migrate(txn: &WriteTransaction) -> Result<u32, StoreError> {
@@ -35,6 +37,9 @@ pub fn migrate(txn: &WriteTransaction) -> Result<u32, StoreError> {
     }
     if found < 3 {
         migrate_2_to_3(txn)?;
+    }
+    if found < 4 {
+        migrate_3_to_4(txn)?;
     }
     if found != CURRENT_VERSION {
         txn.open_table(META)?.insert(
@@ -70,6 +75,13 @@ fn migrate_2_to_3(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(AUDIT)?;
     txn.open_table(AUDIT_BY_USER)?;
     txn.open_table(SHARE_TOMBSTONES)?;
+    Ok(())
+}
+
+/// Version 4 keys the audit chain: its keys (created at open, which has the master key)
+/// and, in `META`, its authenticated head.
+fn migrate_3_to_4(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(AUDIT_KEYS)?;
     Ok(())
 }
 

@@ -42,3 +42,9 @@ pub const SHARE_TOMBSTONES: TableDefinition<&[u8], &[u8]> =
 pub const META_SCHEMA_VERSION: &str = "schema_version";
 /// `META` key of the id of the data key new values are sealed under (u32, big endian).
 pub const META_ACTIVE_DATA_KEY: &str = "active_data_key";
+
+/// Keys of the audit chain's MACs by id, each an age ciphertext to the master identity (like
+/// `DATA_KEYS`, but never retired: every record made under a key must stay verifiable).
+pub const AUDIT_KEYS: TableDefinition<u32, &[u8]> = TableDefinition::new("audit_keys");
+/// `META` key of the authenticated head of the audit trail (JSON `SignedHead`).
+pub const META_AUDIT_HEAD: &str = "audit_head";

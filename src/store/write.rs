@@ -30,6 +30,7 @@ use std::thread::JoinHandle;
 use redb::{Database, ReadableTable, WriteTransaction};
 
 use super::audit::{self, Actor, AuditLog, AuditObserver, AuditRecord, ChainHead, Event};
+use super::audit_keys::{self, AuditKeys, SignedHead};
 use super::{StoreError, tables::AUDIT};
 use crate::crypto::keyring::Keyring;
 
@@ -44,6 +45,7 @@ const QUEUE_DEPTH: usize = 4096;
 pub(super) struct Core {
     pub(super) db: Database,
     pub(super) keyring: Keyring,
+    pub(super) audit_keys: AuditKeys,
     pub(super) audit_log: Option<AuditLog>,
     pub(super) observers: Vec<AuditObserver>,
     pub(super) stats: Arc<CommitStats>,
@@ -100,7 +102,8 @@ impl Tx<'_> {
 
     /// Appends `event` done by `actor` (e.g. the system, in a sweep) in this transaction.
     pub fn audit_as(&mut self, actor: &Actor, event: Event) -> Result<(), StoreError> {
-        let record = audit::append(self.txn, self.head, actor, event, self.now)?;
+        let keys = &self.core.audit_keys;
+        let record = audit::append(self.txn, keys, self.head, actor, event, self.now)?;
         self.records.push(record);
         Ok(())
     }
@@ -279,6 +282,10 @@ fn mirror(core: &Core, records: &[AuditRecord]) -> Result<(), StoreError> {
 /// Commits `txn` after mirroring `records`; on a failed commit, tells the mirror which of
 /// its lines did not happen.
 fn commit(core: &Core, txn: WriteTransaction, records: &[AuditRecord]) -> Result<(), StoreError> {
+    if let Some(last) = records.last() {
+        let head = SignedHead::sign(&core.audit_keys, last.body.seq, &last.hash)?;
+        audit_keys::write_head(&txn, &head)?;
+    }
     if let Err(e) = mirror(core, records) {
         let _ = txn.abort();
         return Err(e);
@@ -386,8 +393,14 @@ fn attempt(
 }
 
 /// The newest record's (seq, hash), or the genesis head of an empty trail.
-fn load_head(txn: &WriteTransaction) -> Result<ChainHead, StoreError> {
-    let table = txn.open_table(AUDIT)?;
+pub(super) fn load_head(txn: &WriteTransaction) -> Result<ChainHead, StoreError> {
+    last_record(&txn.open_table(AUDIT)?)
+}
+
+/// The newest record of `table` as a chain head.
+pub(super) fn last_record(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+) -> Result<ChainHead, StoreError> {
     let last = table.last()?;
     match last {
         Some((k, v)) => {

@@ -234,6 +234,211 @@ fn every_event_is_recorded_without_secret_material() {
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{} records", seqs.len())));
 }
 
+/// The link an attacker without the audit key can compute: SHA-256 of the record's canonical
+/// JSON (every field but `hash`, in stored order), as unkeyed records are linked.
+fn sha256_link(record: &Value) -> String {
+    use sha2::Digest;
+    let body: secretctl::store::audit::AuditBody = serde_json::from_value(record.clone()).unwrap();
+    let digest = sha2::Sha256::digest(serde_json::to_vec(&body).unwrap());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+const AUDIT_TABLE: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("audit");
+
+/// Rewrites the whole stored trail with `edit`, then relinks every record after the first
+/// changed one with unkeyed SHA-256 links (and no `key`), as an attacker with the file but
+/// not the key would: the best forgery there is without the master key.
+fn rewrite_trail(db: &Path, edit: impl Fn(u64, &mut Value) -> bool) {
+    let db = redb::Database::open(db).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut table = txn.open_table(AUDIT_TABLE).unwrap();
+        let rows: Vec<(u64, Value)> = redb::ReadableTable::iter(&table)
+            .unwrap()
+            .map(|e| {
+                let (k, v) = e.unwrap();
+                (k.value(), serde_json::from_slice(v.value()).unwrap())
+            })
+            .collect();
+        let mut relink = false;
+        let mut prev: Option<String> = None;
+        for (seq, mut r) in rows {
+            relink |= edit(seq, &mut r);
+            if relink {
+                if let Some(p) = &prev {
+                    r["prev_hash"] = json!(p);
+                }
+                r.as_object_mut().unwrap().remove("key");
+                r["hash"] = json!(sha256_link(&r));
+                table
+                    .insert(seq, serde_json::to_vec(&r).unwrap().as_slice())
+                    .unwrap();
+            }
+            prev = Some(r["hash"].as_str().unwrap().to_string());
+        }
+    }
+    txn.commit().unwrap();
+}
+
+/// A stopped server's data dir with `n` secrets created (so `2 + n` audit records: register,
+/// login, the creates).
+fn stopped_with_records(n: usize) -> Server {
+    let mut s = Server::start();
+    let t = s.user("alice");
+    for i in 0..n {
+        s.secret(&t, &format!("s{i}"), "v");
+    }
+    assert!(s.stop().success());
+    s
+}
+
+fn verify_err(data_dir: &Path, extra: &[&str]) -> String {
+    let out = std::process::Command::new(BIN)
+        .args(["audit", "verify", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn deleting_the_newest_records_is_reported_as_truncation() {
+    let s = stopped_with_records(60);
+    let db = s.data_dir().join("secretctl.redb");
+    let rdb = redb::Database::open(&db).unwrap();
+    let txn = rdb.begin_write().unwrap();
+    {
+        let mut table = txn.open_table(AUDIT_TABLE).unwrap();
+        for seq in 13..=62 {
+            table.remove(seq).unwrap();
+        }
+    }
+    txn.commit().unwrap();
+    drop(rdb);
+    let err = verify_err(&s.data_dir(), &[]);
+    assert!(err.contains("13..=62 were deleted"), "{err}");
+    // And the server refuses to carry on from the cut trail, which would hide the cut.
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(s.data_dir())
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("authenticated head"), "{err}");
+}
+
+#[test]
+fn relinking_the_trail_after_an_edit_is_detected() {
+    let s = stopped_with_records(10);
+    let db = s.data_dir().join("secretctl.redb");
+    rewrite_trail(&db, |seq, r| {
+        if seq == 7 {
+            r["ip"] = json!("203.0.113.66");
+        }
+        seq == 7
+    });
+    let err = verify_err(&s.data_dir(), &[]);
+    assert!(err.contains("record 7") && err.contains("altered"), "{err}");
+
+    // Even stripping every key and relinking the whole trail from the start, so that each
+    // link checks out as an unkeyed SHA-256 chain, leaves it short of its keyed head.
+    rewrite_trail(&db, |_, _| true);
+    let err = verify_err(&s.data_dir(), &[]);
+    assert!(err.contains("authenticated head"), "{err}");
+}
+
+#[test]
+fn deleting_the_whole_trail_or_its_head_is_detected() {
+    let s = stopped_with_records(3);
+    let db = s.data_dir().join("secretctl.redb");
+    let rdb = redb::Database::open(&db).unwrap();
+    let txn = rdb.begin_write().unwrap();
+    txn.delete_table(AUDIT_TABLE).unwrap();
+    txn.commit().unwrap();
+    drop(rdb);
+    let err = verify_err(&s.data_dir(), &[]);
+    assert!(err.contains("audit table is missing"), "{err}");
+
+    const META: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    let rdb = redb::Database::open(&db).unwrap();
+    let txn = rdb.begin_write().unwrap();
+    txn.open_table(META).unwrap().remove("audit_head").unwrap();
+    txn.commit().unwrap();
+    drop(rdb);
+    let err = verify_err(&s.data_dir(), &[]);
+    assert!(err.contains("head is missing"), "{err}");
+}
+
+#[test]
+fn expect_catches_a_database_rolled_back_to_an_older_copy() {
+    let mut s = stopped_with_records(2);
+    let db = s.data_dir().join("secretctl.redb");
+    let old_copy = std::fs::read(&db).unwrap();
+    s.spawn(&[]);
+    let t = s
+        .http()
+        .post("/login", None, &crate::util::creds("alice"))
+        .json["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.secret(&t, "later", "v");
+    assert!(s.stop().success());
+    let out = verify(&s.data_dir());
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let head = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("head: "))
+        .unwrap_or_else(|| panic!("no head line in {stdout}"))
+        .to_string();
+    let ok = std::process::Command::new(BIN)
+        .args(["audit", "verify", "--expect", &head, "--data-dir"])
+        .arg(s.data_dir())
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+
+    std::fs::write(&db, old_copy).unwrap();
+    // The old copy is a perfectly intact trail of its own ...
+    assert!(verify(&s.data_dir()).status.success());
+    // ... but not the one the operator noted.
+    let err = verify_err(&s.data_dir(), &["--expect", &head]);
+    assert!(err.contains("expected record"), "{err}");
+}
+
+#[test]
+fn verify_never_writes_the_file_it_checks() {
+    let s = stopped_with_records(3);
+    let db = s.data_dir().join("secretctl.redb");
+    let before = std::fs::read(&db).unwrap();
+    for _ in 0..3 {
+        assert!(verify(&s.data_dir()).status.success());
+    }
+    assert!(
+        before == std::fs::read(&db).unwrap(),
+        "verify changed the file"
+    );
+    // A broken trail is reported without "repairing" anything either.
+    let rdb = redb::Database::open(&db).unwrap();
+    let txn = rdb.begin_write().unwrap();
+    txn.open_table(AUDIT_TABLE).unwrap().remove(2).unwrap();
+    txn.commit().unwrap();
+    drop(rdb);
+    let broken = std::fs::read(&db).unwrap();
+    verify_err(&s.data_dir(), &[]);
+    assert!(
+        broken == std::fs::read(&db).unwrap(),
+        "verify changed the file"
+    );
+}
+
 /// Edits the stored audit record `seq` in place with redb, the way an attacker with the
 /// file would, keeping its stored hash.
 fn tamper(db: &Path, seq: u64, edit: impl FnOnce(&mut Value)) {
@@ -269,18 +474,11 @@ fn verify_names_the_first_altered_or_missing_record() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("record 3") && err.contains("altered"), "{err}");
 
-    // Re-hashing the altered record does not help: the next record's link breaks.
-    let mut rehashed = None;
-    tamper(&db, 3, |r| {
-        let body: secretctl::store::audit::AuditBody = serde_json::from_value(r.clone()).unwrap();
-        r["hash"] = json!(body.hash());
-        rehashed = Some(r.clone());
-    });
+    // Re-hashing the altered record does not help: the links are keyed, and recomputing
+    // one takes the audit key, which only the master key unwraps.
+    tamper(&db, 3, |r| r["hash"] = json!(sha256_link(r)));
     let err = String::from_utf8_lossy(&verify(&s.data_dir()).stderr).to_string();
-    assert!(
-        err.contains("record 4") && err.contains("prev_hash"),
-        "{err}"
-    );
+    assert!(err.contains("record 3") && err.contains("altered"), "{err}");
 
     // Deleting a record is a gap.
     const AUDIT: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("audit");
@@ -410,4 +608,98 @@ fn a_full_disk_fails_closed_too() {
     h.post("/register", None, &crate::util::creds("alice"))
         .assert_error(503, "unavailable");
     assert_eq!(h.get("/healthz", None).status, 200);
+}
+
+/// Bob's own trail must not tell him whether an id he probed is somebody's: the owner of a
+/// record is shown to the owner only (it used to be Alice's user id for her real ids and
+/// absent for made-up ones).
+#[test]
+fn a_probe_in_your_own_trail_does_not_reveal_whose_id_it_was() {
+    let s = Server::start();
+    let alice = s.user("alice");
+    let bob = s.user("bob");
+    let id = s.secret(&alice, "db", "v");
+    let link = s.share(&alice, &id, &json!({}));
+    let h = s.http();
+    let made_up = "0123456789abcdef0123456789abcdef";
+    for target in [id.as_str(), made_up] {
+        h.get(&format!("/secrets/{target}"), Some(&bob))
+            .assert_error(404, "not_found");
+    }
+    let share_id = link["id"].as_str().unwrap();
+    for target in [share_id, made_up] {
+        h.delete(&format!("/shares/{target}"), Some(&bob))
+            .assert_error(404, "not_found");
+    }
+    let events = h.get("/audit?limit=500", Some(&bob)).json["events"].clone();
+    let probes: Vec<&Value> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "not_found")
+        .collect();
+    assert_eq!(probes.len(), 4, "{events:#}");
+    for p in &probes {
+        assert_eq!(p["owner"], Value::Null, "owner leaked: {p}");
+    }
+    // Alice still sees both attempts on her things, with herself as owner.
+    let theirs = h.get("/audit?limit=500", Some(&alice)).json["events"].clone();
+    let seen: Vec<&Value> = theirs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "not_found")
+        .collect();
+    assert_eq!(seen.len(), 2, "{theirs:#}");
+    assert!(seen.iter().all(|e| e["owner"].is_string()));
+}
+
+/// Refusing to open a database must not change it either: a refused newer-schema open used
+/// to rewrite part of the file.
+#[test]
+fn a_refused_open_leaves_the_file_as_it_was() {
+    let s = stopped_with_records(2);
+    let db = s.data_dir().join("secretctl.redb");
+    let serve = || {
+        std::process::Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(s.data_dir())
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    // A trail cut while the server was stopped.
+    let rdb = redb::Database::open(&db).unwrap();
+    let txn = rdb.begin_write().unwrap();
+    txn.open_table(AUDIT_TABLE).unwrap().remove(4).unwrap();
+    txn.commit().unwrap();
+    drop(rdb);
+    let before = std::fs::read(&db).unwrap();
+    let out = serve();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        before == std::fs::read(&db).unwrap(),
+        "a refused open changed the file"
+    );
+
+    // A file from a newer release.
+    const META: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    let rdb = redb::Database::open(&db).unwrap();
+    let txn = rdb.begin_write().unwrap();
+    txn.open_table(META)
+        .unwrap()
+        .insert("schema_version", 99u32.to_be_bytes().as_slice())
+        .unwrap();
+    txn.commit().unwrap();
+    drop(rdb);
+    let before = std::fs::read(&db).unwrap();
+    let out = serve();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("newer"),
+        "{out:?}"
+    );
+    assert!(
+        before == std::fs::read(&db).unwrap(),
+        "a refused open changed the file"
+    );
 }
