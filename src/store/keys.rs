@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::StoreError;
 use super::schema::decode_u32;
@@ -141,7 +141,9 @@ fn init(
 ) -> Result<Unlocked, StoreError> {
     // No active key but keys or a tag present: someone removed the active id, and starting
     // over with a new key would silently orphan every stored value.
-    if !wrapped_keys(txn)?.is_empty() || stored_tag(txn)?.is_some() {
+    let holds_values =
+        txn.open_table(SECRET_VALUES)?.len()? > 0 || txn.open_table(SHARE_PAYLOADS)?.len()? > 0;
+    if holds_values || !wrapped_keys(txn)?.is_empty() || stored_tag(txn)?.is_some() {
         return Err(mismatch("the active data key id is missing"));
     }
     let mut notices = Vec::new();
@@ -235,7 +237,7 @@ mod tests {
     use std::path::PathBuf;
     use std::str::FromStr;
 
-    use redb::{Database, ReadableTable, ReadableTableMetadata};
+    use redb::Database;
 
     use super::*;
     use crate::store::Store;
@@ -379,6 +381,11 @@ mod tests {
             txn.open_table(DATA_KEYS).unwrap().len().unwrap()
         };
         assert_eq!(count, 1, "no new data key was made");
+        // Every key and the code gone as well: the stored secret still says a key existed.
+        tamper(&files.db, |txn| {
+            txn.open_table(DATA_KEYS).unwrap().remove(1).unwrap();
+        });
+        refused(&files);
     }
 
     /// Turns `files` into what an older build left: no tag, and a key file without the pin.
@@ -424,6 +431,32 @@ mod tests {
             set_active(txn, 2);
         });
         refused(&files);
+    }
+
+    #[test]
+    fn rotate_master_after_upgrading_pins_the_key_set_in_the_new_key_file() {
+        let files = with_a_secret();
+        as_older_build(&files);
+        let outcome = crate::store::rotate_master(&files.db, &files.key, None).unwrap();
+        let crate::store::MasterRotationOutcome::Rotated(r) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(
+            r.notices.is_empty(),
+            "nothing left to ask for: {:?}",
+            r.notices
+        );
+        assert!(MasterKey::load(&files.key, None).unwrap().pins_key_set());
+        drop(Store::open(&files.db, &files.key).unwrap());
+        // Now deleting the code is refused instead of being taken for an older database.
+        tamper(&files.db, |txn| {
+            txn.open_table(META)
+                .unwrap()
+                .remove(META_KEY_SET_MAC)
+                .unwrap();
+        });
+        let err = refused(&files);
+        assert!(err.contains("requires one"), "{err}");
     }
 
     #[test]

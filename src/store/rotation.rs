@@ -438,6 +438,8 @@ pub fn rotate_master(
     }
     let r = store.move_to_master(&old, &reread)?;
     key_file::rename(&pending, key_file)?;
+    // The new key file pins the key set, which is what that notice asks the operator to do.
+    notices.retain(|n| !matches!(n, KeyNotice::KeySetAuthenticated { .. }));
     let compaction_warning = store.compact_after_rotation();
     // The lock is held until the new key is in place, so no server starts in between.
     drop(store);
