@@ -1,7 +1,8 @@
 //! Master key sealing and key rotation through the real binary: `serve` with a sealed key
 //! (passphrase from a file, the environment, or wrong), `admin seal-key` / `unseal-key`,
 //! `admin rotate-master` and `admin rotate-data-key` over a database with thousands of
-//! secrets and pending share links, and refusals while a server holds the database.
+//! secrets and pending share links, and refusals while a server holds the database; the
+//! notice `serve` prints on creating a key, and its refusal of a planted data key.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
