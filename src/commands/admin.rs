@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::context::Context;
-use super::key_passphrase::{Prompt, key_passphrase, no_passphrase, passphrase};
+use super::key_passphrase::{Prompt, key_passphrase, no_passphrase, passphrase, print_key_notice};
 use super::{CliError, output};
 use crate::cli::{AdminCommand, DataDirArgs, KeyFileArgs, RotateMasterArgs, SealKeyArgs};
 use crate::config::{DB_FILE, KEY_FILE};
@@ -88,13 +88,17 @@ fn rotate_master(ctx: &Context, args: &RotateMasterArgs) -> Result<(), CliError>
         MasterRotationOutcome::Rotated(r) => (false, r),
         MasterRotationOutcome::FinishedInterrupted(r) => (true, r),
     };
+    r.notices.iter().for_each(print_key_notice);
     warn_compaction(r.compaction_warning.as_deref());
     if ctx.json {
         return output::json(&json!({
             "key_file": key_path,
             "public_key": r.public_key,
             "sealed": r.sealed,
-            "data_keys": r.data_keys,
+            "data_key": r.data_key,
+            "retired": r.retired,
+            "secrets": r.secrets,
+            "shares": r.shares,
             "finished_interrupted": finished_interrupted,
             "removed_leftover": r.removed_leftover,
             "compacted": r.compaction_warning.is_none(),
@@ -114,12 +118,16 @@ fn rotate_master(ctx: &Context, args: &RotateMasterArgs) -> Result<(), CliError>
             r.public_key
         );
     } else {
+        let retired: Vec<String> = r.retired.iter().map(u32::to_string).collect();
         eprintln!(
-            "rotated the master key: {} data key(s) re-wrapped to {}, now in {}{}; the old key opens nothing here. Back up the new key file now.",
-            r.data_keys,
+            "rotated the master key: new key {} in {}{}; {} secret(s) and {} pending share link(s) re-sealed under new data key {}, wrapped to it alone; retired data key {}. The old key file opens nothing in this database, nor anything written from now on in an older copy of it. Back up the new key file now.",
             r.public_key,
             key_path.display(),
-            if r.sealed { " (sealed)" } else { "" }
+            if r.sealed { " (sealed)" } else { "" },
+            r.secrets,
+            r.shares,
+            r.data_key,
+            retired.join(", ")
         );
     }
     Ok(())
@@ -143,7 +151,10 @@ fn rotate_data_key(ctx: &Context, args: &DataDirArgs) -> Result<(), CliError> {
         }));
     }
     let master = MasterKey::load(&key_path, passphrase.as_ref()).map_err(other)?;
-    let mut store = Store::open_existing(&db_path, &master, passphrase.as_ref()).map_err(other)?;
+    master.notices().iter().for_each(print_key_notice);
+    let (mut store, notices) =
+        Store::open_existing(&db_path, &master, passphrase.as_ref()).map_err(other)?;
+    notices.iter().for_each(print_key_notice);
     let started = Instant::now();
     let r = store.rotate_data_key(&master).map_err(other)?;
     let seconds = started.elapsed().as_secs_f64();

@@ -1,7 +1,7 @@
 //! Key passphrases for `serve` and `admin`: from `--passphrase-file`, else
 //! `SECRETCTL_PASSPHRASE`, else a no-echo prompt when stdin is a terminal. The passphrase
 //! goes straight into a `SecretString` (file bytes into a zeroized buffer first); it is never
-//! a flag value and never printed.
+//! a flag value and never printed. Also where both show the key layer's notices.
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use super::{CliError, input};
 use crate::cli::ServeArgs;
+use crate::crypto::KeyNotice;
 use crate::crypto::key_file::{self, KeyPassphrase};
 use crate::sensitive::SecretString;
 
@@ -116,6 +117,12 @@ pub fn key_passphrase(secret: SecretString, insecure_fast: bool) -> KeyPassphras
     } else {
         p
     }
+}
+
+/// Shows one of the key layer's notices on stderr (stdout stays for results: `serve`'s
+/// `listening on` line, `--json` output).
+pub fn print_key_notice(notice: &KeyNotice) {
+    eprintln!("{notice}");
 }
 
 /// The error for an operation that needs a passphrase and was given none.

@@ -95,7 +95,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => {
             let mut config = ServeConfig::from_args(&args).map_err(CliError::Usage)?;
             config.key_passphrase = key_passphrase::serve_passphrase(&args, &config.key_file)?;
-            crate::server::run(config).map_err(|e| CliError::Other(e.to_string()))
+            crate::server::run(config, &key_passphrase::print_key_notice)
+                .map_err(|e| CliError::Other(e.to_string()))
         }
         Command::Register(args) => account::register(&ctx, &args),
         Command::Login(args) => account::login(&ctx, &args),

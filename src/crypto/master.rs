@@ -3,6 +3,13 @@
 //! It only wraps and unwraps data keys. The file uses age-keygen's format, so operators can
 //! inspect or back it up with standard age tooling; optionally it is sealed with a
 //! passphrase (see `key_file`), and then `age -d` opens it.
+//!
+//! Besides wrapping, the identity's secret is the root of further purpose-bound keys
+//! ([`MasterKey::derive_key`]): whoever holds only the public key (it is printed in the key
+//! file's comment and by `rotate-master`) can wrap a key *to* us, but cannot make anything
+//! that verifies under a derived key.
+//!
+//! Nothing here prints: conditions worth a warning come back from [`MasterKey::notices`].
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -10,12 +17,24 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use age::x25519::{Identity, Recipient};
-use zeroize::Zeroizing;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use zeroize::{Zeroize, Zeroizing};
 
-use super::CryptoError;
 use super::key_file::{self, KeyFileText, KeyPassphrase};
 use super::keyring::DataKey;
+use super::{CryptoError, KeyNotice};
 use crate::sensitive::ExposeSecret;
+
+/// A comment line that key files written by this build carry. The file's text is the
+/// identity's own envelope (and, sealed, it is authenticated by the passphrase), so a line in
+/// it can only be removed by someone who could read the key anyway; it tells `serve` that the
+/// database must already carry a key-set authentication code, so deleting that code from the
+/// database file is not mistaken for a database from an older build.
+const KEY_SET_PIN: &str = "# key set: authenticated";
+
+/// HKDF-SHA256 salt for keys derived from the identity's secret.
+const DERIVE_SALT: &[u8] = b"secretctl/master-key/derive/v1";
 
 /// The server's master identity, loaded from its key file.
 pub struct MasterKey {
@@ -23,6 +42,13 @@ pub struct MasterKey {
     recipient: Recipient,
     path: PathBuf,
     sealed: bool,
+    /// HKDF-Extract of the identity's secret; every derived key is one HMAC away.
+    derive_root: Zeroizing<[u8; 32]>,
+    pins_key_set: bool,
+    /// Permission bits of a key file that others can access, seen at load.
+    loose_mode: Option<u32>,
+    /// A passphrase was given for a plain key file.
+    passphrase_unused: bool,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -41,25 +67,9 @@ impl MasterKey {
     /// `WrongPassphrase`; either way nothing is written.
     pub fn load(path: &Path, passphrase: Option<&KeyPassphrase>) -> Result<Self, CryptoError> {
         let meta = fs::metadata(path).map_err(|e| key_error(path, e.to_string()))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            eprintln!(
-                "warning: key file {} is accessible by other users (mode {:o}); run: chmod 600 {}",
-                path.display(),
-                meta.permissions().mode() & 0o777,
-                path.display()
-            );
-        }
+        let mode = meta.permissions().mode();
         let (plain, sealed) = match key_file::read(path)? {
-            KeyFileText::Plain(text) => {
-                if passphrase.is_some() {
-                    eprintln!(
-                        "warning: a passphrase was given but key file {} is not sealed; seal it with: secretctl admin seal-key --key-file {}",
-                        path.display(),
-                        path.display()
-                    );
-                }
-                (text, false)
-            }
+            KeyFileText::Plain(text) => (text, false),
             KeyFileText::Sealed(text) => {
                 let passphrase = passphrase.ok_or_else(|| CryptoError::KeySealed {
                     path: path.display().to_string(),
@@ -68,7 +78,28 @@ impl MasterKey {
             }
         };
         let identity = parse_identity(path, &plain)?;
-        Ok(Self::from_identity(identity, path, sealed))
+        let mut key = Self::from_identity(identity, path, sealed);
+        key.pins_key_set = plain.lines().any(|l| l.trim() == KEY_SET_PIN);
+        key.loose_mode = (mode & 0o077 != 0).then_some(mode & 0o777);
+        key.passphrase_unused = passphrase.is_some() && !sealed;
+        Ok(key)
+    }
+
+    /// What an operator should hear about the file this key was loaded from.
+    pub fn notices(&self) -> Vec<KeyNotice> {
+        let mut out = Vec::new();
+        if let Some(mode) = self.loose_mode {
+            out.push(KeyNotice::LooseKeyFileMode {
+                path: self.path.clone(),
+                mode,
+            });
+        }
+        if self.passphrase_unused {
+            out.push(KeyNotice::PassphraseForPlainKey {
+                path: self.path.clone(),
+            });
+        }
+        out
     }
 
     /// Generates a new identity and writes it to `path`, which must not exist yet; sealed
@@ -76,7 +107,7 @@ impl MasterKey {
     pub fn create(path: &Path, passphrase: Option<&KeyPassphrase>) -> Result<Self, CryptoError> {
         let identity = Identity::generate();
         let plain = Zeroizing::new(format!(
-            "# secretctl master key: keep it secret and back it up; without it the database cannot be read\n# created: {}\n# public key: {}\n{}\n",
+            "# secretctl master key: keep it secret and back it up; without it the database cannot be read\n# created: {}\n# public key: {}\n{KEY_SET_PIN}\n{}\n",
             crate::timefmt::rfc3339(crate::timefmt::now_unix()),
             identity.to_public(),
             identity.to_string().expose_secret()
@@ -85,17 +116,47 @@ impl MasterKey {
             None => key_file::write_new(path, plain.as_bytes())?,
             Some(p) => key_file::write_new(path, key_file::seal_text(path, &plain, p)?.as_bytes())?,
         }
-        Ok(Self::from_identity(identity, path, passphrase.is_some()))
+        let mut key = Self::from_identity(identity, path, passphrase.is_some());
+        key.pins_key_set = true;
+        Ok(key)
     }
 
     fn from_identity(identity: Identity, path: &Path, sealed: bool) -> Self {
         let recipient = identity.to_public();
+        // HKDF-Extract (RFC 5869) over the identity's canonical encoding (bech32 of the
+        // 32-byte secret scalar): the same identity always yields the same root.
+        let mut extract = <Hmac<Sha256> as KeyInit>::new_from_slice(DERIVE_SALT)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        extract.update(identity.to_string().expose_secret().as_bytes());
+        let derive_root = take_tag(extract);
         MasterKey {
             identity,
             recipient,
             path: path.to_path_buf(),
             sealed,
+            derive_root,
+            pins_key_set: false,
+            loose_mode: None,
+            passphrase_unused: false,
         }
+    }
+
+    /// A 256-bit key for one purpose, derived from this identity's secret (HKDF-SHA256
+    /// expand, one block, `label` as the info). Different labels give independent keys; the
+    /// public key alone gives none of them. A new identity (`rotate-master`) means new
+    /// derived keys, so whatever they authenticate must be re-made under it.
+    pub fn derive_key(&self, label: &str) -> Zeroizing<[u8; 32]> {
+        let mut expand = <Hmac<Sha256> as KeyInit>::new_from_slice(self.derive_root.as_ref())
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        expand.update(label.as_bytes());
+        expand.update(&[1]);
+        take_tag(expand)
+    }
+
+    /// Whether the key file says the database it opens must carry a key-set authentication
+    /// code (every key file this build writes does; older ones do not).
+    pub fn pins_key_set(&self) -> bool {
+        self.pins_key_set
     }
 
     /// Encrypts a data key to this identity.
@@ -166,6 +227,15 @@ pub fn unseal_file(path: &Path, passphrase: &KeyPassphrase) -> Result<(), Crypto
     key_file::replace(path, plain.as_bytes())
 }
 
+/// An HMAC's tag in a zeroizing array, with the library's copy wiped.
+fn take_tag(mac: Hmac<Sha256>) -> Zeroizing<[u8; 32]> {
+    let mut tag = mac.finalize().into_bytes();
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&tag);
+    tag.as_mut_slice().zeroize();
+    out
+}
+
 /// The identity on the file's `AGE-SECRET-KEY-` line.
 fn parse_identity(path: &Path, text: &str) -> Result<Identity, CryptoError> {
     let line = text
@@ -222,6 +292,83 @@ mod tests {
 
     fn pass(p: &str) -> KeyPassphrase {
         KeyPassphrase::new(p.into()).insecure_fast_sealing()
+    }
+
+    #[test]
+    fn derived_keys_are_stable_per_identity_and_label() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let mk = MasterKey::create(&path, None).unwrap();
+        let a = mk.derive_key("a");
+        assert_ne!(*a, *mk.derive_key("b"), "labels give independent keys");
+        // The same identity, plain or sealed, derives the same key after a reload.
+        assert_eq!(*MasterKey::load(&path, None).unwrap().derive_key("a"), *a);
+        seal_file(&path, &pass("p")).unwrap();
+        let sealed = MasterKey::load(&path, Some(&pass("p"))).unwrap();
+        assert_eq!(*sealed.derive_key("a"), *a);
+        let other = MasterKey::create(&dir.path().join("other.key"), None).unwrap();
+        assert_ne!(*other.derive_key("a"), *a);
+        // Neither a derived key nor the root shows in Debug.
+        let hex: String = a.iter().map(|b| format!("{b:02x}")).collect();
+        let shown = format!("{mk:?}");
+        assert!(
+            !shown.contains(&hex) && !shown.contains("derive_root"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn files_this_build_writes_pin_the_key_set_and_others_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        assert!(MasterKey::create(&path, None).unwrap().pins_key_set());
+        assert!(MasterKey::load(&path, None).unwrap().pins_key_set());
+        // What age-keygen (or an older secretctl) writes: no pin.
+        let bare = dir.path().join("bare.key");
+        let identity = Identity::generate();
+        key_file::write_new(
+            &bare,
+            format!("# created: now\n{}\n", identity.to_string().expose_secret()).as_bytes(),
+        )
+        .unwrap();
+        assert!(!MasterKey::load(&bare, None).unwrap().pins_key_set());
+        // Sealing keeps the pin: it is part of the sealed text.
+        seal_file(&path, &pass("p")).unwrap();
+        assert!(
+            MasterKey::load(&path, Some(&pass("p")))
+                .unwrap()
+                .pins_key_set()
+        );
+    }
+
+    #[test]
+    fn load_reports_a_loose_mode_and_an_unused_passphrase_instead_of_printing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        MasterKey::create(&path, None).unwrap();
+        assert!(MasterKey::load(&path, None).unwrap().notices().is_empty());
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let notices = MasterKey::load(&path, Some(&pass("p"))).unwrap().notices();
+        assert_eq!(
+            notices,
+            [
+                KeyNotice::LooseKeyFileMode {
+                    path: path.clone(),
+                    mode: 0o644
+                },
+                KeyNotice::PassphraseForPlainKey { path: path.clone() },
+            ]
+        );
+        assert!(
+            notices[0].to_string().contains("chmod 600"),
+            "{}",
+            notices[0]
+        );
+        assert!(
+            notices[1].to_string().contains("seal-key"),
+            "{}",
+            notices[1]
+        );
     }
 
     #[test]

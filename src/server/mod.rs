@@ -116,8 +116,12 @@ impl std::ops::Deref for StoreRef<'_> {
     }
 }
 
-/// Runs the server until SIGINT or SIGTERM.
-pub fn run(config: ServeConfig) -> Result<(), ServeError> {
+/// Runs the server until SIGINT or SIGTERM. What the key layer reports on opening (a new
+/// master key to back up, a loose key file mode...) goes to `on_key_notice`.
+pub fn run(
+    config: ServeConfig,
+    on_key_notice: &dyn Fn(&crate::crypto::KeyNotice),
+) -> Result<(), ServeError> {
     // Certificate problems first: they are the likeliest mistake and need no data dir.
     let tls = match &config.tls {
         Some(files) => Some(tls::TlsIdentity::load(&files.cert, &files.key)?),
@@ -127,11 +131,12 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         eprintln!("{warning}");
     }
     create_private_dir(&config.data_dir)?;
-    let mut store = Store::open_with_key(
+    let (mut store, key_notices) = Store::open_with_key(
         &config.data_dir.join(DB_FILE),
         &config.key_file,
         config.key_passphrase.as_ref(),
     )?;
+    key_notices.iter().for_each(on_key_notice);
     if let Some(path) = &config.audit_log {
         store.attach_audit_log(crate::store::AuditLog::open(path)?);
     }

@@ -342,8 +342,12 @@ pub fn verify_chain(
         },
     })?;
     let txn = db.begin_read()?;
+    let tag = match txn.open_table(META) {
+        Ok(meta) => audit_keys::read_tag(&meta)?,
+        Err(_) => None,
+    };
     let keys = match txn.open_table(AUDIT_KEYS) {
-        Ok(table) => audit_keys::unwrap_all(&table, master)?,
+        Ok(table) => audit_keys::unwrap_all(&table, tag.as_deref(), master)?,
         Err(redb::TableError::TableDoesNotExist(_)) => AuditKeys::none(),
         Err(e) => return Err(e.into()),
     };

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::StoreError;
-use super::tables::{AUDIT_KEYS, META, META_AUDIT_HEAD};
+use super::tables::{AUDIT_KEYS, META, META_AUDIT_HEAD, META_AUDIT_KEYS_MAC};
+use crate::crypto::key_set;
 use crate::crypto::keyring::DataKey;
 use crate::crypto::master::MasterKey;
 
@@ -100,27 +101,73 @@ impl SignedHead {
     }
 }
 
-/// Unwraps every audit key in `table`.
-pub fn unwrap_all(
+/// Every wrapped audit key in `table`, by id.
+fn wrapped(
     table: &impl ReadableTable<u32, &'static [u8]>,
-    master: &MasterKey,
-) -> Result<AuditKeys, StoreError> {
-    let mut keys = BTreeMap::new();
+) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
+    let mut out = Vec::new();
     for entry in table.iter()? {
         let (id, wrapped) = entry?;
-        keys.insert(id.value(), master.unwrap_key(wrapped.value())?);
+        out.push((id.value(), wrapped.value().to_vec()));
+    }
+    Ok(out)
+}
+
+fn refs(rows: &[(u32, Vec<u8>)]) -> Vec<(u32, &[u8])> {
+    rows.iter().map(|(id, w)| (*id, w.as_slice())).collect()
+}
+
+/// Unwraps every audit key in `table` after checking their authentication tag (`tag`, from
+/// `META`): a set with keys must carry a valid one.
+pub fn unwrap_all(
+    table: &impl ReadableTable<u32, &'static [u8]>,
+    tag: Option<&[u8]>,
+    master: &MasterKey,
+) -> Result<AuditKeys, StoreError> {
+    let rows = wrapped(table)?;
+    if !rows.is_empty() {
+        let tag = tag.ok_or(crate::crypto::CryptoError::KeySetMismatch {
+            reason: "the audit keys' authentication code is missing",
+        })?;
+        key_set::verify_audit(master, &refs(&rows), tag)?;
+    }
+    let mut keys = BTreeMap::new();
+    for (id, wrapped) in rows {
+        keys.insert(id, master.unwrap_key(&wrapped)?);
     }
     Ok(AuditKeys { keys })
 }
 
+/// The stored tag over the audit keys, if any.
+pub fn read_tag(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(meta.get(META_AUDIT_KEYS_MAC)?.map(|v| v.value().to_vec()))
+}
+
+/// Unwraps the audit keys of a write transaction (see [`unwrap_all`]).
+fn unwrap_in(txn: &WriteTransaction, master: &MasterKey) -> Result<AuditKeys, StoreError> {
+    let tag = read_tag(&txn.open_table(META)?)?;
+    unwrap_all(&txn.open_table(AUDIT_KEYS)?, tag.as_deref(), master)
+}
+
+/// Re-makes the tag over the audit keys under `master`.
+fn authenticate(txn: &WriteTransaction, master: &MasterKey) -> Result<(), StoreError> {
+    let rows = wrapped(&txn.open_table(AUDIT_KEYS)?)?;
+    let tag = key_set::audit_tag(master, &refs(&rows));
+    txn.open_table(META)?
+        .insert(META_AUDIT_KEYS_MAC, tag.as_slice())?;
+    Ok(())
+}
+
 /// The database's audit keys; the first one is made for a database that has none.
 pub fn load_or_init(txn: &WriteTransaction, master: &MasterKey) -> Result<AuditKeys, StoreError> {
-    let keys = unwrap_all(&txn.open_table(AUDIT_KEYS)?, master)?;
+    let keys = unwrap_in(txn, master)?;
     if !keys.keys.is_empty() {
         return Ok(keys);
     }
     add_key(txn, master)?;
-    unwrap_all(&txn.open_table(AUDIT_KEYS)?, master)
+    unwrap_in(txn, master)
 }
 
 /// Adds a new audit key (the next id) that records from now on are made under.
@@ -133,6 +180,8 @@ pub fn add_key(txn: &WriteTransaction, master: &MasterKey) -> Result<u32, StoreE
     .ok_or_else(|| StoreError::Corrupt("no room for another audit key id".into()))?;
     let key = DataKey::generate()?;
     table.insert(next, master.wrap(&key)?.as_slice())?;
+    drop(table);
+    authenticate(txn, master)?;
     Ok(next)
 }
 
@@ -152,6 +201,8 @@ pub fn rewrap(
     for (id, wrapped) in &rewrapped {
         table.insert(id, wrapped.as_slice())?;
     }
+    drop(table);
+    authenticate(txn, new)?;
     Ok(rewrapped.len())
 }
 

@@ -25,10 +25,10 @@ use std::sync::{Arc, OnceLock};
 
 use redb::Database;
 
-use crate::crypto::CryptoError;
 use crate::crypto::key_file::KeyPassphrase;
 use crate::crypto::keyring::Keyring;
 use crate::crypto::master::MasterKey;
+use crate::crypto::{CryptoError, KeyNotice};
 
 pub use audit::{Action, Actor, AuditLog, AuditRecord, ChainCheck, Event, Outcome, verify_chain};
 pub use rotation::{
@@ -170,17 +170,21 @@ impl Store {
     /// Opens (or creates) the database at `db_path`, migrates it, and unlocks its data keys
     /// with the master identity in `key_file`. A new master key is created only for a
     /// database that has no data key yet; an existing one is never silently re-keyed.
+    ///
+    /// Drops the notices [`Store::open_with_key`] returns: for tests and tools with no one to
+    /// tell.
     pub fn open(db_path: &Path, key_file: &Path) -> Result<Store, StoreError> {
-        Self::open_with_key(db_path, key_file, None)
+        Self::open_with_key(db_path, key_file, None).map(|(store, _)| store)
     }
 
     /// [`Store::open`] with a key file that may be sealed under `passphrase`; a new key file
-    /// is sealed under it from the start.
+    /// is sealed under it from the start. Also returns what the operator should hear about
+    /// the key (a new key to back up, a loose file mode...): this layer does not print.
     pub fn open_with_key(
         db_path: &Path,
         key_file: &Path,
         passphrase: Option<&KeyPassphrase>,
-    ) -> Result<Store, StoreError> {
+    ) -> Result<(Store, Vec<KeyNotice>), StoreError> {
         // An existing key is loaded, and its passphrase checked, before the database is
         // touched: a wrong passphrase leaves every byte of both files as it was.
         let master = if key_file.exists() {
@@ -192,10 +196,11 @@ impl Store {
         let db = open_database(db_path)?;
         let txn = db.begin_write()?;
         let found = schema::migrate(&txn)?;
-        let keyring = keys::unlock_or_init(&txn, db_path, key_file, passphrase, master.as_ref())
+        let unlocked = keys::unlock_or_init(&txn, db_path, key_file, passphrase, master.as_ref())
             .map_err(|e| {
-                rotation::explain_unlock_failure(e, &txn, db_path, key_file, passphrase)
-            })?;
+            rotation::explain_unlock_failure(e, &txn, db_path, key_file, passphrase)
+        })?;
+        let mut notices = master.as_ref().map(|m| m.notices()).unwrap_or_default();
         // A new database has just had its master key created: load it for the audit keys.
         let master = match master {
             Some(m) => m,
@@ -203,8 +208,9 @@ impl Store {
         };
         let audit_keys = open_audit_trail(&txn, &master, found)?;
         txn.commit()?;
-        rotation::warn_if_pending_master_left(key_file);
-        Ok(Store::from_parts(db, keyring, audit_keys))
+        notices.extend(unlocked.notices);
+        notices.extend(rotation::pending_master_left(key_file));
+        Ok((Store::from_parts(db, unlocked.keyring, audit_keys), notices))
     }
 
     fn from_parts(db: Database, keyring: Keyring, audit_keys: AuditKeys) -> Store {
@@ -352,8 +358,9 @@ fn preflight(
         };
     };
     if found >= schema::AUDIT_HEAD_SINCE {
+        let tag = audit_keys::read_tag(&meta)?;
         let keys = match txn.open_table(tables::AUDIT_KEYS) {
-            Ok(table) => match audit_keys::unwrap_all(&table, master) {
+            Ok(table) => match audit_keys::unwrap_all(&table, tag.as_deref(), master) {
                 Ok(keys) => keys,
                 // The wrong master key (an interrupted rotation, say): the writable open
                 // explains which key file opens this database.

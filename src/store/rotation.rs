@@ -1,5 +1,10 @@
-//! Key rotation, both layers: a new master identity for the data keys (`rotate_master`), and
-//! a new data key for every stored value (`Store::rotate_data_key`).
+//! Key rotation: a new data key for every stored value (`Store::rotate_data_key`), and a new
+//! master identity *together with* a new data key (`rotate_master`).
+//!
+//! A master rotation answers a leaked key file, so it cannot keep the data keys: the old key
+//! file plus any database copy taken before would still unwrap them and open every value
+//! sealed afterwards. It re-seals everything under a fresh data key that only the new
+//! identity wraps, so the old key file opens nothing written after the rotation.
 //!
 //! Both run against a database this process holds open, so redb's file lock keeps a running
 //! server (or a second rotation) out: it gets `AlreadyInUse` before anything is written.
@@ -14,12 +19,16 @@
 //! 1. The new identity is written to K.new (`create_new`, 0600, fsync'd, directory fsync'd).
 //!    A crash now leaves K opening the database and K.new opening nothing: `serve` warns
 //!    about the leftover, and `rotate-master` deletes it and starts over.
-//! 2. One transaction re-wraps every data key to K.new and commits. A crash now leaves only
-//!    K.new opening the database: `serve` refuses with a message naming K.new and the command
-//!    that finishes the swap; running `rotate-master` again does exactly that.
+//! 2. One transaction adds a new data key wrapped to K.new, re-seals every value under it,
+//!    deletes the old data keys, authenticates the new key set under K.new, and commits. A
+//!    crash now leaves only K.new opening the database: `serve` refuses with a message naming
+//!    K.new and the command that finishes the swap; running `rotate-master` again does exactly
+//!    that.
 //! 3. K.new is renamed over K (atomic), and the directory fsync'd. Done.
 //!
 //! At no point does neither file open the database without an error saying which one does.
+//!
+//! Nothing here prints: notices for the operator come back in the results.
 
 use std::path::{Path, PathBuf};
 
@@ -32,10 +41,10 @@ use super::tables::{
     DATA_KEYS, META, META_ACTIVE_DATA_KEY, SECRET_VALUES, SECRETS, SHARE_PAYLOADS, SHARES,
 };
 use super::{Store, StoreError, keys, open_database, schema};
-use crate::crypto::CryptoError;
 use crate::crypto::key_file::{self, KeyPassphrase};
 use crate::crypto::keyring::{DataKey, Keyring, SealContext};
 use crate::crypto::master::MasterKey;
+use crate::crypto::{CryptoError, KeyNotice};
 
 /// Appended to the key file's name for the new identity while `rotate-master` runs.
 const PENDING_SUFFIX: &str = ".new";
@@ -50,14 +59,22 @@ pub fn pending_master_path(key_file: &Path) -> PathBuf {
 pub struct MasterRotation {
     /// The new identity's public key.
     pub public_key: String,
-    /// Data keys re-wrapped to it.
-    pub data_keys: usize,
+    /// Id of the data key now active (new, unless an interrupted rotation was finished).
+    pub data_key: u32,
+    /// Ids of the data keys deleted.
+    pub retired: Vec<u32>,
+    /// Secret values re-sealed under the new data key.
+    pub secrets: usize,
+    /// Pending share payloads re-sealed under the new data key.
+    pub shares: usize,
     /// Whether the new key file is sealed (it is when the old one was).
     pub sealed: bool,
     /// Whether a leftover K.new from an interrupted attempt that never committed was deleted.
     pub removed_leftover: bool,
     /// Set when the rotation committed but compacting the file afterwards failed.
     pub compaction_warning: Option<String>,
+    /// What the operator should hear about the key files and the database's key set.
+    pub notices: Vec<KeyNotice>,
 }
 
 /// How `rotate_master` ended.
@@ -84,6 +101,15 @@ pub struct DataKeyRotation {
     pub compaction_warning: Option<String>,
 }
 
+/// A new data key installed in a write transaction that has not committed yet.
+struct NewDataKey {
+    id: u32,
+    key: DataKey,
+    retired: Vec<u32>,
+    secrets: usize,
+    shares: usize,
+}
+
 impl Store {
     /// Opens an existing database with an already loaded master key (for admin commands):
     /// never creates the file, and never writes a key file. `passphrase` (the one `master`
@@ -92,19 +118,21 @@ impl Store {
         db_path: &Path,
         master: &MasterKey,
         passphrase: Option<&KeyPassphrase>,
-    ) -> Result<Store, StoreError> {
+    ) -> Result<(Store, Vec<KeyNotice>), StoreError> {
         if !db_path.is_file() {
             return Err(StoreError::NoDatabase(db_path.to_path_buf()));
         }
+        super::preflight(db_path, master.path(), Some(master))?;
         let db = open_database(db_path)?;
         let txn = db.begin_write()?;
         let found = schema::migrate(&txn)?;
         let key_file = master.path();
-        let keyring = keys::unlock_or_init(&txn, db_path, key_file, None, Some(master))
+        let unlocked = keys::unlock_or_init(&txn, db_path, key_file, None, Some(master))
             .map_err(|e| explain_unlock_failure(e, &txn, db_path, key_file, passphrase))?;
         let audit_keys = super::open_audit_trail(&txn, master, found)?;
         txn.commit()?;
-        Ok(Store::from_parts(db, keyring, audit_keys))
+        let store = Store::from_parts(db, unlocked.keyring, audit_keys);
+        Ok((store, unlocked.notices))
     }
 
     /// Adds a data key (the next id, wrapped to `master`), re-seals every secret value and
@@ -113,52 +141,130 @@ impl Store {
     /// outer data-key layer; the token-sealed snapshot inside stays as it was. `master` must
     /// be the identity this store was opened with.
     pub fn rotate_data_key(&mut self, master: &MasterKey) -> Result<DataKeyRotation, StoreError> {
-        let new_key = DataKey::generate()?;
-        let retired = self.core.keyring.key_ids();
-        let key_id = retired
-            .last()
-            .and_then(|last| last.checked_add(1))
-            .ok_or_else(|| StoreError::Corrupt("no room for another data key id".into()))?;
-        let wrapped = master.wrap(&new_key)?;
         let now = crate::timefmt::now_unix();
-        let (secrets, shares) = self.write_exclusive(&Actor::system(), now, |store, tx| {
+        let new = self.write_exclusive(&Actor::system(), now, |store, tx| {
             let txn = tx.txn;
             // Wrapping the new key to any other identity than the database's would lose
-            // every value at commit: prove `master` opens the current keys, and the new one.
+            // every value at commit: prove `master` opens the current keys.
             for entry in txn.open_table(DATA_KEYS)?.iter()? {
                 master.unwrap_key(entry?.1.value())?;
             }
-            if master.unwrap_key(&wrapped)?.as_bytes() != new_key.as_bytes() {
-                return Err(StoreError::Corrupt(
-                    "a wrapped data key did not round-trip".into(),
-                ));
-            }
-            txn.open_table(DATA_KEYS)?
-                .insert(key_id, wrapped.as_slice())?;
-            let secrets = store.reseal_secret_values(txn, key_id, &new_key)?;
-            let shares = store.reseal_share_payloads(txn, key_id, &new_key)?;
-            txn.open_table(META)?
-                .insert(META_ACTIVE_DATA_KEY, key_id.to_be_bytes().as_slice())?;
-            let mut data_keys = txn.open_table(DATA_KEYS)?;
-            for id in &retired {
-                data_keys.remove(id)?;
-            }
+            let new = store.install_new_data_key(txn, master)?;
             // Key management is part of the trail too (run by an operator on the host).
-            let target = Some(format!("data_key:{key_id}"));
+            let target = Some(format!("data_key:{}", new.id));
             tx.audit(Event::ok(Action::AdminRotateDataKey, target, None))?;
-            Ok((secrets, shares))
+            Ok(new)
         })?;
-        let mut keys = std::collections::BTreeMap::new();
-        keys.insert(key_id, new_key);
-        self.core_mut().keyring = Keyring::new(key_id, keys)
-            .ok_or_else(|| StoreError::Corrupt("new data key vanished".into()))?;
+        let NewDataKey {
+            id,
+            key,
+            retired,
+            secrets,
+            shares,
+        } = new;
+        self.use_only(id, key)?;
         Ok(DataKeyRotation {
-            key_id,
+            key_id: id,
             retired,
             secrets,
             shares,
             compaction_warning: self.compact_after_rotation(),
         })
+    }
+
+    /// Moves the database from `old` to `new`: a fresh data key wrapped to `new` replaces
+    /// every data key, every value is re-sealed under it, and the key set is authenticated
+    /// under `new`, in one transaction (step 2 of the module comment). The old data keys go
+    /// with the old identity: a copy of the database from before, opened with the old key
+    /// file, yields nothing that opens a value written after.
+    fn move_to_master(
+        &mut self,
+        old: &MasterKey,
+        new: &MasterKey,
+    ) -> Result<DataKeyRotation, StoreError> {
+        let now = crate::timefmt::now_unix();
+        let installed = self.write_exclusive(&Actor::system(), now, |store, tx| {
+            let txn = tx.txn;
+            for entry in txn.open_table(DATA_KEYS)?.iter()? {
+                old.unwrap_key(entry?.1.value())?;
+            }
+            let installed = store.install_new_data_key(txn, new)?;
+            // The audit keys move to the new identity too, and records from now on are made
+            // under a fresh one: whoever holds the old key file (and an old copy of the
+            // database) learns only the old audit keys, and a record forged with them cannot
+            // be chained in front of records made under the new key.
+            super::audit_keys::rewrap(txn, old, new)?;
+            super::audit_keys::add_key(txn, new)?;
+            let target = Some(format!("data_key:{}", installed.id));
+            tx.audit(Event::ok(Action::AdminRotateMaster, target, None))?;
+            Ok(installed)
+        })?;
+        let NewDataKey {
+            id,
+            key,
+            retired,
+            secrets,
+            shares,
+        } = installed;
+        self.use_only(id, key)?;
+        Ok(DataKeyRotation {
+            key_id: id,
+            retired,
+            secrets,
+            shares,
+            // The caller compacts once the new key file is in place.
+            compaction_warning: None,
+        })
+    }
+
+    /// In `txn`: adds a data key with the next id, wrapped to `wrap_to`; re-seals every value
+    /// under it; makes it active; deletes every older key; authenticates the new set under
+    /// `wrap_to`. The caller audits and commits, then hands the result to [`Store::use_only`].
+    fn install_new_data_key(
+        &self,
+        txn: &WriteTransaction,
+        wrap_to: &MasterKey,
+    ) -> Result<NewDataKey, StoreError> {
+        let key = DataKey::generate()?;
+        let retired = self.core.keyring.key_ids();
+        let id = retired
+            .last()
+            .and_then(|last| last.checked_add(1))
+            .ok_or_else(|| StoreError::Corrupt("no room for another data key id".into()))?;
+        let wrapped = wrap_to.wrap(&key)?;
+        if wrap_to.unwrap_key(&wrapped)?.as_bytes() != key.as_bytes() {
+            return Err(StoreError::Corrupt(
+                "a wrapped data key did not round-trip".into(),
+            ));
+        }
+        txn.open_table(DATA_KEYS)?.insert(id, wrapped.as_slice())?;
+        let (secrets, shares) = for_each_sealed(txn, |sealed, ctx| {
+            Ok(Some(self.core.keyring.reseal(sealed, ctx, id, &key)?))
+        })?;
+        txn.open_table(META)?
+            .insert(META_ACTIVE_DATA_KEY, id.to_be_bytes().as_slice())?;
+        {
+            let mut data_keys = txn.open_table(DATA_KEYS)?;
+            for old in &retired {
+                data_keys.remove(old)?;
+            }
+        }
+        keys::authenticate_key_set(txn, wrap_to)?;
+        Ok(NewDataKey {
+            id,
+            key,
+            retired,
+            secrets,
+            shares,
+        })
+    }
+
+    /// After the commit: the new key is the only one this store holds.
+    fn use_only(&mut self, id: u32, key: DataKey) -> Result<(), StoreError> {
+        self.core_mut().keyring =
+            Keyring::new(id, std::collections::BTreeMap::from([(id, key)]))
+                .ok_or_else(|| StoreError::Corrupt("new data key vanished".into()))?;
+        Ok(())
     }
 
     /// redb is copy-on-write: the rows a rotation replaced stay in freed pages, old
@@ -180,19 +286,22 @@ impl Store {
             }
         }
     }
+}
 
-    /// Re-seals every `SECRET_VALUES` row, bound to its record's (owner, id, version).
-    fn reseal_secret_values(
-        &self,
-        txn: &WriteTransaction,
-        to_id: u32,
-        to_key: &DataKey,
-    ) -> Result<usize, StoreError> {
+/// Calls `f` with every value sealed under a data key and the context it is bound to:
+/// `SECRET_VALUES` rows (bound to their record's owner, id and version) and the outer layer
+/// of `SHARE_PAYLOADS` rows (bound to their share's id). Whatever `f` returns `Some` for
+/// replaces that row. Returns how many secret values and share payloads it saw.
+fn for_each_sealed(
+    txn: &WriteTransaction,
+    mut f: impl FnMut(&[u8], &SealContext) -> Result<Option<Vec<u8>>, StoreError>,
+) -> Result<(usize, usize), StoreError> {
+    let secrets = {
         let records = txn.open_table(SECRETS)?;
         let mut values = txn.open_table(SECRET_VALUES)?;
         // redb cannot write a table while iterating it: collect the new ciphertexts (never
         // plaintext), then write them back.
-        let mut resealed = Vec::new();
+        let (mut seen, mut replaced) = (0, Vec::new());
         for entry in values.iter()? {
             let (id, sealed) = entry?;
             let row = records
@@ -205,28 +314,20 @@ impl Store {
                 purpose: SEAL_PURPOSE,
                 parts: &parts,
             };
-            let moved = self
-                .core
-                .keyring
-                .reseal(sealed.value(), &ctx, to_id, to_key)?;
-            resealed.push((id.value().to_string(), moved));
+            seen += 1;
+            if let Some(new) = f(sealed.value(), &ctx)? {
+                replaced.push((id.value().to_string(), new));
+            }
         }
-        for (id, sealed) in &resealed {
+        for (id, sealed) in &replaced {
             values.insert(id.as_str(), sealed.as_slice())?;
         }
-        Ok(resealed.len())
-    }
-
-    /// Re-seals the data-key layer of every `SHARE_PAYLOADS` row, bound to its share's id.
-    fn reseal_share_payloads(
-        &self,
-        txn: &WriteTransaction,
-        to_id: u32,
-        to_key: &DataKey,
-    ) -> Result<usize, StoreError> {
+        seen
+    };
+    let shares = {
         let shares = txn.open_table(SHARES)?;
         let mut payloads = txn.open_table(SHARE_PAYLOADS)?;
-        let mut resealed = Vec::new();
+        let (mut seen, mut replaced) = (0, Vec::new());
         for entry in payloads.iter()? {
             let (lookup, sealed) = entry?;
             let row = shares
@@ -234,50 +335,30 @@ impl Store {
                 .ok_or_else(|| StoreError::Corrupt("a share payload without its share".into()))?;
             let share: ShareRecord = Store::decode(row.value(), "share")?;
             let parts = [share.id.as_bytes()];
-            let moved =
-                self.core
-                    .keyring
-                    .reseal(sealed.value(), &payload_ctx(&parts), to_id, to_key)?;
-            resealed.push((lookup.value().to_vec(), moved));
+            seen += 1;
+            if let Some(new) = f(sealed.value(), &payload_ctx(&parts))? {
+                replaced.push((lookup.value().to_vec(), new));
+            }
         }
-        for (lookup, sealed) in &resealed {
+        for (lookup, sealed) in &replaced {
             payloads.insert(lookup.as_slice(), sealed.as_slice())?;
         }
-        Ok(resealed.len())
-    }
+        seen
+    };
+    Ok((secrets, shares))
+}
 
-    /// Re-wraps every data key from `old` to `new` in one transaction; returns how many.
-    fn rewrap_data_keys(&mut self, old: &MasterKey, new: &MasterKey) -> Result<usize, StoreError> {
-        let now = crate::timefmt::now_unix();
-        self.write_exclusive(&Actor::system(), now, |_, tx| {
-            let txn = tx.txn;
-            let mut table = txn.open_table(DATA_KEYS)?;
-            let mut rewrapped = Vec::new();
-            for entry in table.iter()? {
-                let (id, wrapped) = entry?;
-                let key = old.unwrap_key(wrapped.value())?;
-                let again = new.wrap(&key)?;
-                if new.unwrap_key(&again)?.as_bytes() != key.as_bytes() {
-                    return Err(StoreError::Corrupt(
-                        "a wrapped data key did not round-trip".into(),
-                    ));
-                }
-                rewrapped.push((id.value(), again));
-            }
-            for (id, wrapped) in &rewrapped {
-                table.insert(id, wrapped.as_slice())?;
-            }
-            drop(table);
-            // The audit keys move to the new identity too, and records from now on are made
-            // under a fresh one: whoever holds the old key file (and an old copy of the
-            // database) learns only the old audit keys, and a record forged with them cannot
-            // be chained in front of records made under the new key.
-            super::audit_keys::rewrap(txn, old, new)?;
-            super::audit_keys::add_key(txn, new)?;
-            tx.audit(Event::ok(Action::AdminRotateMaster, None, None))?;
-            Ok(rewrapped.len())
-        })
-    }
+/// Opens every value sealed under a data key (plaintext dropped, zeroized, at once); the
+/// first that does not open under `keyring` is the error.
+pub(super) fn check_every_value_opens(
+    txn: &WriteTransaction,
+    keyring: &Keyring,
+) -> Result<(), StoreError> {
+    for_each_sealed(txn, |sealed, ctx| {
+        keyring.open(sealed, ctx)?;
+        Ok(None)
+    })?;
+    Ok(())
 }
 
 /// Gives the database's data keys a new master identity and replaces `key_file` with it
@@ -299,24 +380,34 @@ pub fn rotate_master(
         });
     }
     let old = MasterKey::load(key_file, passphrase)?;
+    let mut notices = old.notices();
     let mut store = match Store::open_existing(db_path, &old, passphrase) {
-        Ok(store) => store,
+        Ok((store, opened)) => {
+            notices.extend(opened);
+            store
+        }
         Err(
             StoreError::Crypto(CryptoError::WrongMasterKey { .. })
             | StoreError::InterruptedMasterRotation { .. },
         ) if pending.exists() => {
             // Step 2 committed but step 3 did not happen: the new key already opens it.
             let new = MasterKey::load(&pending, passphrase)?;
-            let mut store = Store::open_existing(db_path, &new, passphrase)?;
+            let (mut store, opened) = Store::open_existing(db_path, &new, passphrase)?;
+            notices.extend(opened);
             key_file::rename(&pending, key_file)?;
             let compaction_warning = store.compact_after_rotation();
+            let data_key = store.core.keyring.active_id();
             drop(store);
             return Ok(MasterRotationOutcome::FinishedInterrupted(MasterRotation {
                 public_key: new.public_key(),
-                data_keys: 0,
+                data_key,
+                retired: Vec::new(),
+                secrets: 0,
+                shares: 0,
                 sealed: new.is_sealed(),
                 removed_leftover: false,
                 compaction_warning,
+                notices,
             }));
         }
         Err(e) => return Err(e),
@@ -339,17 +430,23 @@ pub fn rotate_master(
             pending.display()
         )));
     }
-    let data_keys = store.rewrap_data_keys(&old, &reread)?;
+    let r = store.move_to_master(&old, &reread)?;
     key_file::rename(&pending, key_file)?;
+    // The new key file pins the key set, which is what that notice asks the operator to do.
+    notices.retain(|n| !matches!(n, KeyNotice::KeySetAuthenticated { .. }));
     let compaction_warning = store.compact_after_rotation();
     // The lock is held until the new key is in place, so no server starts in between.
     drop(store);
     Ok(MasterRotationOutcome::Rotated(MasterRotation {
         public_key: new.public_key(),
-        data_keys,
+        data_key: r.key_id,
+        retired: r.retired,
+        secrets: r.secrets,
+        shares: r.shares,
         sealed: new.is_sealed(),
         removed_leftover,
         compaction_warning,
+        notices,
     }))
 }
 
@@ -402,16 +499,13 @@ fn opens_every_data_key(
 }
 
 /// After a successful unlock with `key_file`, a K.new beside it is a leftover of a rotation
-/// that never committed; say so, since the operator may wonder which key is live.
-pub(super) fn warn_if_pending_master_left(key_file: &Path) {
+/// that never committed; the operator should hear so, since they may wonder which key is live.
+pub(super) fn pending_master_left(key_file: &Path) -> Option<KeyNotice> {
     let pending = pending_master_path(key_file);
-    if pending.exists() {
-        eprintln!(
-            "warning: {} is left over from an interrupted `secretctl admin rotate-master` that never committed; the database uses {} and the leftover opens nothing: delete it (or run rotate-master again, which does)",
-            pending.display(),
-            key_file.display()
-        );
-    }
+    pending.exists().then(|| KeyNotice::LeftoverPendingKey {
+        pending,
+        key_file: key_file.to_path_buf(),
+    })
 }
 
 #[cfg(test)]
@@ -706,7 +800,7 @@ mod tests {
     }
 
     #[test]
-    fn master_rotation_rewraps_and_the_old_identity_opens_nothing() {
+    fn master_rotation_reseals_under_a_new_data_key_and_the_old_identity_opens_nothing() {
         let (dir, store) = fresh();
         let rec = bulk_secrets(&store, "alice", 3).remove(0);
         let (db, key) = (db_path(&dir), key_path(&dir));
@@ -728,9 +822,11 @@ mod tests {
             panic!("{outcome:?}")
         };
         assert_eq!(
-            (r.data_keys, r.sealed, r.removed_leftover),
-            (1, false, false)
+            (r.data_key, r.retired.as_slice(), r.secrets, r.shares),
+            (2, [1].as_slice(), 3, 0)
         );
+        assert_eq!((r.sealed, r.removed_leftover), (false, false));
+        assert!(r.notices.is_empty(), "{:?}", r.notices);
         assert!(r.compaction_warning.is_none(), "{:?}", r.compaction_warning);
         assert!(!pending_master_path(&key).exists());
         // No wrapped data key anywhere in the file, freed pages included, opens under the
@@ -758,6 +854,65 @@ mod tests {
             MasterKey::load(&key, None).unwrap().public_key(),
             r.public_key
         );
+    }
+
+    /// Issue 8, item 1: a leaked key file plus a copy of the database taken before
+    /// `rotate-master` must open nothing written after it.
+    #[test]
+    fn an_old_key_file_and_an_old_database_copy_open_nothing_written_after_rotate_master() {
+        let (dir, store) = fresh();
+        let before = bulk_secrets(&store, "alice", 2);
+        drop(store);
+        let (db, key) = (db_path(&dir), key_path(&dir));
+        let (old_db, old_key) = (dir.path().join("old.redb"), dir.path().join("old.key"));
+        std::fs::copy(&db, &old_db).unwrap();
+        std::fs::copy(&key, &old_key).unwrap();
+
+        assert!(matches!(
+            rotate_master(&db, &key, None).unwrap(),
+            MasterRotationOutcome::Rotated(_)
+        ));
+        let store = Store::open(&db, &key).unwrap();
+        let after = store
+            .create_secret(
+                "alice",
+                NewSecret {
+                    name: "after".into(),
+                    description: String::new(),
+                    tags: vec![],
+                    value: SecretString::from("written-after-the-rotation"),
+                },
+                &test_actor(),
+                0,
+            )
+            .unwrap();
+
+        // The attacker's haul: every data key the old copy holds, unwrapped with the old key.
+        let old_master = MasterKey::load(&old_key, None).unwrap();
+        let stolen: Vec<DataKey> = {
+            let old = redb::Database::open(&old_db).unwrap();
+            let txn = old.begin_read().unwrap();
+            let table = txn.open_table(DATA_KEYS).unwrap();
+            table
+                .iter()
+                .unwrap()
+                .map(|row| old_master.unwrap_key(row.unwrap().1.value()).unwrap())
+                .collect()
+        };
+        assert!(!stolen.is_empty());
+        let (values, _) = sealed_rows(&store);
+        let (new_value, _) = values.iter().find(|(_, rec)| rec.id == after.id).unwrap();
+        for key in &stolen {
+            assert!(
+                !opens_value(key, new_value, &after),
+                "a data key from before the rotation opens a secret written after it"
+            );
+            // Nor any value re-sealed by the rotation.
+            for (sealed, rec) in &values {
+                assert!(!opens_value(key, sealed, rec), "old key opens {}", rec.id);
+            }
+        }
+        assert_eq!(values.len(), before.len() + 1);
     }
 
     /// Every age ciphertext of a 32-byte data key found anywhere in the file's bytes.
@@ -836,15 +991,15 @@ mod tests {
         let passphrase = KeyPassphrase::new("key-pass-8832".into()).insecure_fast_sealing();
         let dir = tempfile::tempdir().unwrap();
         let (db, key) = (db_path(&dir), key_path(&dir));
-        let store = Store::open_with_key(&db, &key, Some(&passphrase)).unwrap();
+        let (store, _) = Store::open_with_key(&db, &key, Some(&passphrase)).unwrap();
         let rec = bulk_secrets(&store, "alice", 1).remove(0);
         drop(store);
         let pending = pending_master_path(&key);
         let old = MasterKey::load(&key, Some(&passphrase)).unwrap();
         let new = MasterKey::create(&pending, Some(&passphrase)).unwrap();
         {
-            let mut store = Store::open_existing(&db, &old, Some(&passphrase)).unwrap();
-            store.rewrap_data_keys(&old, &new).unwrap();
+            let (mut store, _) = Store::open_existing(&db, &old, Some(&passphrase)).unwrap();
+            store.move_to_master(&old, &new).unwrap();
         }
         let err = Store::open_with_key(&db, &key, Some(&passphrase)).unwrap_err();
         assert!(
@@ -876,7 +1031,8 @@ mod tests {
         assert!(r.sealed);
         assert_eq!(r.public_key, new.public_key());
         assert!(!pending.exists());
-        let store = Store::open_with_key(&db, &key, Some(&passphrase)).unwrap();
+        assert_eq!(r.data_key, 2);
+        let (store, _) = Store::open_with_key(&db, &key, Some(&passphrase)).unwrap();
         assert_eq!(
             store
                 .get_secret("alice", &rec.id, &test_actor(), 0)
@@ -906,23 +1062,5 @@ mod tests {
         assert!(r.sealed && key_file::is_sealed(&key).unwrap());
         drop(Store::open_with_key(&db, &key, Some(&passphrase)).unwrap());
         assert!(rotate_master(&dir.path().join("none.redb"), &key, None).is_err());
-    }
-
-    /// Not a test of correctness: `cargo test --release --lib -- --ignored --nocapture
-    /// rotation_timing` prints how long re-sealing 10,000 secrets takes.
-    #[test]
-    #[ignore]
-    fn rotation_timing_10000_secrets() {
-        let (dir, mut store) = fresh();
-        let master = MasterKey::load(&key_path(&dir), None).unwrap();
-        bulk_secrets(&store, "alice", 10_000);
-        let started = std::time::Instant::now();
-        let r = store.rotate_data_key(&master).unwrap();
-        let total = started.elapsed();
-        assert_eq!(r.secrets, 10_000);
-        eprintln!(
-            "rotate_data_key: 10000 secrets re-sealed, committed and compacted in {:.3}s",
-            total.as_secs_f64()
-        );
     }
 }

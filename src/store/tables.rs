@@ -48,3 +48,5 @@ pub const META_ACTIVE_DATA_KEY: &str = "active_data_key";
 pub const AUDIT_KEYS: TableDefinition<u32, &[u8]> = TableDefinition::new("audit_keys");
 /// `META` key of the authenticated head of the audit trail (JSON `SignedHead`).
 pub const META_AUDIT_HEAD: &str = "audit_head";
+/// `META` key of the HMAC tag over `AUDIT_KEYS` (see `crypto::key_set::audit_tag`).
+pub const META_AUDIT_KEYS_MAC: &str = "audit_keys_mac";

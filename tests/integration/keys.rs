@@ -1,7 +1,8 @@
 //! Master key sealing and key rotation through the real binary: `serve` with a sealed key
 //! (passphrase from a file, the environment, or wrong), `admin seal-key` / `unseal-key`,
 //! `admin rotate-master` and `admin rotate-data-key` over a database with thousands of
-//! secrets and pending share links, and refusals while a server holds the database.
+//! secrets and pending share links, and refusals while a server holds the database; the
+//! notice `serve` prints on creating a key, and its refusal of a planted data key.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -306,7 +307,13 @@ fn rotate_master_replaces_the_key_and_the_old_one_opens_nothing() {
     let r = secretctl(&rotate, &[]).success();
     let out = r.json();
     assert_eq!(out["sealed"], true, "{out}");
-    assert_eq!(out["data_keys"], 1, "{out}");
+    // A new data key too, so an old database copy's keys open nothing written from now on.
+    assert_eq!(out["data_key"], 2, "{out}");
+    assert_eq!(out["retired"], json!([1]), "{out}");
+    assert_eq!(
+        (out["secrets"].clone(), out["shares"].clone()),
+        (json!(20), json!(1))
+    );
     assert_eq!(out["finished_interrupted"], false, "{out}");
     assert!(out["public_key"].as_str().unwrap().starts_with("age1"));
     assert!(std::fs::read_to_string(&key).unwrap().starts_with(ARMOR));
@@ -454,4 +461,90 @@ fn admin_commands_explain_missing_files() {
     )
     .fails_with(1);
     assert!(r.stderr().contains("does not exist"), "{}", r.stderr());
+}
+
+#[test]
+fn serve_says_once_where_a_new_master_key_is_and_to_keep_it_apart() {
+    let mut server = Server::start();
+    let key = key_of(&server);
+    let log = server.log();
+    let said = format!("created a new master key in {}", key.display());
+    assert!(log.contains(&said), "{log}");
+    assert!(
+        log.contains("back it up now, separately")
+            && log.contains("--key-file")
+            && log.contains("--passphrase-file"),
+        "{log}"
+    );
+    // Only on creation: a second start opens the same key and says nothing about it.
+    server.restart();
+    assert_eq!(server.log().matches(&said).count(), 1, "{}", server.log());
+
+    // A sealed key kept outside the data dir: still told to back it up, not to move it.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let right = passphrase_file(elsewhere.path(), "pass", PASSPHRASE);
+    let key = elsewhere.path().join("master.key");
+    let server = Server::start_with(&["--key-file", s(&key), "--passphrase-file", s(&right)]);
+    let log = server.log();
+    assert!(
+        log.contains(&format!("created a new master key in {}", key.display())),
+        "{log}"
+    );
+    assert!(log.contains("sealed with the passphrase"), "{log}");
+    assert!(!log.contains("--key-file"), "{log}");
+    assert!(!log.contains(PASSPHRASE), "{log}");
+}
+
+#[test]
+fn serve_refuses_a_data_key_planted_with_the_public_key() {
+    use secretctl::store::tables::{DATA_KEYS, META, META_ACTIVE_DATA_KEY};
+    use std::str::FromStr;
+
+    let mut server = Server::start();
+    let token = server.user("alice");
+    server.secret(&token, "db", &format!("{MARKER}planted"));
+    assert!(server.stop().success());
+    // What the attacker has: write access to the database and the public key, which the
+    // key file's comment (and `rotate-master`) prints.
+    let text = std::fs::read_to_string(key_of(&server)).unwrap();
+    let public = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .unwrap();
+    let recipient = age::x25519::Recipient::from_str(public).unwrap();
+    let planted = age::encrypt(&recipient, &[0x42; 32]).unwrap();
+    {
+        let db = redb::Database::create(db_of(&server)).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(DATA_KEYS)
+            .unwrap()
+            .insert(2, planted.as_slice())
+            .unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(META_ACTIVE_DATA_KEY, 2u32.to_be_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let err = serve_fails(&["--data-dir", s(&server.data_dir())], &[]);
+    assert!(
+        err.contains("fail their authentication check") && err.contains("refusing"),
+        "{err}"
+    );
+    // The admin commands refuse the same set.
+    let r = secretctl(
+        &[
+            "admin",
+            "rotate-data-key",
+            "--data-dir",
+            s(&server.data_dir()),
+        ],
+        &[],
+    )
+    .fails_with(1);
+    assert!(
+        r.stderr().contains("authentication check"),
+        "{}",
+        r.stderr()
+    );
 }
