@@ -6,6 +6,7 @@ use rouille::Response;
 
 use crate::api::ErrorBody;
 use crate::crypto::CryptoError;
+use crate::service::ServiceError;
 use crate::store::StoreError;
 
 /// A failed request.
@@ -140,6 +141,24 @@ impl From<CryptoError> for ApiError {
                 retry_after_secs: 1,
             },
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(m) => ApiError::BadRequest(m.into()),
+            ServiceError::Policy(p) => ApiError::BadRequest(p.to_string()),
+            ServiceError::RegistrationClosed => ApiError::Forbidden(e.to_string()),
+            ServiceError::UsernameTaken => ApiError::Conflict(e.to_string()),
+            ServiceError::BadCredentials => ApiError::Unauthorized,
+            ServiceError::Throttled { retry_after_secs } => {
+                ApiError::TooManyRequests { retry_after_secs }
+            }
+            ServiceError::Snapshot(cause) => ApiError::Internal(cause.to_string()),
+            ServiceError::Store(s) => s.into(),
+            ServiceError::Crypto(c) => c.into(),
         }
     }
 }

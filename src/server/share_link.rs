@@ -12,12 +12,10 @@
 
 use rouille::{Request, Response};
 
-use super::shares::Snapshot;
 use super::{ApiError, App, auth, body, respond, share_page};
 use crate::api::{RedeemShare, Redeemed};
-use crate::crypto::share;
-use crate::sensitive::SecretString;
-use crate::store::{Event, MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
+use crate::sensitive::{ExposeSecret, SecretString};
+use crate::service::shares::{self as service, Attempt, LiveShare};
 use crate::timefmt::rfc3339;
 
 /// Largest reveal-form body; the form has two short fields.
@@ -39,43 +37,7 @@ pub fn handle(req: &Request, app: &App, token: &str) -> Result<Response, ApiErro
     }
 }
 
-/// What one redemption attempt came to, before it is rendered as JSON or HTML.
-enum Attempt {
-    Redeemed {
-        snapshot: Snapshot,
-        share: ShareRecord,
-    },
-    PassphraseMissing,
-    WrongPassphrase {
-        tries_left: u32,
-        destroyed: bool,
-    },
-    /// The page the browser posted from is out of date; show it again.
-    Stale,
-    NotFound,
-}
-
-fn live_share(app: &App, token: &str) -> Result<Option<([u8; 32], ShareRecord)>, ApiError> {
-    if !share::plausible_token(token) {
-        return Ok(None);
-    }
-    let lookup = share::lookup(token);
-    Ok(app
-        .store()?
-        .find_share(&lookup, app.now())?
-        .map(|s| (lookup, s)))
-}
-
-fn share_event(action: &'static str, share: &ShareRecord) -> Event {
-    Event::ok(
-        action,
-        Some(format!("share:{}", share.id)),
-        Some(&share.owner),
-    )
-}
-
-/// One redemption attempt. `expected_views` (from a page's nonce) makes it a
-/// compare-and-swap, so a double submit of one page spends at most one view.
+/// One redemption attempt through the service, as this client.
 fn attempt(
     req: &Request,
     app: &App,
@@ -83,46 +45,20 @@ fn attempt(
     passphrase: Option<&SecretString>,
     expected_views: Option<u32>,
 ) -> Result<Attempt, ApiError> {
-    let actor = auth::anonymous(req, app);
-    let found = live_share(app, token)?.map(|(_, s)| s);
     let store = app.store()?;
-    let stretched = match (&found, passphrase) {
-        (Some(found), None) if found.passphrase_salt.is_some() => {
-            let event = share_event("share.wrong_passphrase", found).outcome("missing");
-            store.record_event(&actor, event, app.now())?;
-            return Ok(Attempt::PassphraseMissing);
-        }
-        // Stretched before the write transaction, so the slow KDF never holds the write lock.
-        (
-            Some(ShareRecord {
-                passphrase_salt: Some(salt),
-                ..
-            }),
-            Some(p),
-        ) => Some(app.hasher.stretch(p, salt)?),
-        _ => None,
-    };
-    let lookup = share::lookup(token);
-    let key = share::snapshot_key(token, stretched.as_deref());
-    // Unknown and dead tokens go through the store too: it audits them (against the owner,
-    // when a tombstone remembers the share) and answers NotFound.
-    let outcome =
-        store.redeem_share(&lookup, expected_views, &actor, app.now(), |rec, sealed| {
-            share::open_snapshot(&key, &rec.id, sealed)
-        })?;
-    Ok(match outcome {
-        Redemption::Redeemed { share, plaintext } => {
-            let snapshot: Snapshot = serde_json::from_slice(&plaintext)
-                .map_err(|_| ApiError::Internal("share snapshot is not valid JSON".into()))?;
-            Attempt::Redeemed { snapshot, share }
-        }
-        Redemption::WrongPassphrase { share, destroyed } => Attempt::WrongPassphrase {
-            tries_left: MAX_WRONG_PASSPHRASES.saturating_sub(share.wrong_passphrases),
-            destroyed,
-        },
-        Redemption::Stale => Attempt::Stale,
-        Redemption::NotFound => Attempt::NotFound,
-    })
+    let actor = auth::anonymous(req, app);
+    Ok(service::redeem(
+        &app.ctx(&store),
+        &actor,
+        token,
+        passphrase,
+        expected_views,
+    )?)
+}
+
+fn live_share(app: &App, token: &str) -> Result<Option<LiveShare>, ApiError> {
+    let store = app.store()?;
+    Ok(service::find_live(&app.ctx(&store), token)?)
 }
 
 fn redeem_json(
@@ -136,7 +72,7 @@ fn redeem_json(
             200,
             &Redeemed {
                 name: snapshot.name,
-                value: SecretString::from(snapshot.value),
+                value: snapshot.value,
                 expires_at: rfc3339(share.expires_at),
                 views_left: share.views_left,
             },
@@ -160,12 +96,14 @@ fn redeem_json(
 /// The confirmation page (or the not-found page); consumes nothing.
 fn confirmation(req: &Request, app: &App, token: &str, error: Option<&str>) -> Response {
     match live_share(app, token) {
-        Ok(Some((lookup, share))) => {
-            // A page view consumes nothing, but the owner sees that the link was looked at.
-            let event = share_event("share.page_view", &share);
-            let recorded = app
-                .store()
-                .and_then(|s| Ok(s.record_event(&auth::anonymous(req, app), event, app.now())?));
+        Ok(Some(LiveShare {
+            lookup,
+            record: share,
+        })) => {
+            let recorded = app.store().and_then(|store| {
+                let actor = auth::anonymous(req, app);
+                Ok(service::record_page_view(&app.ctx(&store), &actor, &share)?)
+            });
             if let Err(e) = recorded {
                 return share_page::error(&e);
             }
@@ -196,7 +134,10 @@ fn reveal_from_form(req: &Request, app: &App, token: &str) -> Response {
     // The nonce is bound to the view count the page was rendered with; that count is then
     // required again inside the redeeming transaction.
     let views_seen = match live_share(app, token) {
-        Ok(Some((lookup, share))) => field("nonce")
+        Ok(Some(LiveShare {
+            lookup,
+            record: share,
+        })) => field("nonce")
             .is_some_and(|n| {
                 app.reveal_nonces
                     .check(n, &lookup, app.now(), share.views_left)
@@ -215,7 +156,7 @@ fn reveal_from_form(req: &Request, app: &App, token: &str) -> Response {
     match attempt(req, app, token, passphrase.as_ref(), Some(views_seen)) {
         Ok(Attempt::Redeemed { snapshot, share }) => share_page::reveal(
             &snapshot.name,
-            &snapshot.value,
+            snapshot.value.expose_secret(),
             share.views_left,
             share.expires_at,
         ),
