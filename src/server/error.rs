@@ -17,7 +17,8 @@ pub enum ApiError {
     /// 403 `wrong_passphrase`: a share link's passphrase is missing or wrong.
     WrongPassphrase(String),
     NotFound,
-    MethodNotAllowed(&'static str),
+    /// 405, with the `Allow` list of the route.
+    MethodNotAllowed(String),
     Conflict(String),
     PayloadTooLarge,
     /// 408: the request body did not arrive in time.

@@ -37,6 +37,7 @@ use crate::crypto::password::PasswordHasher;
 use crate::store::{Store, StoreError};
 
 pub use error::ApiError;
+pub use router::{UNKNOWN_TEMPLATE, templates};
 pub use tls::TlsError;
 
 /// Errors that stop the server from starting or shutting down cleanly.

@@ -21,20 +21,27 @@ use crate::timefmt::rfc3339;
 /// Largest reveal-form body; the form has two short fields.
 const MAX_FORM_BYTES: usize = 8 * 1024;
 
-/// `GET`, `HEAD` or `POST /share/{token}`.
-pub fn handle(req: &Request, app: &App, token: &str) -> Result<Response, ApiError> {
-    let html = wants_html(req);
-    match req.method() {
-        "HEAD" => Ok(confirmation(req, app, token, None)),
-        "GET" if html || is_preview_bot(req) => Ok(confirmation(req, app, token, None)),
-        "GET" => redeem_json(req, app, token, None),
-        "POST" if html => Ok(reveal_from_form(req, app, token)),
-        "POST" => {
-            let input: RedeemShare = body::read_optional_json(req)?.unwrap_or_default();
-            redeem_json(req, app, token, input.passphrase.as_ref())
-        }
-        _ => Err(ApiError::MethodNotAllowed("GET, HEAD, POST")),
+/// `GET /share/{token}`.
+pub fn get(req: &Request, app: &App, token: &str) -> Result<Response, ApiError> {
+    if wants_html(req) || is_preview_bot(req) {
+        Ok(confirmation(req, app, token, None))
+    } else {
+        redeem_json(req, app, token, None)
     }
+}
+
+/// `HEAD /share/{token}`: never redeems.
+pub fn head(req: &Request, app: &App, token: &str) -> Result<Response, ApiError> {
+    Ok(confirmation(req, app, token, None))
+}
+
+/// `POST /share/{token}`: a browser's form, or an API client's redemption.
+pub fn post(req: &Request, app: &App, token: &str) -> Result<Response, ApiError> {
+    if wants_html(req) {
+        return Ok(reveal_from_form(req, app, token));
+    }
+    let input: RedeemShare = body::read_optional_json(req)?.unwrap_or_default();
+    redeem_json(req, app, token, input.passphrase.as_ref())
 }
 
 /// One redemption attempt through the service, as this client.

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod keys;
 mod lifecycle;
+mod routes;
 mod shares;
 mod tls;
 mod util;
