@@ -1,6 +1,10 @@
 //! `ApiError`: every failure a handler can return, turned into a JSON response in exactly
 //! one place. The public message is separate from the logged cause, so internals (paths,
-//! database errors) never reach a client.
+//! database errors) never reach a client; the cause keeps its type and its `source()` chain,
+//! which [`ApiError::log_cause`] writes out whole.
+
+use std::error::Error;
+use std::fmt;
 
 use rouille::Response;
 
@@ -29,12 +33,42 @@ pub enum ApiError {
     },
     Unavailable,
     /// The audit record could not be written, so the operation did not happen. The cause
-    /// is logged, never sent.
-    AuditUnavailable(String),
+    /// (a `StoreError::AuditUnavailable`) is logged, never sent.
+    AuditUnavailable(StoreError),
     /// 403 `forbidden`: the server refuses this action (e.g. registration is closed).
     Forbidden(String),
     /// The cause is logged, never sent.
-    Internal(String),
+    Internal(InternalError),
+}
+
+/// Why a request failed inside the server.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Crypto(CryptoError),
+    #[error(transparent)]
+    Service(ServiceError),
+    #[error("handler panicked")]
+    Panic,
+}
+
+impl fmt::Display for ApiError {
+    /// The public message: what a client may see.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.public_message())
+    }
+}
+
+impl Error for ApiError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            ApiError::Internal(cause) => Some(cause),
+            ApiError::AuditUnavailable(cause) => Some(cause),
+            _ => None,
+        }
+    }
 }
 
 impl ApiError {
@@ -100,6 +134,24 @@ impl ApiError {
         }
     }
 
+    /// For a failure inside the server, its cause with every `source()` below it, for the
+    /// log (never for the client); `None` for errors that are the client's business.
+    pub fn log_cause(&self) -> Option<String> {
+        let cause = self.source()?;
+        let mut line = cause.to_string();
+        let mut next = cause.source();
+        while let Some(e) = next {
+            let text = e.to_string();
+            // A message that already ends with its source's text is not repeated.
+            if !line.ends_with(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
+            next = e.source();
+        }
+        Some(line)
+    }
+
     /// The JSON response for this error.
     pub fn into_response(self) -> Response {
         let body = ErrorBody {
@@ -129,8 +181,8 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
             StoreError::Crypto(c) => c.into(),
-            StoreError::AuditUnavailable(cause) => ApiError::AuditUnavailable(cause),
-            other => ApiError::Internal(other.to_string()),
+            e @ StoreError::AuditUnavailable(_) => ApiError::AuditUnavailable(e),
+            other => ApiError::Internal(InternalError::Store(other)),
         }
     }
 }
@@ -141,7 +193,7 @@ impl From<CryptoError> for ApiError {
             CryptoError::HasherBusy => ApiError::TooManyRequests {
                 retry_after_secs: 1,
             },
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::Internal(InternalError::Crypto(other)),
         }
     }
 }
@@ -157,9 +209,56 @@ impl From<ServiceError> for ApiError {
             ServiceError::Throttled { retry_after_secs } => {
                 ApiError::TooManyRequests { retry_after_secs }
             }
-            ServiceError::Snapshot(cause) => ApiError::Internal(cause.to_string()),
+            e @ ServiceError::Snapshot(_) => ApiError::Internal(InternalError::Service(e)),
             ServiceError::Store(s) => s.into(),
             ServiceError::Crypto(c) => c.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_causes_keep_their_type_and_never_reach_the_client() {
+        let e = ApiError::from(StoreError::Db("table `secrets` is gone".into()));
+        assert!(matches!(
+            e,
+            ApiError::Internal(InternalError::Store(StoreError::Db(_)))
+        ));
+        assert_eq!(e.public_message(), "internal server error");
+        assert_eq!(e.to_string(), "internal server error");
+        assert_eq!(
+            e.log_cause().as_deref(),
+            Some("database error: table `secrets` is gone")
+        );
+        let e = ApiError::from(StoreError::AuditUnavailable(
+            "/x/audit.jsonl: disk full".into(),
+        ));
+        assert_eq!((e.status(), e.code()), (503, "unavailable"));
+        assert!(!e.public_message().contains("audit.jsonl"));
+        assert_eq!(
+            e.log_cause().as_deref(),
+            Some("audit trail unavailable: /x/audit.jsonl: disk full")
+        );
+        assert_eq!(ApiError::NotFound.log_cause(), None);
+    }
+
+    #[test]
+    fn the_logged_cause_walks_the_whole_chain() {
+        let json = serde_json::from_slice::<u8>(b"{").unwrap_err();
+        let json_text = json.to_string();
+        let e = ApiError::from(ServiceError::Snapshot(json));
+        assert_eq!(e.status(), 500);
+        assert_eq!(
+            e.log_cause().unwrap(),
+            format!("share snapshot is not valid JSON: {json_text}")
+        );
+        let e = ApiError::from(CryptoError::PasswordHash("stored hash is malformed".into()));
+        assert_eq!(
+            e.log_cause().as_deref(),
+            Some("password hashing failed: stored hash is malformed")
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use rouille::{Request, Response};
 
+use super::error::InternalError;
 use super::ratelimit::Class;
 use super::{
     ApiError, App, accounts, audit, auth, profile, respond, secrets, share_link, share_page, shares,
@@ -185,17 +186,19 @@ pub fn handle(req: &Request, app: &App) -> Response {
     }));
     let response = match outcome {
         Ok(Ok(resp)) => resp,
-        // A browser on a share link gets its error as a page.
-        Ok(Err(e)) if share_link && share_link::wants_html(req) => share_page::error(&e),
         Ok(Err(e)) => {
-            if let ApiError::Internal(cause) | ApiError::AuditUnavailable(cause) = &e {
-                eprintln!("error: {} {template}: {cause}", log_method(req));
+            log_failure(req, template, &e);
+            // A browser on a share link gets its error as a page.
+            if share_link && share_link::wants_html(req) {
+                share_page::error(&e)
+            } else {
+                e.into_response()
             }
-            e.into_response()
         }
         Err(_) => {
-            eprintln!("error: {} {template}: handler panicked", log_method(req));
-            ApiError::Internal("panic".into()).into_response()
+            let e = ApiError::Internal(InternalError::Panic);
+            log_failure(req, template, &e);
+            e.into_response()
         }
     };
     // Everything under /share/ is for one recipient: never indexed, whatever the status.
@@ -214,6 +217,13 @@ pub fn handle(req: &Request, app: &App) -> Response {
         started.elapsed().as_millis()
     );
     response
+}
+
+/// Logs a failure inside the server (never a client's mistake) with its whole cause chain.
+pub fn log_failure(req: &Request, template: &str, e: &ApiError) {
+    if let Some(cause) = e.log_cause() {
+        eprintln!("error: {} {template}: {cause}", log_method(req));
+    }
 }
 
 /// The method as it may appear in the log: a client chooses it, so anything but a plain

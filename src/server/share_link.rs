@@ -18,6 +18,9 @@ use crate::sensitive::{ExposeSecret, SecretString};
 use crate::service::shares::{self as service, Attempt, LiveShare};
 use crate::timefmt::rfc3339;
 
+/// This route's log template.
+const TEMPLATE: &str = "/share/{token}";
+
 /// Largest reveal-form body; the form has two short fields.
 const MAX_FORM_BYTES: usize = 8 * 1024;
 
@@ -112,7 +115,7 @@ fn confirmation(req: &Request, app: &App, token: &str, error: Option<&str>) -> R
                 Ok(service::record_page_view(&app.ctx(&store), &actor, &share)?)
             });
             if let Err(e) = recorded {
-                return share_page::error(&e);
+                return error_page(req, &e);
             }
             let nonce = app
                 .reveal_nonces
@@ -126,7 +129,7 @@ fn confirmation(req: &Request, app: &App, token: &str, error: Option<&str>) -> R
             )
         }
         Ok(None) => share_page::not_found(None),
-        Err(e) => share_page::error(&e),
+        Err(e) => error_page(req, &e),
     }
 }
 
@@ -151,7 +154,7 @@ fn reveal_from_form(req: &Request, app: &App, token: &str) -> Response {
             })
             .then_some(share.views_left),
         Ok(None) => return share_page::not_found(None),
-        Err(e) => return share_page::error(&e),
+        Err(e) => return error_page(req, &e),
     };
     let Some(views_seen) = views_seen else {
         // A form auto-submit or a scanner: show the page again, consume nothing.
@@ -186,8 +189,15 @@ fn reveal_from_form(req: &Request, app: &App, token: &str) -> Response {
         ),
         Ok(Attempt::Stale) => confirmation(req, app, token, None),
         Ok(Attempt::NotFound) => share_page::not_found(None),
-        Err(e) => share_page::error(&e),
+        Err(e) => error_page(req, &e),
     }
+}
+
+/// A failure rendered as a page; a failure inside the server is logged first, as the
+/// router does for the errors it renders.
+fn error_page(req: &Request, e: &ApiError) -> Response {
+    super::router::log_failure(req, TEMPLATE, e);
+    share_page::error(e)
 }
 
 fn tries_phrase(n: u32) -> String {

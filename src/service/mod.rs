@@ -51,7 +51,7 @@ pub enum ServiceError {
     #[error("too many failed logins for this name; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
     /// A stored share snapshot (or a new one) does not (de)serialize.
-    #[error("share snapshot is not valid JSON: {0}")]
+    #[error("share snapshot is not valid JSON")]
     Snapshot(#[source] serde_json::Error),
     #[error(transparent)]
     Store(#[from] StoreError),

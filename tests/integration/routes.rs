@@ -126,3 +126,50 @@ fn every_template_dispatches_answers_405_with_allow_and_logs_its_template() {
     assert_eq!(logged, expected, "{log}");
     assert!(!log.contains("AAAAAAAAAAAA"), "no token in the log: {log}");
 }
+
+#[test]
+fn a_failure_inside_the_server_logs_its_whole_cause_and_sends_none_of_it() {
+    let mut s = Server::start();
+    let audit_log = s.dir.path().join("audit.jsonl");
+    s.restart_with(&["--audit-log", audit_log.to_str().unwrap()]);
+    let t = s.user("alice");
+    let id = s.secret(&t, "db", "CAUSE-TEST-VALUE");
+    let link = s.share(&t, &id, &serde_json::json!({}));
+    let link_path = format!("/share/{}", link["token"].as_str().unwrap());
+    // The mirror file becomes unwritable (a directory; root ignores modes).
+    std::fs::remove_file(&audit_log).unwrap();
+    std::fs::create_dir(&audit_log).unwrap();
+    let h = s.http();
+
+    let r = h.get(&format!("/secrets/{id}"), Some(&t));
+    r.assert_error(503, "unavailable");
+    assert_eq!(
+        r.json["message"],
+        "the audit trail cannot be written, so nothing was done; retry later"
+    );
+    // A browser's page for a share link fails the same way, and is logged the same way.
+    let page = h.request("GET", &link_path, None, &[("Accept", "text/html")], None);
+    assert_eq!(page.status, 503, "{page:?}");
+    for body in [&r.body, &page.body] {
+        assert!(
+            !body.contains("audit.jsonl") && !body.contains("CAUSE-TEST-VALUE"),
+            "{body}"
+        );
+    }
+    let log = s.log();
+    let shown = audit_log.display();
+    for template in ["GET /secrets/{id}", "GET /share/{token}"] {
+        let line = log
+            .lines()
+            .find(|l| l.starts_with(&format!("error: {template}: ")))
+            .unwrap_or_else(|| panic!("no error line for {template}:\n{log}"));
+        // The store's message, then the file, then the operating system's reason.
+        assert!(
+            line.starts_with(&format!(
+                "error: {template}: audit trail unavailable: {shown}: "
+            )) && line.len()
+                > format!("error: {template}: audit trail unavailable: {shown}: ").len(),
+            "{line}"
+        );
+    }
+}
