@@ -1,7 +1,7 @@
 //! Accounts: registration, the login policy and sessions.
 //!
-//! Login policy: over-long input is refused before any work; a throttled name is refused
-//! before any hashing; an unknown name is hashed against a dummy hash, so it costs the same
+//! Login policy: over-long input is refused before any work; each attempt is counted
+//! against its name before hashing, and a throttled name is refused before any hashing; an unknown name is hashed against a dummy hash, so it costs the same
 //! and answers the same as a wrong password; every failure is audited (against the account's
 //! owner when the name exists, never with the typed text otherwise).
 
@@ -89,25 +89,31 @@ impl Accounts {
             return Err(ServiceError::BadCredentials);
         }
         let user = ctx.store.find_user_by_name(username)?;
-        // Throttled names are refused before any hashing work.
-        if let Some(refusal) = self.throttle.wait(username, ctx.tick) {
-            if refusal.audit {
-                let owner = user.as_ref().map(|u| u.id.as_str());
-                let target = owner.map(|id| format!("user:{id}"));
-                let event = Event::ok("rate_limit.hit", target, owner).outcome("login_throttle");
-                ctx.store.record_event(actor, event, ctx.now)?;
+        // The attempt is counted as a failure before any hashing work, so guesses arriving
+        // while earlier ones are hashed already see them; throttled names stop here.
+        let attempt = match self.throttle.reserve(username, ctx.tick) {
+            Ok(attempt) => attempt,
+            Err(refusal) => {
+                if refusal.audit {
+                    let owner = user.as_ref().map(|u| u.id.as_str());
+                    let target = owner.map(|id| format!("user:{id}"));
+                    let event =
+                        Event::ok("rate_limit.hit", target, owner).outcome("login_throttle");
+                    ctx.store.record_event(actor, event, ctx.now)?;
+                }
+                return Err(ServiceError::Throttled {
+                    retry_after_secs: refusal.retry_after_secs,
+                });
             }
-            return Err(ServiceError::Throttled {
-                retry_after_secs: refusal.retry_after_secs,
-            });
-        }
+        };
+        // An error here (hasher busy) drops `attempt` undecided, which undoes it.
         let ok = ctx
             .hasher
             .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))?;
         let user = match user {
             Some(u) if ok => u,
             other => {
-                self.throttle.failed(username, ctx.tick);
+                attempt.failed();
                 // A failed login is visible to the account's owner; an unknown name is
                 // recorded without it (people type passwords into the username field).
                 let owner = other.map(|u| u.id);
@@ -117,7 +123,7 @@ impl Accounts {
                 return Err(ServiceError::BadCredentials);
             }
         };
-        self.throttle.succeeded(username);
+        attempt.succeeded();
         let token = token::new_token(SESSION_PREFIX)?;
         let session = Session {
             user_id: user.id.clone(),

@@ -9,6 +9,7 @@ mod assets;
 mod audit;
 mod browser;
 mod cli;
+mod hardening;
 mod keys;
 mod lifecycle;
 mod routes;
