@@ -188,8 +188,8 @@ pub fn handle(req: &Request, app: &App) -> Response {
         Ok(Ok(resp)) => resp,
         Ok(Err(e)) => {
             log_failure(req, template, &e);
-            // A browser on a share link gets its error as a page.
-            if share_link && share_link::wants_html(req) {
+            // A share link answers errors in the form its success would have taken.
+            if share_link && share_link::renders_page(req) {
                 share_page::error(&e)
             } else {
                 e.into_response()

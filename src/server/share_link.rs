@@ -1,11 +1,12 @@
 //! Public side of share links: `GET`, `HEAD` and `POST /share/{token}`, no account needed.
 //!
 //! Who gets what:
-//! - a browser or preview bot (`Accept` prefers `text/html`, or a known bot user agent) gets
-//!   the confirmation page on GET/HEAD, and redeems only by POSTing the page's form with its
-//!   reveal nonce;
-//! - any other client (curl, scripts, `Accept: application/json` or `*/*`) redeems with a GET
-//!   or a POST and gets JSON;
+//! - a GET redeems only when it asks for JSON by name (`Accept: application/json`, preferred
+//!   over HTML) and is not a known preview bot; every other GET (browsers, curl's `*/*`, no
+//!   `Accept`, mail and chat link scanners) gets the confirmation page, which consumes
+//!   nothing, so a scanner cannot burn a one-view link before its recipient sees it;
+//! - a POST that does not prefer HTML (curl -X POST, `secretctl open`) redeems and gets JSON;
+//!   a browser redeems only by POSTing the page's form with its reveal nonce;
 //! - HEAD never redeems.
 //!
 //! Unknown, expired, used-up and revoked tokens all get the same 404.
@@ -26,10 +27,10 @@ const MAX_FORM_BYTES: usize = 8 * 1024;
 
 /// `GET /share/{token}`.
 pub fn get(req: &Request, app: &App, token: &str) -> Result<Response, ApiError> {
-    if wants_html(req) || is_preview_bot(req) {
-        Ok(confirmation(req, app, token, None))
-    } else {
+    if get_redeems(req) {
         redeem_json(req, app, token, None)
+    } else {
+        Ok(confirmation(req, app, token, None))
     }
 }
 
@@ -213,10 +214,12 @@ fn share_headers(resp: Response) -> Response {
     resp.with_unique_header("X-Robots-Tag", "noindex, nofollow")
 }
 
-/// Whether the client prefers HTML over JSON (browsers do; curl's `*/*` does not).
-pub fn wants_html(req: &Request) -> bool {
+/// The highest quality `Accept` gives to HTML and to JSON (`text/html` or
+/// `application/xhtml+xml`; `application/json` by name, never through `*/*` or
+/// `application/*`); 0 for a type it does not list.
+fn accept_quality(req: &Request) -> (f32, f32) {
     let Some(accept) = req.header("Accept") else {
-        return false;
+        return (0.0, 0.0);
     };
     let (mut html, mut json) = (0.0f32, 0.0f32);
     for item in accept.split(',') {
@@ -232,7 +235,29 @@ pub fn wants_html(req: &Request) -> bool {
             _ => {}
         }
     }
+    (html, json)
+}
+
+/// Whether the client prefers HTML over JSON (browsers do; curl's `*/*` does not).
+pub fn wants_html(req: &Request) -> bool {
+    let (html, json) = accept_quality(req);
     html > 0.0 && html >= json
+}
+
+/// Whether a GET redeems: it names `application/json` and prefers it to HTML, and does not
+/// come from a known preview bot. A wildcard is what scanners send, so it never redeems.
+pub fn get_redeems(req: &Request) -> bool {
+    let (html, json) = accept_quality(req);
+    json > 0.0 && json > html && !is_preview_bot(req)
+}
+
+/// Whether this request's answer (and so its error) is a page rather than JSON.
+pub fn renders_page(req: &Request) -> bool {
+    match req.method() {
+        "GET" => !get_redeems(req),
+        "HEAD" => true,
+        _ => wants_html(req),
+    }
 }
 
 /// Link unfurlers and scanners that fetch a pasted URL; a GET from them must not redeem,
@@ -323,6 +348,26 @@ mod tests {
             "application/json, text/html;q=0.5"
         )])));
         assert!(!wants_html(&req(&[])));
+        // A GET redeems only when JSON is asked for by name.
+        assert!(get_redeems(&req(&[("Accept", "application/json")])));
+        assert!(get_redeems(&req(&[(
+            "Accept",
+            "application/json, text/html;q=0.5"
+        )])));
+        for accept in [
+            "*/*",
+            "application/*",
+            "text/html, application/json",
+            "application/json;q=0",
+            browser,
+        ] {
+            assert!(!get_redeems(&req(&[("Accept", accept)])), "{accept}");
+        }
+        assert!(!get_redeems(&req(&[])));
+        assert!(!get_redeems(&req(&[
+            ("Accept", "application/json"),
+            ("User-Agent", "Slackbot-LinkExpanding 1.0")
+        ])));
         assert!(is_preview_bot(&req(&[(
             "User-Agent",
             "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"

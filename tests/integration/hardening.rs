@@ -52,3 +52,79 @@ fn parallel_wrong_logins_cannot_outrun_the_throttle() {
         .count();
     assert_eq!(failed, checked, "{trail:?}");
 }
+
+fn views_left(s: &Server, token: &str, secret: &str) -> Vec<u64> {
+    let r = s
+        .http()
+        .get(&format!("/secrets/{secret}/shares"), Some(token));
+    r.json["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["views_left"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_wildcard_or_missing_accept_never_redeems_a_link_on_get() {
+    let s = Server::start();
+    let t = s.user("alice");
+    let id = s.secret(&t, "db", "SCANNED-VALUE");
+    let link = s.share(&t, &id, &json!({}));
+    let path = format!("/share/{}", link["token"].as_str().unwrap());
+    let h = s.http();
+    // What curl sends by default, what mail and chat link scanners send, no Accept at all,
+    // and a type family that only includes JSON by wildcard.
+    for accept in [Some("*/*"), None, Some("application/*"), Some("*/*;q=0.8")] {
+        let headers: Vec<(&str, &str)> = accept.iter().map(|a| ("Accept", *a)).collect();
+        let r = h.request("GET", &path, None, &headers, None);
+        assert_eq!(r.status, 200, "{accept:?}: {r:?}");
+        assert!(
+            r.header("content-type")
+                .unwrap_or("")
+                .starts_with("text/html"),
+            "{accept:?}: {r:?}"
+        );
+        assert!(r.body.contains("A secret is waiting"), "{accept:?}");
+        assert!(!r.body.contains("SCANNED-VALUE"), "{accept:?}");
+        assert_eq!(views_left(&s, &t, &id), [1], "{accept:?}: nothing consumed");
+    }
+    // A dead link answers such a GET with the not-found page, not JSON.
+    let dead = h.request(
+        "GET",
+        "/share/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        None,
+        &[("Accept", "*/*")],
+        None,
+    );
+    assert_eq!(dead.status, 404);
+    assert!(dead.body.contains("id=\"not-found\""), "{dead:?}");
+    // Asking for JSON by name redeems, as `curl -H 'Accept: application/json' URL` does.
+    let r = h.request("GET", &path, None, &[("Accept", "application/json")], None);
+    assert_eq!(
+        (r.status, r.json["value"].as_str()),
+        (200, Some("SCANNED-VALUE")),
+        "{r:?}"
+    );
+    assert_eq!(views_left(&s, &t, &id), Vec::<u64>::new());
+
+    // `curl -X POST URL` (Accept: */*) still redeems, and so does `secretctl open URL`.
+    let link = s.share(&t, &id, &json!({}));
+    let posted = h.request(
+        "POST",
+        &format!("/share/{}", link["token"].as_str().unwrap()),
+        None,
+        &[("Accept", "*/*")],
+        None,
+    );
+    assert_eq!(posted.json["value"], "SCANNED-VALUE", "{posted:?}");
+    let link = s.share(&t, &id, &json!({}));
+    let opened = crate::util::Cli::new(&s)
+        .run(&["open", link["url"].as_str().unwrap()], b"")
+        .success();
+    assert!(
+        opened.stdout().contains("SCANNED-VALUE"),
+        "{}",
+        opened.stdout()
+    );
+}
