@@ -1,5 +1,6 @@
 //! The password policy, for account passwords and share passphrases alike: a length rule,
-//! and none of the 10,000 most common passwords (ASVS 5.0 6.2.4). Messages name the field
+//! and none of the 10,000 most common passwords (ASVS 5.0 6.2.4), compared
+//! case-insensitively. Messages name the field
 //! and the rule, never the rejected value.
 
 use std::collections::HashSet;
@@ -41,6 +42,14 @@ fn length(field: &'static str, p: &SecretString) -> Result<(), PolicyError> {
     Ok(())
 }
 
+/// Whether `lower` (already lowercased) is on the common-password list.
+fn common(field: &'static str, lower: &str) -> Result<(), PolicyError> {
+    if common_passwords().contains(lower) {
+        return Err(PolicyError::Common { field });
+    }
+    Ok(())
+}
+
 /// A password for a new account: the length rule, not the username, not a common password
 /// (both compared case-insensitively).
 pub fn new_password(username: &str, p: &SecretString) -> Result<(), PolicyError> {
@@ -49,15 +58,16 @@ pub fn new_password(username: &str, p: &SecretString) -> Result<(), PolicyError>
     if lower.as_str() == username.to_lowercase() {
         return Err(PolicyError::SameAsUsername);
     }
-    if common_passwords().contains(lower.as_str()) {
-        return Err(PolicyError::Common { field: "password" });
-    }
-    Ok(())
+    common("password", &lower)
 }
 
-/// A share passphrase: the length rule.
+/// A share passphrase: the length rule and the common-password list, as for an account. The
+/// passphrase is the link's second factor, guessed offline by nobody but online by whoever
+/// holds the URL (five tries): a list password is among the first five anyone tries.
 pub fn share_passphrase(p: &SecretString) -> Result<(), PolicyError> {
-    length("passphrase", p)
+    length("passphrase", p)?;
+    let lower = zeroize::Zeroizing::new(p.expose_secret().to_lowercase());
+    common("passphrase", &lower)
 }
 
 #[cfg(test)]
@@ -87,5 +97,24 @@ mod tests {
         );
         assert!(new_password("alice", &s("correct horse battery")).is_ok());
         assert!(common_passwords().len() >= 9_900);
+    }
+
+    #[test]
+    fn share_passphrases_follow_the_same_list() {
+        assert_eq!(
+            share_passphrase(&s("password123")),
+            Err(PolicyError::Common {
+                field: "passphrase"
+            })
+        );
+        assert_eq!(
+            share_passphrase(&s("PassWord123")).unwrap_err().to_string(),
+            "passphrase is one of the 10,000 most common passwords; choose another"
+        );
+        assert_eq!(
+            share_passphrase(&s("short")).unwrap_err().to_string(),
+            "passphrase must be 8-1024 characters long"
+        );
+        assert!(share_passphrase(&s("tulip ferry orbit")).is_ok());
     }
 }

@@ -128,3 +128,41 @@ fn a_wildcard_or_missing_accept_never_redeems_a_link_on_get() {
         opened.stdout()
     );
 }
+
+#[test]
+fn a_common_password_is_refused_as_a_share_passphrase() {
+    let s = Server::start();
+    let t = s.user("alice");
+    let id = s.secret(&t, "db", "GUESSABLE-LINK-VALUE");
+    let h = s.http();
+    for common in ["password123", "Password123", "qwertyuiop"] {
+        let r = h.post(
+            &format!("/secrets/{id}/share"),
+            Some(&t),
+            &json!({"passphrase": common}),
+        );
+        r.assert_error(400, "bad_request");
+        assert_eq!(
+            r.json["message"],
+            "passphrase is one of the 10,000 most common passwords; choose another"
+        );
+        assert!(!r.body.contains(common), "never echoes it: {r:?}");
+    }
+    assert_eq!(views_left(&s, &t, &id), Vec::<u64>::new(), "no link made");
+    // The CLI says the same in one line.
+    let cli = crate::util::Cli::new(&s).env("SECRETCTL_TOKEN", &t);
+    let r = cli
+        .run(&["share", "db", "--passphrase-stdin"], b"password123\n")
+        .fails_with(1);
+    assert!(
+        r.stderr().contains("10,000 most common passwords"),
+        "{}",
+        r.stderr()
+    );
+    let ok = h.post(
+        &format!("/secrets/{id}/share"),
+        Some(&t),
+        &json!({"passphrase": "tulip ferry orbit"}),
+    );
+    assert_eq!(ok.status, 201, "{ok:?}");
+}
