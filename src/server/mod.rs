@@ -71,6 +71,8 @@ pub struct App {
     rate_limiter: ratelimit::RateLimiter,
     /// Registration, the login policy and sessions.
     accounts: crate::service::accounts::Accounts,
+    /// What anonymous requests may still cost the audit trail.
+    anonymous_audit: crate::service::anonymous_audit::AnonymousAudit,
     clock: clock::Clock,
     reveal_nonces: share_page::RevealNonces,
     /// Base of share URLs; set once the listening address is known.
@@ -96,6 +98,7 @@ impl App {
         crate::service::Ctx {
             store,
             hasher: &self.hasher,
+            anonymous: &self.anonymous_audit,
             now: self.now(),
             tick: Instant::now(),
         }
@@ -168,6 +171,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             config.registration_open,
             config.session_ttl_secs,
         ),
+        anonymous_audit: Default::default(),
         clock: clock::Clock::new(config.test_clock_file.clone()),
         reveal_nonces: share_page::RevealNonces::new()?,
         public_url: OnceLock::new(),

@@ -14,6 +14,7 @@ use super::{
     ApiError, App, accounts, audit, auth, profile, respond, secrets, share_link, share_page, shares,
 };
 use crate::api::Health;
+use crate::service::anonymous_audit::{MinuteReport, RECORDS_PER_MINUTE};
 use crate::store::Event;
 
 /// A handler: the request, the app, and the path's one parameter (empty when the template
@@ -207,6 +208,9 @@ pub fn handle(req: &Request, app: &App) -> Response {
     } else {
         response
     };
+    for report in app.anonymous_audit.take_reports() {
+        eprintln!("{}", unrecorded_line(&report));
+    }
     eprintln!(
         "{} {} {} {} {} {}ms",
         crate::timefmt::rfc3339(crate::timefmt::now_unix()),
@@ -217,6 +221,28 @@ pub fn handle(req: &Request, app: &App) -> Response {
         started.elapsed().as_millis()
     );
     response
+}
+
+/// The log's account of anonymous attempts a closed minute left without their own audit
+/// record (the evidence the per-address aggregation and the global budget keep).
+fn unrecorded_line(report: &MinuteReport) -> String {
+    let busiest: Vec<String> = report
+        .busiest
+        .iter()
+        .map(|(ip, n)| format!("{ip} x{n}"))
+        .collect();
+    format!(
+        "audit: {} anonymous attempts in the minute from {} were answered without a record of their own (one dead-link record per address and minute, at most {} anonymous records a minute){}{}",
+        report.unrecorded,
+        crate::timefmt::rfc3339(report.start),
+        RECORDS_PER_MINUTE,
+        if busiest.is_empty() {
+            ""
+        } else {
+            "; busiest: "
+        },
+        busiest.join(", ")
+    )
 }
 
 /// Logs a failure inside the server (never a client's mistake) with its whole cause chain.
@@ -247,7 +273,8 @@ fn limit(req: &Request, app: &App, route: &RouteDef) -> Result<(), ApiError> {
     let Err(refusal) = app.rate_limiter.check(class, ip, Instant::now()) else {
         return Ok(());
     };
-    if refusal.audit {
+    // Ownerless and anonymous: recorded within the global budget for such records.
+    if refusal.audit && app.anonymous_audit.ownerless(app.now()) {
         let event = Event::ok("rate_limit.hit", None, None).outcome(class.as_str());
         app.store()?
             .record_event(&auth::anonymous(req, app), event, app.now())?;

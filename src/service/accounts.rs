@@ -154,11 +154,13 @@ mod tests {
     use super::super::login_throttle::FREE_FAILURES;
     use super::*;
     use crate::crypto::password::{KdfParams, PasswordHasher};
+    use crate::service::anonymous_audit::AnonymousAudit;
     use crate::store::test_support::{TempStore, temp_store};
 
     struct Fixture {
         temp: TempStore,
         hasher: PasswordHasher,
+        anonymous: AnonymousAudit,
         accounts: Accounts,
     }
 
@@ -167,6 +169,7 @@ mod tests {
             Fixture {
                 temp: temp_store(tag),
                 hasher: PasswordHasher::new(KdfParams::INSECURE_TEST_ONLY, 4, 16).unwrap(),
+                anonymous: AnonymousAudit::default(),
                 accounts: Accounts::new(true, 3600),
             }
         }
@@ -175,6 +178,7 @@ mod tests {
             Ctx {
                 store: &self.temp.store,
                 hasher: &self.hasher,
+                anonymous: &self.anonymous,
                 now: 1_700_000_000,
                 tick,
             }

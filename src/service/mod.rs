@@ -10,6 +10,7 @@
 //! are one [`ServiceError`], turned into an API error in one place (`server/error.rs`).
 
 pub mod accounts;
+pub mod anonymous_audit;
 pub mod login_throttle;
 pub mod passwords;
 pub mod shares;
@@ -22,11 +23,12 @@ use crate::store::{Store, StoreError};
 
 pub use passwords::PolicyError;
 
-/// What every service call works with: the open store, the bounded password hasher, and
-/// the time of the request.
+/// What every service call works with: the open store, the bounded password hasher, what
+/// anonymous requests may still cost the audit trail, and the time of the request.
 pub struct Ctx<'a> {
     pub store: &'a Store,
     pub hasher: &'a PasswordHasher,
+    pub anonymous: &'a anonymous_audit::AnonymousAudit,
     /// Wall-clock time in Unix seconds, for records and expiry.
     pub now: i64,
     /// Monotonic time, for throttles (immune to clock changes).

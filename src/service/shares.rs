@@ -181,6 +181,12 @@ pub fn redeem(
     expected_views: Option<u32>,
 ) -> Result<Attempt, ServiceError> {
     let found = find_live(ctx, token)?.map(|s| s.record);
+    // A dead or unknown link: only the address's first attempt this minute is recorded (the
+    // store audits it, against the owner when a tombstone remembers the link); the rest are
+    // the same 404 without a write, so guessing tokens cannot fill the disk.
+    if found.is_none() && !ctx.anonymous.dead_link(&actor.ip, ctx.now) {
+        return Ok(Attempt::NotFound);
+    }
     let stretched = match (&found, passphrase) {
         (Some(found), None) if found.passphrase_salt.is_some() => {
             let event = share_event("share.wrong_passphrase", found).outcome("missing");
@@ -227,6 +233,7 @@ mod tests {
 
     use super::*;
     use crate::crypto::password::{KdfParams, PasswordHasher};
+    use crate::service::anonymous_audit::AnonymousAudit;
     use crate::store::NewSecret;
     use crate::store::test_support::{TempStore, actor, temp_store};
 
@@ -235,6 +242,7 @@ mod tests {
     struct Fixture {
         temp: TempStore,
         hasher: PasswordHasher,
+        anonymous: AnonymousAudit,
         secret_id: String,
     }
 
@@ -258,6 +266,7 @@ mod tests {
             Fixture {
                 temp,
                 hasher: PasswordHasher::new(KdfParams::INSECURE_TEST_ONLY, 4, 16).unwrap(),
+                anonymous: AnonymousAudit::default(),
                 secret_id: secret.id,
             }
         }
@@ -266,6 +275,7 @@ mod tests {
             Ctx {
                 store: &self.temp.store,
                 hasher: &self.hasher,
+                anonymous: &self.anonymous,
                 now: NOW,
                 tick: Instant::now(),
             }
@@ -311,6 +321,39 @@ mod tests {
         ));
         assert!(find_live(&f.ctx(), tok).unwrap().is_none());
         assert!(find_live(&f.ctx(), "not a token").unwrap().is_none());
+    }
+
+    #[test]
+    fn dead_link_attempts_are_recorded_once_per_address_and_minute() {
+        let f = Fixture::new("svc-share-dead");
+        let new = f.share(ShareRequest::default()).unwrap();
+        let tok = new.token.expose_secret();
+        assert!(matches!(
+            redeem(&f.ctx(), &stranger(), tok, None, None).unwrap(),
+            Attempt::Redeemed { .. }
+        ));
+        for _ in 0..5 {
+            assert!(matches!(
+                redeem(&f.ctx(), &stranger(), tok, None, None).unwrap(),
+                Attempt::NotFound
+            ));
+        }
+        let used_up = |f: &Fixture| {
+            f.temp
+                .store
+                .audit_for_user("u1", 100, None)
+                .unwrap()
+                .iter()
+                .filter(|r| r.body.action == "share.redeem" && r.body.outcome == "used_up")
+                .count()
+        };
+        assert_eq!(used_up(&f), 1, "the owner sees the first attempt");
+        let next_minute = Ctx {
+            now: NOW + 60,
+            ..f.ctx()
+        };
+        redeem(&next_minute, &stranger(), tok, None, None).unwrap();
+        assert_eq!(used_up(&f), 2, "and one a minute after that");
     }
 
     #[test]

@@ -166,3 +166,69 @@ fn a_common_password_is_refused_as_a_share_passphrase() {
     );
     assert_eq!(ok.status, 201, "{ok:?}");
 }
+
+/// Audit records for `action` in the `--audit-log` mirror (every record, owned or not).
+fn mirrored(path: &std::path::Path, action: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&format!("\"action\":\"{action}\"")))
+        .count()
+}
+
+/// A random-looking token that was never issued.
+fn guess(i: usize) -> String {
+    format!("/share/{:A>43}", format!("guess{i}"))
+}
+
+#[test]
+fn guessing_share_tokens_cannot_grow_the_audit_trail_without_bound() {
+    let mut s = Server::start();
+    let audit_log = s.dir.path().join("audit.jsonl");
+    s.restart_with(&["--audit-log", audit_log.to_str().unwrap(), "--trust-proxy"]);
+    let h = s.http();
+    let redeem_from = |ip: &str, path: &str| {
+        h.request(
+            "POST",
+            path,
+            None,
+            &[("Accept", "application/json"), ("X-Forwarded-For", ip)],
+            None,
+        )
+    };
+    // Start at the beginning of a server minute, so each phase below (well under a second)
+    // stays inside one minute.
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let base = 60 - unix % 60;
+    s.set_clock_offset(base);
+    // One address, many guesses in one minute: one record, every answer the same 404.
+    for i in 0..50 {
+        redeem_from("203.0.113.9", &guess(i)).assert_error(404, "not_found");
+    }
+    assert_eq!(mirrored(&audit_log, "share.redeem"), 1);
+    // Another address gets its own first record.
+    redeem_from("203.0.113.10", &guess(0)).assert_error(404, "not_found");
+    assert_eq!(mirrored(&audit_log, "share.redeem"), 2);
+
+    // The next minute: recorded again, and the log accounts for what was not.
+    s.set_clock_offset(base + 60);
+    redeem_from("203.0.113.9", &guess(0)).assert_error(404, "not_found");
+    assert_eq!(mirrored(&audit_log, "share.redeem"), 3);
+    let log = s.log();
+    let report = log
+        .lines()
+        .find(|l| l.starts_with("audit: 49 anonymous attempts in the minute from "))
+        .unwrap_or_else(|| panic!("no report line:\n{log}"));
+    assert!(report.ends_with("; busiest: 203.0.113.9 x50"), "{report}");
+
+    // Many addresses (a botnet): at most the global budget of records in one minute.
+    s.set_clock_offset(base + 120);
+    for i in 0..320 {
+        let ip = format!("198.51.{}.{}", i / 200, i % 200 + 1);
+        redeem_from(&ip, &guess(i)).assert_error(404, "not_found");
+    }
+    assert_eq!(mirrored(&audit_log, "share.redeem"), 3 + 300);
+}
