@@ -19,5 +19,6 @@ pub mod crypto;
 pub mod duration;
 pub mod sensitive;
 pub mod server;
+pub mod service;
 pub mod store;
 pub mod timefmt;

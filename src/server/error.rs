@@ -1,11 +1,16 @@
 //! `ApiError`: every failure a handler can return, turned into a JSON response in exactly
 //! one place. The public message is separate from the logged cause, so internals (paths,
-//! database errors) never reach a client.
+//! database errors) never reach a client; the cause keeps its type and its `source()` chain,
+//! which [`ApiError::log_cause`] writes out whole.
+
+use std::error::Error;
+use std::fmt;
 
 use rouille::Response;
 
 use crate::api::ErrorBody;
 use crate::crypto::CryptoError;
+use crate::service::ServiceError;
 use crate::store::StoreError;
 
 /// A failed request.
@@ -16,7 +21,8 @@ pub enum ApiError {
     /// 403 `wrong_passphrase`: a share link's passphrase is missing or wrong.
     WrongPassphrase(String),
     NotFound,
-    MethodNotAllowed(&'static str),
+    /// 405, with the `Allow` list of the route.
+    MethodNotAllowed(String),
     Conflict(String),
     PayloadTooLarge,
     /// 408: the request body did not arrive in time.
@@ -27,15 +33,45 @@ pub enum ApiError {
     },
     Unavailable,
     /// The audit record could not be written, so the operation did not happen. The cause
-    /// is logged, never sent.
-    AuditUnavailable(String),
+    /// (a `StoreError::AuditUnavailable`) is logged, never sent.
+    AuditUnavailable(StoreError),
     /// The database cannot take writes now (disk full, I/O error): nothing of the request
-    /// was applied. The cause is logged, never sent.
-    StorageUnavailable(String),
+    /// was applied. 503 with `Retry-After`; the cause is logged, never sent.
+    StorageUnavailable(StoreError),
     /// 403 `forbidden`: the server refuses this action (e.g. registration is closed).
     Forbidden(String),
     /// The cause is logged, never sent.
-    Internal(String),
+    Internal(InternalError),
+}
+
+/// Why a request failed inside the server.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Crypto(CryptoError),
+    #[error(transparent)]
+    Service(ServiceError),
+    #[error("handler panicked")]
+    Panic,
+}
+
+impl fmt::Display for ApiError {
+    /// The public message: what a client may see.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.public_message())
+    }
+}
+
+impl Error for ApiError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            ApiError::Internal(cause) => Some(cause),
+            ApiError::AuditUnavailable(cause) | ApiError::StorageUnavailable(cause) => Some(cause),
+            _ => None,
+        }
+    }
 }
 
 impl ApiError {
@@ -98,15 +134,33 @@ impl ApiError {
                 format!("too many requests; retry in {retry_after_secs} s")
             }
             ApiError::Unavailable => "the server is shutting down or cannot serve this now".into(),
-            ApiError::AuditUnavailable(_) => {
-                "the audit trail cannot be written, so nothing was done; retry later".into()
-            }
             ApiError::StorageUnavailable(_) => {
                 "the server cannot write to its database now, so nothing was done; retry later"
                     .into()
             }
+            ApiError::AuditUnavailable(_) => {
+                "the audit trail cannot be written, so nothing was done; retry later".into()
+            }
             ApiError::Internal(_) => "internal server error".into(),
         }
+    }
+
+    /// For a failure inside the server, its cause with every `source()` below it, for the
+    /// log (never for the client); `None` for errors that are the client's business.
+    pub fn log_cause(&self) -> Option<String> {
+        let cause = self.source()?;
+        let mut line = cause.to_string();
+        let mut next = cause.source();
+        while let Some(e) = next {
+            let text = e.to_string();
+            // A message that already ends with its source's text is not repeated.
+            if !line.ends_with(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
+            next = e.source();
+        }
+        Some(line)
     }
 
     /// The JSON response for this error.
@@ -135,23 +189,8 @@ impl ApiError {
     }
 }
 
-/// Seconds a client is asked to wait after a failed commit.
+/// Seconds a client is asked to wait after a commit failed.
 const STORAGE_RETRY_AFTER_SECS: &str = "5";
-
-/// `e` and its causes, for the log.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cause = c.source();
-    }
-    out
-}
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
@@ -159,12 +198,12 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
             StoreError::Crypto(c) => c.into(),
-            StoreError::AuditUnavailable(cause) => ApiError::AuditUnavailable(cause),
+            e @ StoreError::AuditUnavailable(_) => ApiError::AuditUnavailable(e),
             StoreError::Batch(cause) if matches!(&*cause, StoreError::AuditUnavailable(_)) => {
-                ApiError::AuditUnavailable(cause.to_string())
+                ApiError::AuditUnavailable(StoreError::Batch(cause))
             }
-            other if other.is_unavailable() => ApiError::StorageUnavailable(error_chain(&other)),
-            other => ApiError::Internal(other.to_string()),
+            e if e.is_unavailable() => ApiError::StorageUnavailable(e),
+            other => ApiError::Internal(InternalError::Store(other)),
         }
     }
 }
@@ -175,7 +214,89 @@ impl From<CryptoError> for ApiError {
             CryptoError::HasherBusy => ApiError::TooManyRequests {
                 retry_after_secs: 1,
             },
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::Internal(InternalError::Crypto(other)),
         }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(m) => ApiError::BadRequest(m.into()),
+            ServiceError::Policy(p) => ApiError::BadRequest(p.to_string()),
+            ServiceError::RegistrationClosed => ApiError::Forbidden(e.to_string()),
+            ServiceError::UsernameTaken => ApiError::Conflict(e.to_string()),
+            ServiceError::BadCredentials => ApiError::Unauthorized,
+            ServiceError::Throttled { retry_after_secs } => {
+                ApiError::TooManyRequests { retry_after_secs }
+            }
+            e @ ServiceError::Snapshot(_) => ApiError::Internal(InternalError::Service(e)),
+            ServiceError::Store(s) => s.into(),
+            ServiceError::Crypto(c) => c.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_causes_keep_their_type_and_never_reach_the_client() {
+        let e = ApiError::from(StoreError::Corrupt("table `secrets` is gone".into()));
+        assert!(matches!(
+            e,
+            ApiError::Internal(InternalError::Store(StoreError::Corrupt(_)))
+        ));
+        assert_eq!(e.public_message(), "internal server error");
+        assert_eq!(e.to_string(), "internal server error");
+        assert_eq!(
+            e.log_cause().as_deref(),
+            Some("database record is corrupt: table `secrets` is gone")
+        );
+        let e = ApiError::from(StoreError::AuditUnavailable(
+            "/x/audit.jsonl: disk full".into(),
+        ));
+        assert_eq!((e.status(), e.code()), (503, "unavailable"));
+        assert!(!e.public_message().contains("audit.jsonl"));
+        assert_eq!(
+            e.log_cause().as_deref(),
+            Some("audit trail unavailable: /x/audit.jsonl: disk full")
+        );
+        assert_eq!(ApiError::NotFound.log_cause(), None);
+    }
+
+    #[test]
+    fn a_write_the_host_could_not_make_is_503_with_retry_after_not_500() {
+        for e in [
+            StoreError::Closed,
+            StoreError::Batch(std::sync::Arc::new(StoreError::Closed)),
+        ] {
+            let e = ApiError::from(e);
+            assert_eq!((e.status(), e.code()), (503, "unavailable"));
+            let resp = e.into_response();
+            let retry = resp
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("Retry-After"));
+            assert!(retry.is_some_and(|(_, v)| v == "5"));
+        }
+    }
+
+    #[test]
+    fn the_logged_cause_walks_the_whole_chain() {
+        let json = serde_json::from_slice::<u8>(b"{").unwrap_err();
+        let json_text = json.to_string();
+        let e = ApiError::from(ServiceError::Snapshot(json));
+        assert_eq!(e.status(), 500);
+        assert_eq!(
+            e.log_cause().unwrap(),
+            format!("share snapshot is not valid JSON: {json_text}")
+        );
+        let e = ApiError::from(CryptoError::PasswordHash("stored hash is malformed".into()));
+        assert_eq!(
+            e.log_cause().as_deref(),
+            Some("password hashing failed: stored hash is malformed")
+        );
     }
 }

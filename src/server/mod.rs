@@ -37,6 +37,7 @@ use crate::crypto::password::PasswordHasher;
 use crate::store::{Store, StoreError};
 
 pub use error::ApiError;
+pub use router::{UNKNOWN_TEMPLATE, templates};
 pub use tls::TlsError;
 
 /// Errors that stop the server from starting or shutting down cleanly.
@@ -65,12 +66,13 @@ pub enum ServeError {
 pub struct App {
     store: RwLock<Option<Store>>,
     hasher: PasswordHasher,
-    session_ttl_secs: i64,
     /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
     trust_proxy: bool,
     rate_limiter: ratelimit::RateLimiter,
-    login_throttle: ratelimit::LoginThrottle,
-    registration_open: bool,
+    /// Registration, the login policy and sessions.
+    accounts: crate::service::accounts::Accounts,
+    /// What anonymous requests may still cost the audit trail.
+    anonymous_audit: crate::service::anonymous_audit::AnonymousAudit,
     clock: clock::Clock,
     reveal_nonces: share_page::RevealNonces,
     /// Base of share URLs; set once the listening address is known.
@@ -89,6 +91,17 @@ impl App {
 
     fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// What a service call needs, for this request.
+    fn ctx<'a>(&'a self, store: &'a Store) -> crate::service::Ctx<'a> {
+        crate::service::Ctx {
+            store,
+            hasher: &self.hasher,
+            anonymous: &self.anonymous_audit,
+            now: self.now(),
+            tick: Instant::now(),
+        }
     }
 
     fn public_url(&self) -> &str {
@@ -153,15 +166,17 @@ pub fn run(
     let app = Arc::new(App {
         store: RwLock::new(Some(store)),
         hasher: PasswordHasher::new(config.kdf, config.hash_concurrency, config.hash_queue)?,
-        session_ttl_secs: config.session_ttl_secs,
         trust_proxy: config.trust_proxy,
         rate_limiter: ratelimit::RateLimiter::new(ratelimit::Limits {
             general: ratelimit::Rate::per_second(config.rate_limit_per_sec),
             auth: ratelimit::Rate::per_minute(config.auth_rate_limit_per_min),
             share: ratelimit::Rate::per_minute(config.share_rate_limit_per_min),
         }),
-        login_throttle: ratelimit::LoginThrottle::default(),
-        registration_open: config.registration_open,
+        accounts: crate::service::accounts::Accounts::new(
+            config.registration_open,
+            config.session_ttl_secs,
+        ),
+        anonymous_audit: Default::default(),
         clock: clock::Clock::new(config.test_clock_file.clone()),
         reveal_nonces: share_page::RevealNonces::new()?,
         public_url: OnceLock::new(),

@@ -1,5 +1,5 @@
 //! Abuse resistance: per-client-IP token buckets, stricter for logins, registrations and
-//! share links, and per-username throttling of failed logins with growing delays.
+//! share links. (Per-username throttling of failed logins is `service::login_throttle`.)
 //!
 //! Everything is in memory and bounded: each shard keeps at most `MAX_ENTRIES_PER_SHARD`
 //! clients, evicting idle (full) buckets first, so a flood from many addresses cannot grow
@@ -164,82 +164,6 @@ fn evict(map: &mut HashMap<(Class, IpAddr), Bucket>, now: Instant, rate: impl Fn
     }
 }
 
-/// Failed logins per username: after `FREE_FAILURES` in a row, each further attempt must
-/// wait 1 s, 2 s, 4 s ... (at most 15 min) after the last failure. Counted per name, not
-/// per address, so credential stuffing spread over many addresses slows down too; a
-/// success resets it. Unknown names are counted alike, so throttling reveals nothing.
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, Failures>>,
-}
-
-/// Per name: failures in a row, the last failure, the last throttled attempt audited.
-type Failures = (u32, Instant, Option<Instant>);
-
-const FREE_FAILURES: u32 = 5;
-const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
-const MAX_TRACKED_NAMES: usize = 100_000;
-
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        LoginThrottle {
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-impl LoginThrottle {
-    fn delay(failures: u32) -> Duration {
-        if failures < FREE_FAILURES {
-            return Duration::ZERO;
-        }
-        let exp = (failures - FREE_FAILURES).min(20);
-        Duration::from_secs(1u64 << exp).min(MAX_DELAY)
-    }
-
-    /// How long `username` must still wait before another attempt, if at all: the
-    /// refusal, audited at most once a minute per name (a throttled flood must not become
-    /// a flood of durable writes).
-    pub fn wait(&self, username: &str, now: Instant) -> Option<Refusal> {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let (count, last, audited) = map.get_mut(username)?;
-        let until = *last + Self::delay(*count);
-        if until <= now {
-            return None;
-        }
-        let audit = audited.is_none_or(|t| now.saturating_duration_since(t) >= AUDIT_EVERY);
-        if audit {
-            *audited = Some(now);
-        }
-        Some(Refusal {
-            retry_after_secs: until.duration_since(now).as_secs().max(1),
-            audit,
-        })
-    }
-
-    /// Records a failed attempt.
-    pub fn failed(&self, username: &str, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_TRACKED_NAMES && !map.contains_key(username) {
-            // Forget names whose delay has passed; they start over, as after a success.
-            map.retain(|_, (count, last, _)| *last + Self::delay(*count) > now);
-            if map.len() >= MAX_TRACKED_NAMES {
-                return;
-            }
-        }
-        let entry = map.entry(username.to_string()).or_insert((0, now, None));
-        entry.0 = entry.0.saturating_add(1);
-        entry.1 = now;
-    }
-
-    /// Forgets failures after a successful login.
-    pub fn succeeded(&self, username: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(username);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,31 +220,5 @@ mod tests {
         }
         let total: usize = l.shards.iter().map(|s| s.lock().unwrap().len()).sum();
         assert!(total <= SHARDS * MAX_ENTRIES_PER_SHARD, "{total}");
-    }
-
-    #[test]
-    fn failed_logins_grow_the_delay_and_success_resets() {
-        let t = LoginThrottle::default();
-        let t0 = Instant::now();
-        for _ in 0..FREE_FAILURES {
-            assert!(t.wait("alice", t0).is_none());
-            t.failed("alice", t0);
-        }
-        let secs = |w: Option<Refusal>| w.map(|r| r.retry_after_secs);
-        let first = t.wait("alice", t0).unwrap();
-        assert_eq!((first.retry_after_secs, first.audit), (1, true));
-        assert!(
-            !t.wait("alice", t0).unwrap().audit,
-            "audited once a minute per name"
-        );
-        t.failed("alice", t0);
-        assert_eq!(secs(t.wait("alice", t0)), Some(2));
-        t.failed("alice", t0);
-        assert_eq!(secs(t.wait("alice", t0)), Some(4));
-        assert!(t.wait("alice", t0 + Duration::from_secs(4)).is_none());
-        assert!(t.wait("bob", t0).is_none());
-        t.succeeded("alice");
-        assert!(t.wait("alice", t0).is_none());
-        assert_eq!(LoginThrottle::delay(100), MAX_DELAY);
     }
 }

@@ -8,112 +8,209 @@ use std::time::Instant;
 
 use rouille::{Request, Response};
 
+use super::error::InternalError;
 use super::ratelimit::Class;
 use super::{
     ApiError, App, accounts, audit, auth, profile, respond, secrets, share_link, share_page, shares,
 };
 use crate::api::Health;
+use crate::service::anonymous_audit::{MinuteReport, RECORDS_PER_MINUTE};
 use crate::store::{Action, Event};
 
-/// The routes of the API; path parameters are carried in the variant.
-enum Route<'a> {
-    Health,
-    Register,
-    Login,
-    Logout,
-    Account,
-    AccountEmail,
-    Audit,
-    Secrets,
-    Secret(&'a str),
-    SecretShare(&'a str),
-    SecretShares(&'a str),
-    Share(&'a str),
-    ShareLink(&'a str),
+/// A handler: the request, the app, and the path's one parameter (empty when the template
+/// has none).
+type Handler = fn(&Request, &App, &str) -> Result<Response, ApiError>;
+
+/// One route. Dispatch, the 405 `Allow` answer, the rate-limit budget and the log template
+/// all come from this one row.
+pub struct RouteDef {
+    /// The path with `{name}` for its variable segment: the label of the log line (never the
+    /// id or token itself, so the log cannot hold a working link) and of any metric.
+    pub template: &'static str,
+    /// The methods served, in the order `Allow` lists them.
+    methods: &'static [(&'static str, Handler)],
+    /// The rate-limit budget; `None` is never limited.
+    limit: Option<Class>,
+    /// A share link: for one recipient, so never indexed, and its errors are pages for a
+    /// browser.
+    share_link: bool,
 }
 
-impl<'a> Route<'a> {
-    fn parse(path: &'a str) -> Option<Self> {
-        let rest = path.strip_prefix('/')?;
-        let mut segs = rest.split('/');
-        let route = match (segs.next()?, segs.next(), segs.next()) {
-            ("healthz", None, _) => Route::Health,
-            ("register", None, _) => Route::Register,
-            ("login", None, _) => Route::Login,
-            ("logout", None, _) => Route::Logout,
-            ("account", None, _) => Route::Account,
-            ("account", Some("email"), None) => Route::AccountEmail,
-            ("secrets", None, _) => Route::Secrets,
-            ("audit", None, _) => Route::Audit,
-            ("secrets", Some(id), None) if !id.is_empty() => Route::Secret(id),
-            ("secrets", Some(id), Some("share")) if !id.is_empty() => Route::SecretShare(id),
-            ("secrets", Some(id), Some("shares")) if !id.is_empty() => Route::SecretShares(id),
-            ("shares", Some(id), None) if !id.is_empty() => Route::Share(id),
-            ("share", Some(token), None) if !token.is_empty() => Route::ShareLink(token),
-            _ => return None,
-        };
-        segs.next().is_none().then_some(route)
+const fn route(
+    template: &'static str,
+    methods: &'static [(&'static str, Handler)],
+    limit: Option<Class>,
+) -> RouteDef {
+    RouteDef {
+        template,
+        methods,
+        limit,
+        share_link: false,
     }
+}
 
-    fn template(&self) -> &'static str {
-        match self {
-            Route::Health => "/healthz",
-            Route::Register => "/register",
-            Route::Login => "/login",
-            Route::Logout => "/logout",
-            Route::Account => "/account",
-            Route::AccountEmail => "/account/email",
-            Route::Secrets => "/secrets",
-            Route::Audit => "/audit",
-            Route::Secret(_) => "/secrets/{id}",
-            Route::SecretShare(_) => "/secrets/{id}/share",
-            Route::SecretShares(_) => "/secrets/{id}/shares",
-            Route::Share(_) => "/shares/{share_id}",
-            // Never the token itself: the log must not hold a working link.
-            Route::ShareLink(_) => "/share/{token}",
+const GENERAL: Option<Class> = Some(Class::General);
+
+/// Every route of the API.
+pub static ROUTES: &[RouteDef] = &[
+    // Load balancers poll this; it does no work worth limiting.
+    route("/healthz", &[("GET", health), ("HEAD", health)], None),
+    route(
+        "/register",
+        &[("POST", |r, a, _| accounts::register(r, a))],
+        Some(Class::Auth),
+    ),
+    route(
+        "/login",
+        &[("POST", |r, a, _| accounts::login(r, a))],
+        Some(Class::Auth),
+    ),
+    route(
+        "/logout",
+        &[("POST", |r, a, _| accounts::logout(r, a))],
+        GENERAL,
+    ),
+    route(
+        "/account",
+        &[("GET", |r, a, _| profile::show(r, a))],
+        GENERAL,
+    ),
+    route(
+        "/account/email",
+        &[("PUT", |r, a, _| profile::set_email(r, a))],
+        GENERAL,
+    ),
+    route("/audit", &[("GET", |r, a, _| audit::list(r, a))], GENERAL),
+    route(
+        "/secrets",
+        &[
+            ("GET", |r, a, _| secrets::list(r, a)),
+            ("POST", |r, a, _| secrets::create(r, a)),
+        ],
+        GENERAL,
+    ),
+    route(
+        "/secrets/{id}",
+        &[
+            ("GET", secrets::get),
+            ("PUT", secrets::update),
+            ("DELETE", secrets::delete),
+        ],
+        GENERAL,
+    ),
+    route("/secrets/{id}/share", &[("POST", shares::create)], GENERAL),
+    route("/secrets/{id}/shares", &[("GET", shares::list)], GENERAL),
+    route("/shares/{share_id}", &[("DELETE", shares::revoke)], GENERAL),
+    RouteDef {
+        template: "/share/{token}",
+        methods: &[
+            ("GET", share_link::get),
+            ("HEAD", share_link::head),
+            ("POST", share_link::post),
+        ],
+        limit: Some(Class::Share),
+        share_link: true,
+    },
+];
+
+/// The log template of a path no route matches.
+pub const UNKNOWN_TEMPLATE: &str = "(unknown)";
+
+/// Every route template, for labelling (plus [`UNKNOWN_TEMPLATE`] for everything else).
+pub fn templates() -> impl Iterator<Item = &'static str> {
+    ROUTES.iter().map(|r| r.template)
+}
+
+impl RouteDef {
+    /// The path parameter if `path` matches this template segment by segment (a parameter
+    /// segment must not be empty); `""` for a template without one.
+    fn matches<'p>(&self, path: &'p str) -> Option<&'p str> {
+        let mut template = self.template.strip_prefix('/')?.split('/');
+        let mut segments = path.strip_prefix('/')?.split('/');
+        let mut param = "";
+        loop {
+            match (template.next(), segments.next()) {
+                (None, None) => return Some(param),
+                (Some(t), Some(s)) if t.starts_with('{') && !s.is_empty() => param = s,
+                (Some(t), Some(s)) if t == s => {}
+                _ => return None,
+            }
         }
     }
+
+    /// The methods as the `Allow` header lists them.
+    fn allow(&self) -> String {
+        let names: Vec<&str> = self.methods.iter().map(|(m, _)| *m).collect();
+        names.join(", ")
+    }
+
+    fn dispatch(&self, req: &Request, app: &App, param: &str) -> Result<Response, ApiError> {
+        match self.methods.iter().find(|(m, _)| *m == req.method()) {
+            Some((_, handler)) => handler(req, app, param),
+            None => Err(ApiError::MethodNotAllowed(self.allow())),
+        }
+    }
+}
+
+/// The route for `path` and its parameter. A literal segment wins over a parameter, so a
+/// route like `/secrets/read` may sit next to `/secrets/{id}` in any order.
+fn find(path: &str) -> Option<(&'static RouteDef, &str)> {
+    ROUTES
+        .iter()
+        .filter_map(|r| r.matches(path).map(|p| (r, p)))
+        .min_by_key(|(r, _)| r.template.matches('{').count())
+}
+
+fn health(_: &Request, _: &App, _: &str) -> Result<Response, ApiError> {
+    Ok(respond::json(
+        200,
+        &Health {
+            status: "ok".into(),
+        },
+    ))
 }
 
 /// Entry point for every request.
 pub fn handle(req: &Request, app: &App) -> Response {
     let started = Instant::now();
     let path = req.url();
-    let route = Route::parse(&path);
-    let template = route.as_ref().map_or("(unknown)", Route::template);
-    let outcome = catch_unwind(AssertUnwindSafe(|| match &route {
-        Some(r) => {
-            limit(req, app, r)?;
-            dispatch(req, app, r)
+    let found = find(&path);
+    let route = found.map(|(r, _)| r);
+    let template = route.map_or(UNKNOWN_TEMPLATE, |r| r.template);
+    let share_link = route.is_some_and(|r| r.share_link);
+    let outcome = catch_unwind(AssertUnwindSafe(|| match found {
+        Some((route, param)) => {
+            limit(req, app, route)?;
+            route.dispatch(req, app, param)
         }
         None => Err(ApiError::NotFound),
     }));
     let response = match outcome {
         Ok(Ok(resp)) => resp,
-        // A browser on a share link gets its error as a page.
-        Ok(Err(e)) if matches!(route, Some(Route::ShareLink(_))) && share_link::wants_html(req) => {
-            share_page::error(&e)
-        }
         Ok(Err(e)) => {
-            if let ApiError::Internal(cause)
-            | ApiError::AuditUnavailable(cause)
-            | ApiError::StorageUnavailable(cause) = &e
-            {
-                eprintln!("error: {} {template}: {cause}", log_method(req));
+            log_failure(req, template, &e);
+            // A share link answers errors in the form its success would have taken.
+            if share_link && share_link::renders_page(req) {
+                share_page::error(&e)
+            } else {
+                e.into_response()
             }
-            e.into_response()
         }
         Err(_) => {
-            eprintln!("error: {} {template}: handler panicked", log_method(req));
-            ApiError::Internal("panic".into()).into_response()
+            let e = ApiError::Internal(InternalError::Panic);
+            log_failure(req, template, &e);
+            e.into_response()
         }
     };
     // Everything under /share/ is for one recipient: never indexed, whatever the status.
-    let response = if matches!(route, Some(Route::ShareLink(_))) {
+    let response = if share_link {
         response.with_unique_header("X-Robots-Tag", "noindex, nofollow")
     } else {
         response
     };
+    for report in app.anonymous_audit.take_reports() {
+        eprintln!("{}", unrecorded_line(&report));
+    }
     eprintln!(
         "{} {} {} {} {} {}ms",
         crate::timefmt::rfc3339(crate::timefmt::now_unix()),
@@ -124,6 +221,35 @@ pub fn handle(req: &Request, app: &App) -> Response {
         started.elapsed().as_millis()
     );
     response
+}
+
+/// The log's account of anonymous attempts a closed minute left without their own audit
+/// record (the evidence the per-address aggregation and the global budget keep).
+fn unrecorded_line(report: &MinuteReport) -> String {
+    let busiest: Vec<String> = report
+        .busiest
+        .iter()
+        .map(|(ip, n)| format!("{ip} x{n}"))
+        .collect();
+    format!(
+        "audit: {} anonymous attempts in the minute from {} were answered without a record of their own (one dead-link record per address and minute, at most {} anonymous records a minute){}{}",
+        report.unrecorded,
+        crate::timefmt::rfc3339(report.start),
+        RECORDS_PER_MINUTE,
+        if busiest.is_empty() {
+            ""
+        } else {
+            "; busiest: "
+        },
+        busiest.join(", ")
+    )
+}
+
+/// Logs a failure inside the server (never a client's mistake) with its whole cause chain.
+pub fn log_failure(req: &Request, template: &str, e: &ApiError) {
+    if let Some(cause) = e.log_cause() {
+        eprintln!("error: {} {template}: {cause}", log_method(req));
+    }
 }
 
 /// The method as it may appear in the log: a client chooses it, so anything but a plain
@@ -139,19 +265,16 @@ fn log_method(req: &Request) -> &str {
 
 /// Draws from the caller's rate-limit budget for this route; a refusal is a 429 with
 /// `Retry-After`, audited at most once a minute per client and class.
-fn limit(req: &Request, app: &App, route: &Route) -> Result<(), ApiError> {
-    let class = match route {
-        // Load balancers poll this; it does no work worth protecting.
-        Route::Health => return Ok(()),
-        Route::Login | Route::Register => Class::Auth,
-        Route::ShareLink(_) => Class::Share,
-        _ => Class::General,
+fn limit(req: &Request, app: &App, route: &RouteDef) -> Result<(), ApiError> {
+    let Some(class) = route.limit else {
+        return Ok(());
     };
     let ip = auth::client_ip(req, app.trust_proxy);
     let Err(refusal) = app.rate_limiter.check(class, ip, Instant::now()) else {
         return Ok(());
     };
-    if refusal.audit {
+    // Ownerless and anonymous: recorded within the global budget for such records.
+    if refusal.audit && app.anonymous_audit.ownerless(app.now()) {
         let event = Event::ok(Action::RateLimitHit, None, None).outcome(class.outcome());
         app.store()?
             .record_event(&auth::anonymous(req, app), event, app.now())?;
@@ -161,41 +284,55 @@ fn limit(req: &Request, app: &App, route: &Route) -> Result<(), ApiError> {
     })
 }
 
-fn dispatch(req: &Request, app: &App, route: &Route) -> Result<Response, ApiError> {
-    let method = req.method();
-    match (route, method) {
-        (Route::Health, "GET" | "HEAD") => Ok(respond::json(
-            200,
-            &Health {
-                status: "ok".into(),
-            },
-        )),
-        (Route::Register, "POST") => accounts::register(req, app),
-        (Route::Login, "POST") => accounts::login(req, app),
-        (Route::Logout, "POST") => accounts::logout(req, app),
-        (Route::Account, "GET") => profile::show(req, app),
-        (Route::AccountEmail, "PUT") => profile::set_email(req, app),
-        (Route::Audit, "GET") => audit::list(req, app),
-        (Route::Secrets, "POST") => secrets::create(req, app),
-        (Route::Secrets, "GET") => secrets::list(req, app),
-        (Route::Secret(id), "GET") => secrets::get(req, app, id),
-        (Route::Secret(id), "PUT") => secrets::update(req, app, id),
-        (Route::Secret(id), "DELETE") => secrets::delete(req, app, id),
-        (Route::SecretShare(id), "POST") => shares::create(req, app, id),
-        (Route::SecretShares(id), "GET") => shares::list(req, app, id),
-        (Route::Share(id), "DELETE") => shares::revoke(req, app, id),
-        (Route::ShareLink(token), _) => share_link::handle(req, app, token),
-        (Route::Health, _) => Err(ApiError::MethodNotAllowed("GET, HEAD")),
-        (Route::Register | Route::Login | Route::Logout, _) => {
-            Err(ApiError::MethodNotAllowed("POST"))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route_of(path: &str) -> Option<(&'static str, &str)> {
+        find(path).map(|(r, p)| (r.template, p))
+    }
+
+    #[test]
+    fn paths_match_templates_segment_by_segment() {
+        assert_eq!(route_of("/healthz"), Some(("/healthz", "")));
+        assert_eq!(route_of("/secrets/x1"), Some(("/secrets/{id}", "x1")));
+        assert_eq!(
+            route_of("/secrets/x1/shares"),
+            Some(("/secrets/{id}/shares", "x1"))
+        );
+        assert_eq!(route_of("/account/email"), Some(("/account/email", "")));
+        assert_eq!(route_of("/share/tok"), Some(("/share/{token}", "tok")));
+        for miss in [
+            "",
+            "/",
+            "healthz",
+            "/healthz/",
+            "/secrets/",
+            "/secrets//share",
+            "/a/b/c/d",
+        ] {
+            assert_eq!(route_of(miss), None, "{miss:?}");
         }
-        (Route::Account, _) => Err(ApiError::MethodNotAllowed("GET")),
-        (Route::AccountEmail, _) => Err(ApiError::MethodNotAllowed("PUT")),
-        (Route::Secrets, _) => Err(ApiError::MethodNotAllowed("GET, POST")),
-        (Route::Audit, _) => Err(ApiError::MethodNotAllowed("GET")),
-        (Route::Secret(_), _) => Err(ApiError::MethodNotAllowed("GET, PUT, DELETE")),
-        (Route::SecretShare(_), _) => Err(ApiError::MethodNotAllowed("POST")),
-        (Route::SecretShares(_), _) => Err(ApiError::MethodNotAllowed("GET")),
-        (Route::Share(_), _) => Err(ApiError::MethodNotAllowed("DELETE")),
+    }
+
+    #[test]
+    fn the_table_is_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for r in ROUTES {
+            assert!(seen.insert(r.template), "duplicate {}", r.template);
+            assert!(
+                r.template.matches('{').count() <= 1,
+                "{}: one parameter",
+                r.template
+            );
+            assert!(!r.methods.is_empty(), "{}", r.template);
+            let mut methods: Vec<&str> = r.methods.iter().map(|(m, _)| *m).collect();
+            methods.dedup();
+            assert_eq!(methods.len(), r.methods.len(), "{}", r.template);
+        }
+        assert_eq!(templates().count(), ROUTES.len());
+        let allow = |t: &str| ROUTES.iter().find(|r| r.template == t).unwrap().allow();
+        assert_eq!(allow("/secrets/{id}"), "GET, PUT, DELETE");
+        assert_eq!(allow("/share/{token}"), "GET, HEAD, POST");
     }
 }

@@ -1,81 +1,54 @@
 //! Public side of share links: `GET`, `HEAD` and `POST /share/{token}`, no account needed.
 //!
 //! Who gets what:
-//! - a browser or preview bot (`Accept` prefers `text/html`, or a known bot user agent) gets
-//!   the confirmation page on GET/HEAD, and redeems only by POSTing the page's form with its
-//!   reveal nonce;
-//! - any other client (curl, scripts, `Accept: application/json` or `*/*`) redeems with a GET
-//!   or a POST and gets JSON;
+//! - a GET redeems only when it asks for JSON by name (`Accept: application/json`, preferred
+//!   over HTML) and is not a known preview bot; every other GET (browsers, curl's `*/*`, no
+//!   `Accept`, mail and chat link scanners) gets the confirmation page, which consumes
+//!   nothing, so a scanner cannot burn a one-view link before its recipient sees it;
+//! - a POST that does not prefer HTML (curl -X POST, `secretctl open`) redeems and gets JSON;
+//!   a browser redeems only by POSTing the page's form with its reveal nonce;
 //! - HEAD never redeems.
 //!
 //! Unknown, expired, used-up and revoked tokens all get the same 404.
 
 use rouille::{Request, Response};
 
-use super::shares::Snapshot;
 use super::{ApiError, App, auth, body, respond, share_page};
 use crate::api::{RedeemShare, Redeemed};
-use crate::crypto::share;
-use crate::sensitive::SecretString;
-use crate::store::{Action, Event, MAX_WRONG_PASSPHRASES, Outcome, Redemption, ShareRecord};
+use crate::sensitive::{ExposeSecret, SecretString};
+use crate::service::shares::{self as service, Attempt, LiveShare};
 use crate::timefmt::rfc3339;
+
+/// This route's log template.
+const TEMPLATE: &str = "/share/{token}";
 
 /// Largest reveal-form body; the form has two short fields.
 const MAX_FORM_BYTES: usize = 8 * 1024;
 
-/// `GET`, `HEAD` or `POST /share/{token}`.
-pub fn handle(req: &Request, app: &App, token: &str) -> Result<Response, ApiError> {
-    let html = wants_html(req);
-    match req.method() {
-        "HEAD" => Ok(confirmation(req, app, token, None)),
-        "GET" if html || is_preview_bot(req) => Ok(confirmation(req, app, token, None)),
-        "GET" => redeem_json(req, app, token, None),
-        "POST" if html => Ok(reveal_from_form(req, app, token)),
-        "POST" => {
-            let input: RedeemShare = body::read_optional_json(req)?.unwrap_or_default();
-            redeem_json(req, app, token, input.passphrase.as_ref())
-        }
-        _ => Err(ApiError::MethodNotAllowed("GET, HEAD, POST")),
+/// `GET /share/{token}`.
+pub fn get(req: &Request, app: &App, token: &str) -> Result<Response, ApiError> {
+    if get_redeems(req) {
+        redeem_json(req, app, token, None)
+    } else {
+        Ok(confirmation(req, app, token, None))
     }
 }
 
-/// What one redemption attempt came to, before it is rendered as JSON or HTML.
-enum Attempt {
-    Redeemed {
-        snapshot: Snapshot,
-        share: ShareRecord,
-    },
-    PassphraseMissing,
-    WrongPassphrase {
-        tries_left: u32,
-        destroyed: bool,
-    },
-    /// The page the browser posted from is out of date; show it again.
-    Stale,
-    NotFound,
+/// `HEAD /share/{token}`: never redeems.
+pub fn head(req: &Request, app: &App, token: &str) -> Result<Response, ApiError> {
+    Ok(confirmation(req, app, token, None))
 }
 
-fn live_share(app: &App, token: &str) -> Result<Option<([u8; 32], ShareRecord)>, ApiError> {
-    if !share::plausible_token(token) {
-        return Ok(None);
+/// `POST /share/{token}`: a browser's form, or an API client's redemption.
+pub fn post(req: &Request, app: &App, token: &str) -> Result<Response, ApiError> {
+    if wants_html(req) {
+        return Ok(reveal_from_form(req, app, token));
     }
-    let lookup = share::lookup(token);
-    Ok(app
-        .store()?
-        .find_share(&lookup, app.now())?
-        .map(|s| (lookup, s)))
+    let input: RedeemShare = body::read_optional_json(req)?.unwrap_or_default();
+    redeem_json(req, app, token, input.passphrase.as_ref())
 }
 
-fn share_event(action: Action, share: &ShareRecord) -> Event {
-    Event::ok(
-        action,
-        Some(format!("share:{}", share.id)),
-        Some(&share.owner),
-    )
-}
-
-/// One redemption attempt. `expected_views` (from a page's nonce) makes it a
-/// compare-and-swap, so a double submit of one page spends at most one view.
+/// One redemption attempt through the service, as this client.
 fn attempt(
     req: &Request,
     app: &App,
@@ -83,49 +56,20 @@ fn attempt(
     passphrase: Option<&SecretString>,
     expected_views: Option<u32>,
 ) -> Result<Attempt, ApiError> {
-    let actor = auth::anonymous(req, app);
-    let found = live_share(app, token)?.map(|(_, s)| s);
     let store = app.store()?;
-    let stretched = match (&found, passphrase) {
-        (Some(found), None) if found.passphrase_salt.is_some() => {
-            let event = share_event(Action::ShareWrongPassphrase, found).outcome(Outcome::Missing);
-            store.record_event(&actor, event, app.now())?;
-            return Ok(Attempt::PassphraseMissing);
-        }
-        // Stretched before the write transaction, so the slow KDF never holds the write lock.
-        (
-            Some(ShareRecord {
-                passphrase_salt: Some(salt),
-                ..
-            }),
-            Some(p),
-        ) => Some(app.hasher.stretch(p, salt)?),
-        _ => None,
-    };
-    let lookup = share::lookup(token);
-    let key = share::snapshot_key(token, stretched.as_deref());
-    // Unknown and dead tokens go through the store too: it audits them (against the owner,
-    // when a tombstone remembers the share) and answers NotFound.
-    let outcome = store.redeem_share(
-        &lookup,
-        expected_views,
+    let actor = auth::anonymous(req, app);
+    Ok(service::redeem(
+        &app.ctx(&store),
         &actor,
-        app.now(),
-        move |rec, sealed| share::open_snapshot(&key, &rec.id, sealed),
-    )?;
-    Ok(match outcome {
-        Redemption::Redeemed { share, plaintext } => {
-            let snapshot: Snapshot = serde_json::from_slice(&plaintext)
-                .map_err(|_| ApiError::Internal("share snapshot is not valid JSON".into()))?;
-            Attempt::Redeemed { snapshot, share }
-        }
-        Redemption::WrongPassphrase { share, destroyed } => Attempt::WrongPassphrase {
-            tries_left: MAX_WRONG_PASSPHRASES.saturating_sub(share.wrong_passphrases),
-            destroyed,
-        },
-        Redemption::Stale => Attempt::Stale,
-        Redemption::NotFound => Attempt::NotFound,
-    })
+        token,
+        passphrase,
+        expected_views,
+    )?)
+}
+
+fn live_share(app: &App, token: &str) -> Result<Option<LiveShare>, ApiError> {
+    let store = app.store()?;
+    Ok(service::find_live(&app.ctx(&store), token)?)
 }
 
 fn redeem_json(
@@ -139,7 +83,7 @@ fn redeem_json(
             200,
             &Redeemed {
                 name: snapshot.name,
-                value: SecretString::from(snapshot.value),
+                value: snapshot.value,
                 expires_at: rfc3339(share.expires_at),
                 views_left: share.views_left,
             },
@@ -163,14 +107,16 @@ fn redeem_json(
 /// The confirmation page (or the not-found page); consumes nothing.
 fn confirmation(req: &Request, app: &App, token: &str, error: Option<&str>) -> Response {
     match live_share(app, token) {
-        Ok(Some((lookup, share))) => {
-            // A page view consumes nothing, but the owner sees that the link was looked at.
-            let event = share_event(Action::SharePageView, &share);
-            let recorded = app
-                .store()
-                .and_then(|s| Ok(s.record_event(&auth::anonymous(req, app), event, app.now())?));
+        Ok(Some(LiveShare {
+            lookup,
+            record: share,
+        })) => {
+            let recorded = app.store().and_then(|store| {
+                let actor = auth::anonymous(req, app);
+                Ok(service::record_page_view(&app.ctx(&store), &actor, &share)?)
+            });
             if let Err(e) = recorded {
-                return share_page::error(&e);
+                return error_page(req, &e);
             }
             let nonce = app
                 .reveal_nonces
@@ -184,7 +130,7 @@ fn confirmation(req: &Request, app: &App, token: &str, error: Option<&str>) -> R
             )
         }
         Ok(None) => share_page::not_found(None),
-        Err(e) => share_page::error(&e),
+        Err(e) => error_page(req, &e),
     }
 }
 
@@ -199,14 +145,17 @@ fn reveal_from_form(req: &Request, app: &App, token: &str) -> Response {
     // The nonce is bound to the view count the page was rendered with; that count is then
     // required again inside the redeeming transaction.
     let views_seen = match live_share(app, token) {
-        Ok(Some((lookup, share))) => field("nonce")
+        Ok(Some(LiveShare {
+            lookup,
+            record: share,
+        })) => field("nonce")
             .is_some_and(|n| {
                 app.reveal_nonces
                     .check(n, &lookup, app.now(), share.views_left)
             })
             .then_some(share.views_left),
         Ok(None) => return share_page::not_found(None),
-        Err(e) => return share_page::error(&e),
+        Err(e) => return error_page(req, &e),
     };
     let Some(views_seen) = views_seen else {
         // A form auto-submit or a scanner: show the page again, consume nothing.
@@ -218,7 +167,7 @@ fn reveal_from_form(req: &Request, app: &App, token: &str) -> Response {
     match attempt(req, app, token, passphrase.as_ref(), Some(views_seen)) {
         Ok(Attempt::Redeemed { snapshot, share }) => share_page::reveal(
             &snapshot.name,
-            &snapshot.value,
+            snapshot.value.expose_secret(),
             share.views_left,
             share.expires_at,
         ),
@@ -241,8 +190,15 @@ fn reveal_from_form(req: &Request, app: &App, token: &str) -> Response {
         ),
         Ok(Attempt::Stale) => confirmation(req, app, token, None),
         Ok(Attempt::NotFound) => share_page::not_found(None),
-        Err(e) => share_page::error(&e),
+        Err(e) => error_page(req, &e),
     }
+}
+
+/// A failure rendered as a page; a failure inside the server is logged first, as the
+/// router does for the errors it renders.
+fn error_page(req: &Request, e: &ApiError) -> Response {
+    super::router::log_failure(req, TEMPLATE, e);
+    share_page::error(e)
 }
 
 fn tries_phrase(n: u32) -> String {
@@ -258,10 +214,12 @@ fn share_headers(resp: Response) -> Response {
     resp.with_unique_header("X-Robots-Tag", "noindex, nofollow")
 }
 
-/// Whether the client prefers HTML over JSON (browsers do; curl's `*/*` does not).
-pub fn wants_html(req: &Request) -> bool {
+/// The highest quality `Accept` gives to HTML and to JSON (`text/html` or
+/// `application/xhtml+xml`; `application/json` by name, never through `*/*` or
+/// `application/*`); 0 for a type it does not list.
+fn accept_quality(req: &Request) -> (f32, f32) {
     let Some(accept) = req.header("Accept") else {
-        return false;
+        return (0.0, 0.0);
     };
     let (mut html, mut json) = (0.0f32, 0.0f32);
     for item in accept.split(',') {
@@ -277,7 +235,29 @@ pub fn wants_html(req: &Request) -> bool {
             _ => {}
         }
     }
+    (html, json)
+}
+
+/// Whether the client prefers HTML over JSON (browsers do; curl's `*/*` does not).
+pub fn wants_html(req: &Request) -> bool {
+    let (html, json) = accept_quality(req);
     html > 0.0 && html >= json
+}
+
+/// Whether a GET redeems: it names `application/json` and prefers it to HTML, and does not
+/// come from a known preview bot. A wildcard is what scanners send, so it never redeems.
+pub fn get_redeems(req: &Request) -> bool {
+    let (html, json) = accept_quality(req);
+    json > 0.0 && json > html && !is_preview_bot(req)
+}
+
+/// Whether this request's answer (and so its error) is a page rather than JSON.
+pub fn renders_page(req: &Request) -> bool {
+    match req.method() {
+        "GET" => !get_redeems(req),
+        "HEAD" => true,
+        _ => wants_html(req),
+    }
 }
 
 /// Link unfurlers and scanners that fetch a pasted URL; a GET from them must not redeem,
@@ -368,6 +348,26 @@ mod tests {
             "application/json, text/html;q=0.5"
         )])));
         assert!(!wants_html(&req(&[])));
+        // A GET redeems only when JSON is asked for by name.
+        assert!(get_redeems(&req(&[("Accept", "application/json")])));
+        assert!(get_redeems(&req(&[(
+            "Accept",
+            "application/json, text/html;q=0.5"
+        )])));
+        for accept in [
+            "*/*",
+            "application/*",
+            "text/html, application/json",
+            "application/json;q=0",
+            browser,
+        ] {
+            assert!(!get_redeems(&req(&[("Accept", accept)])), "{accept}");
+        }
+        assert!(!get_redeems(&req(&[])));
+        assert!(!get_redeems(&req(&[
+            ("Accept", "application/json"),
+            ("User-Agent", "Slackbot-LinkExpanding 1.0")
+        ])));
         assert!(is_preview_bot(&req(&[(
             "User-Agent",
             "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"

@@ -1,13 +1,12 @@
-//! Input rules for usernames, passwords and secrets. Each failure is a 400 whose message
-//! names the field and the rule, never the rejected value.
+//! Input format rules for usernames and secrets (the password policy is in
+//! `service::passwords`). Each failure is a 400 whose message names the field and the rule,
+//! never the rejected value.
 
 use super::error::ApiError;
 use crate::sensitive::{ExposeSecret, SecretString};
 
 /// Largest secret value, in bytes of UTF-8.
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
-/// Password length bounds, in characters.
-pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=1024;
 
 fn bad(msg: impl Into<String>) -> ApiError {
     ApiError::BadRequest(msg.into())
@@ -26,15 +25,6 @@ pub fn username(u: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// 8–1024 characters.
-pub fn password(p: &SecretString) -> Result<(), ApiError> {
-    let n = p.expose_secret().chars().count();
-    if !PASSWORD_CHARS.contains(&n) {
-        return Err(bad("password must be 8-1024 characters long"));
-    }
-    Ok(())
-}
-
 /// 1–128 characters of `[A-Za-z0-9._/-]`.
 pub fn secret_name(n: &str) -> Result<(), ApiError> {
     let ok_chars = n
@@ -44,43 +34,6 @@ pub fn secret_name(n: &str) -> Result<(), ApiError> {
         return Err(bad(
             "name must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', '/' or '-'",
         ));
-    }
-    Ok(())
-}
-
-/// The 10,000 most common passwords (lowercase), from the file shipped in the binary.
-fn common_passwords() -> &'static std::collections::HashSet<&'static str> {
-    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
-        std::sync::OnceLock::new();
-    SET.get_or_init(|| {
-        include_str!("common_passwords.txt")
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .collect()
-    })
-}
-
-/// A password for a new account: the length rule, not the username, and not one of the
-/// 10,000 most common passwords (ASVS 5.0 6.2.4), compared case-insensitively.
-pub fn new_password(username: &str, p: &SecretString) -> Result<(), ApiError> {
-    password(p)?;
-    let lower = zeroize::Zeroizing::new(p.expose_secret().to_lowercase());
-    if lower.as_str() == username.to_lowercase() {
-        return Err(bad("password must not be the username"));
-    }
-    if common_passwords().contains(lower.as_str()) {
-        return Err(bad(
-            "password is one of the 10,000 most common passwords; choose another",
-        ));
-    }
-    Ok(())
-}
-
-/// A share passphrase: 8–1024 characters.
-pub fn share_passphrase(p: &SecretString) -> Result<(), ApiError> {
-    let n = p.expose_secret().chars().count();
-    if !PASSWORD_CHARS.contains(&n) {
-        return Err(bad("passphrase must be 8-1024 characters long"));
     }
     Ok(())
 }
@@ -183,13 +136,6 @@ mod tests {
         assert_eq!(tags(vec!["same".into(); 40]).unwrap(), ["same"]);
         assert!(description("line\nnext\tcol").is_ok());
         assert!(description("\x1b[31mred").is_err());
-        assert!(password(&SecretString::from("1234567")).is_err());
-        assert!(password(&SecretString::from("12345678")).is_ok());
-        assert!(new_password("alice", &SecretString::from("12345678")).is_err());
-        assert!(new_password("alice", &SecretString::from("Password1")).is_err());
-        assert!(new_password("alice.smith", &SecretString::from("ALICE.SMITH")).is_err());
-        assert!(new_password("alice", &SecretString::from("correct horse battery")).is_ok());
-        assert!(common_passwords().len() >= 9_900);
     }
 
     #[test]

@@ -187,7 +187,10 @@ impl AuditLog {
             serde_json::to_writer(&mut lines, record).map_err(|e| e.to_string())?;
             lines.push(b'\n');
         }
-        self.append(&lines).map_err(|e| e.to_string())
+        self.append(&lines).map_err(|e| match e {
+            StoreError::AuditUnavailable(why) => why,
+            other => other.to_string(),
+        })
     }
 
     /// Marks lines already written for `seqs` as never committed (the commit failed).

@@ -67,18 +67,20 @@ fn default_link_works_once_and_answers_json() {
         "default expiry is an hour"
     );
 
-    // A plain GET (curl's Accept: */*) redeems.
+    // A GET that asks for JSON by name redeems.
     let path = format!("/share/{token}");
     let r = s
         .http()
-        .request("GET", &path, None, &[("Accept", "*/*")], None);
+        .request("GET", &path, None, &[("Accept", "application/json")], None);
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.json["name"], "db/password");
     assert_eq!(r.json["value"], "s3cr3t-value");
     assert_eq!(r.json["views_left"], 0);
     assert_eq!(r.json["expires_at"], created["expires_at"]);
     assert_eq!(r.header("cache-control"), Some("no-store"));
-    let again = s.http().get(&path, None);
+    let again = s
+        .http()
+        .request("GET", &path, None, &[("Accept", "application/json")], None);
     again.assert_error(404, "not_found");
     assert_eq!(views_left(&s, &t, &id), Vec::<u64>::new());
 }
@@ -397,12 +399,9 @@ fn fifty_concurrent_redemptions_of_a_one_view_link_yield_one_success() {
             std::thread::spawn(move || {
                 let h = crate::util::Http { base };
                 barrier.wait();
-                // Both API styles race: POST and plain GET.
-                let r = if i % 2 == 0 {
-                    h.request("POST", &path, None, &[("Accept", "application/json")], None)
-                } else {
-                    h.request("GET", &path, None, &[], None)
-                };
+                // Both API styles race: POST and a GET asking for JSON.
+                let method = if i % 2 == 0 { "POST" } else { "GET" };
+                let r = h.request(method, &path, None, &[("Accept", "application/json")], None);
                 (r.status, r.json["value"].as_str().map(str::to_string))
             })
         })
