@@ -11,6 +11,9 @@ mod alerts;
 pub use account::AccountCommand;
 pub use alerts::{AlertArgs, SmtpTlsArg};
 
+/// The server client commands talk to when neither --server nor SECRETCTL_SERVER is given.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8200";
+
 const EXIT_CODES: &str = "\
 Exit status:
   0  success
@@ -25,7 +28,8 @@ Exit status:
 Environment:
   SECRETCTL_SERVER    server URL (--server)
   SECRETCTL_CA_CERT   CA certificate to trust for https:// servers (--ca-cert)
-  SECRETCTL_TOKEN     session token to use instead of the cached login
+  SECRETCTL_TOKEN     session token to use instead of the cached login; sent only
+                      to the server SECRETCTL_SERVER names (else the default)
   SECRETCTL_USERNAME  username for register/login (--username)
   SECRETCTL_PASSWORD  password for register/login when no terminal is available
                       (prefer --password-stdin)
@@ -43,7 +47,7 @@ pub struct Cli {
         long,
         global = true,
         env = "SECRETCTL_SERVER",
-        default_value = "http://127.0.0.1:8200",
+        default_value = DEFAULT_SERVER,
         value_name = "URL"
     )]
     pub server: String,

@@ -62,7 +62,7 @@ pub fn login(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
 pub fn logout(ctx: &Context) -> Result<(), CliError> {
     let cache = SessionCache::default_location()?;
     let cached = cache.load(&ctx.server)?.map(|c| c.token);
-    let tokens: Vec<_> = super::context::env_token()
+    let tokens: Vec<_> = super::context::env_token_for(&ctx.server)
         .into_iter()
         .chain(cached.clone())
         .collect();

@@ -268,3 +268,82 @@ fn logout_with_env_token_also_revokes_the_cached_session() {
         );
     }
 }
+
+/// A one-connection HTTP listener that records the request head it receives and answers
+/// `status` with `body`; `recv` says what arrived, if anything.
+pub struct FakeServer {
+    pub url: String,
+    heads: std::sync::mpsc::Receiver<String>,
+}
+
+impl FakeServer {
+    pub fn start(status: &'static str, content_type: &'static str, body: &'static str) -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, heads) = std::sync::mpsc::channel();
+        // Detached: a test that expects no connection leaves it blocked in accept().
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line);
+                }
+                // Recorded before answering: once the client has its answer, the head is here.
+                let _ = tx.send(head);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        FakeServer { url, heads }
+    }
+
+    /// Every request head received so far.
+    pub fn received(&self) -> Vec<String> {
+        self.heads.try_iter().collect()
+    }
+}
+
+#[test]
+fn env_token_is_sent_only_to_the_server_it_belongs_to() {
+    let s = Server::start();
+    let cli = Cli::new(&s);
+    let token = s.user("alice");
+    s.secret(&token, "db", "hunter2");
+    let cli = cli.env("SECRETCTL_TOKEN", &token);
+    // SECRETCTL_SERVER names the real server: the token is used there, with or without
+    // the same URL given again as --server.
+    assert_eq!(cli.run(&["get", "db"], b"").success().stdout(), "hunter2");
+    let same = format!("{}/", s.url);
+    assert_eq!(
+        cli.run(&["get", "db", "--server", &same], b"")
+            .success()
+            .stdout(),
+        "hunter2"
+    );
+
+    // --server elsewhere: nothing is sent there, and the command says it is not logged in.
+    let fake = FakeServer::start("200 OK", "application/json", r#"{"secrets":[]}"#);
+    let r = cli.run(&["ls", "--server", &fake.url], b"").fails_with(3);
+    assert!(r.stderr().contains("SECRETCTL_TOKEN"), "{}", r.stderr());
+    let heads = fake.received();
+    assert!(
+        heads
+            .iter()
+            .all(|h| !h.to_ascii_lowercase().contains("authorization")),
+        "the token went to another server: {heads:?}"
+    );
+    // logout to another server does not revoke (or send) the bound token either.
+    cli.run(&["logout", "--server", &fake.url], b"");
+    assert!(fake.received().is_empty());
+    assert_eq!(s.http().get("/secrets", Some(&token)).status, 200);
+}
