@@ -1100,7 +1100,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__login)
-            opts="-u -h -V --username --password-stdin --server --ca-cert --json --help --version"
+            opts="-u -h -V --username --password-stdin --insecure-http --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1250,7 +1250,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__register)
-            opts="-u -h -V --username --password-stdin --server --ca-cert --json --help --version"
+            opts="-u -h -V --username --password-stdin --insecure-http --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

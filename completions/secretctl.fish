@@ -83,6 +83,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s u -l us
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l password-stdin -d 'Read the password from the first line of stdin (for scripts)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l insecure-http -d 'Send the password over plain http:// to a server that is not this machine. Without it, that is refused: anyone on the network path could read the password'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s V -l version -d 'Print version'
@@ -90,6 +91,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s u -l usern
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l password-stdin -d 'Read the password from the first line of stdin (for scripts)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l insecure-http -d 'Send the password over plain http:// to a server that is not this machine. Without it, that is refused: anyone on the network path could read the password'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s V -l version -d 'Print version'

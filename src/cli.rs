@@ -256,6 +256,11 @@ pub struct AccountArgs {
     /// Read the password from the first line of stdin (for scripts).
     #[arg(long)]
     pub password_stdin: bool,
+
+    /// Send the password over plain http:// to a server that is not this machine. Without
+    /// it, that is refused: anyone on the network path could read the password.
+    #[arg(long)]
+    pub insecure_http: bool,
 }
 
 /// Where a secret value comes from.

@@ -411,6 +411,38 @@ pub fn normalize_base(base: &str) -> String {
     base.trim().trim_end_matches('/').to_string()
 }
 
+/// True when `base` is `http://` to a host other than this machine (127.0.0.0/8, ::1,
+/// `localhost`): anything sent there, a password included, crosses the network in clear.
+/// Pure string logic, so the decision is made before any connection is attempted.
+pub fn is_cleartext_to_remote(base: &str) -> bool {
+    let base = base.trim();
+    let Some(rest) = base
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .map(|_| &base[7..])
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // Userinfo (`user@host`) is not the host; the last '@' is the one a URL parser honours.
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let loopback = host == "localhost"
+        || match host.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) => {
+                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => false,
+        };
+    !loopback
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -427,6 +459,33 @@ fn percent_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cleartext_only_matters_off_this_machine() {
+        for local in [
+            "http://127.0.0.1:8200",
+            "http://127.8.9.10",
+            "HTTP://LOCALHOST:1/",
+            "http://localhost.",
+            "http://[::1]:8200/x",
+            "http://[::ffff:127.0.0.1]:1",
+            "https://10.0.0.1",
+            "https://secrets.example.com",
+        ] {
+            assert!(!is_cleartext_to_remote(local), "{local}");
+        }
+        for remote in [
+            "http://10.255.255.1:9",
+            "http://example.invalid",
+            "http://secrets.example.com/",
+            "http://[2001:db8::1]:8200",
+            "http://127.0.0.1@evil.example",
+            "http://localhost.evil.example",
+            "http://127.0.0.1.nip.io",
+        ] {
+            assert!(is_cleartext_to_remote(remote), "{remote}");
+        }
+    }
 
     #[test]
     fn encodes_names() {

@@ -6,8 +6,20 @@ use crate::api::Credentials;
 use crate::cli::{AccountArgs, AccountCommand};
 use crate::client::session_cache::{CachedSession, SessionCache};
 
+/// Refuses to send a password in clear across the network unless `--insecure-http`.
+fn refuse_cleartext_password(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
+    if args.insecure_http || !crate::client::is_cleartext_to_remote(&ctx.server) {
+        return Ok(());
+    }
+    Err(CliError::Usage(format!(
+        "refusing to send a password over plain http:// to {} (not this machine; anyone on the way could read it): use an https:// URL, or pass --insecure-http if you trust the network",
+        ctx.server
+    )))
+}
+
 /// `secretctl register`.
 pub fn register(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
+    refuse_cleartext_password(ctx, args)?;
     let creds = Credentials {
         username: args.username.clone(),
         password: input::password(args.password_stdin, true)?,
@@ -26,6 +38,7 @@ pub fn register(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
 
 /// `secretctl login`: caches the token for this server.
 pub fn login(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
+    refuse_cleartext_password(ctx, args)?;
     let creds = Credentials {
         username: args.username.clone(),
         password: input::password(args.password_stdin, false)?,

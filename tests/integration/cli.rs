@@ -347,3 +347,54 @@ fn env_token_is_sent_only_to_the_server_it_belongs_to() {
     assert!(fake.received().is_empty());
     assert_eq!(s.http().get("/secrets", Some(&token)).status, 200);
 }
+
+#[test]
+fn passwords_are_not_sent_over_plain_http_to_another_host() {
+    let s = Server::start();
+    let cli = Cli::new(&s);
+    let pw = format!("{PASSWORD}\n");
+    // Unroutable and unresolvable hosts: a refusal must come before any connection attempt,
+    // so it is immediate and names the flag.
+    for server in ["http://10.255.255.1:9", "http://example.invalid"] {
+        for cmd in ["register", "login"] {
+            let r = cli
+                .run(
+                    &[cmd, "-u", "alice", "--password-stdin", "--server", server],
+                    pw.as_bytes(),
+                )
+                .fails_with(2);
+            assert!(r.stderr().contains("--insecure-http"), "{}", r.stderr());
+            assert!(r.stderr().contains("https://"), "{}", r.stderr());
+        }
+    }
+    // With the flag it does try (and here cannot reach the host).
+    let r = cli.run(
+        &[
+            "login",
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--insecure-http",
+            "--server",
+            "http://example.invalid",
+        ],
+        pw.as_bytes(),
+    );
+    assert_ne!(r.out.status.code(), Some(2), "{}", r.stderr());
+    assert!(r.stderr().contains("cannot reach"), "{}", r.stderr());
+    // Loopback (the test server) stays allowed without the flag.
+    cli.login_as("alice");
+    let localhost = s.url.replace("127.0.0.1", "localhost");
+    cli.run(
+        &[
+            "login",
+            "-u",
+            "alice",
+            "--password-stdin",
+            "--server",
+            &localhost,
+        ],
+        pw.as_bytes(),
+    )
+    .success();
+}
