@@ -1,6 +1,9 @@
 //! Printing: JSON documents, tables, and raw bytes, with a closed pipe treated as success
-//! (`secretctl ls | head -1` must not fail).
+//! (`secretctl ls | head -1` must not fail). Untrusted text bound for a terminal goes
+//! through `for_terminal` first, so it cannot drive the terminal.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::Write;
 
 use serde::Serialize;
@@ -15,6 +18,31 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(CliError::Other(format!("cannot write to stdout: {e}"))),
     }
+}
+
+/// `text` with every control character but newline and tab shown as a visible escape
+/// (`\x1b`, `\x07`, `\u{9b}`): a value from someone else (a share link) could otherwise
+/// move the cursor, rewrite the screen or the window title, or answer terminal queries.
+/// Borrowed when there is nothing to change.
+pub fn for_terminal(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c != '\n' && c != '\t' && c.is_control();
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            c if !unsafe_char(c) => out.push(c),
+            c if (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            // C1 controls (U+0080..U+009F): CSI, OSC and friends in their 8-bit form.
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Prints `value` as one line of JSON.
@@ -57,6 +85,15 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_output_neutralizes_controls() {
+        assert!(matches!(for_terminal("plain\tvalue\n"), Cow::Borrowed(_)));
+        assert_eq!(
+            for_terminal("\u{1b}[31mred\u{1b}]0;title\u{7}\r\n\u{7f}\u{9b}2J\0é"),
+            "\\x1b[31mred\\x1b]0;title\\x07\\x0d\n\\x7f\\u{9b}2J\\x00é"
+        );
+    }
 
     #[test]
     fn pads_columns() {

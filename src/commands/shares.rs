@@ -1,6 +1,9 @@
 //! `share`, `open`, `shares`, `unshare`: one-time links to a secret.
 
+use std::borrow::Cow;
 use std::io::IsTerminal;
+
+use zeroize::Zeroizing;
 
 use super::context::Context;
 use super::{CliError, input, output};
@@ -112,9 +115,19 @@ pub fn open(ctx: &Context, args: &OpenArgs) -> Result<(), CliError> {
         return output::json(&redeemed);
     }
     let value = redeemed.value.expose_secret();
-    output::write_stdout(value.as_bytes())?;
-    if std::io::stdout().is_terminal() && !value.ends_with('\n') {
+    // A link's value comes from someone else: shown on a terminal, its control characters
+    // are escaped; a pipe or file gets the exact bytes.
+    let on_terminal = std::io::stdout().is_terminal();
+    let escaped = match on_terminal.then(|| output::for_terminal(value)) {
+        Some(Cow::Owned(s)) => Some(Zeroizing::new(s)),
+        _ => None,
+    };
+    output::write_stdout(escaped.as_deref().map_or(value, String::as_str).as_bytes())?;
+    if on_terminal && !value.ends_with('\n') {
         output::write_stdout(b"\n")?;
+    }
+    if escaped.is_some() {
+        eprintln!("(control characters are shown escaped; redirect to a file for the exact value)");
     }
     if std::io::stderr().is_terminal() {
         if redeemed.views_left == 0 {

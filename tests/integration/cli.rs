@@ -398,3 +398,48 @@ fn passwords_are_not_sent_over_plain_http_to_another_host() {
     )
     .success();
 }
+
+#[test]
+fn open_escapes_control_characters_on_a_terminal_only() {
+    let s = Server::start();
+    let t = s.user("alice");
+    let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[31mred\r\n\u{9b}6n";
+    let id = s.secret(&t, "hostile", hostile);
+    let cli = Cli::new(&s);
+
+    // A pipe gets the exact bytes.
+    let url = s.share(&t, &id, &json!({"max_views": 2}))["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = cli.run(&["open", &url], b"").success();
+    assert_eq!(r.out.stdout, hostile.as_bytes());
+
+    // A terminal (a pty from `script`) gets visible escapes and no ESC, BEL or CSI.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: terminal case of open_escapes_control_characters (no `script`)");
+        return;
+    }
+    let command = format!("{} open '{url}'", crate::util::BIN);
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &command, "/dev/null"])
+        .env("SECRETCTL_SERVER", &s.url)
+        .env("HOME", &cli.home)
+        .env("XDG_CONFIG_HOME", cli.home.join(".config"));
+    let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        seen.contains(r"\x1b]0;pwned\x07\x1b[2J\x1b[31mred\x0d"),
+        "{seen:?}"
+    );
+    assert!(seen.contains(r"\u{9b}6n"), "{seen:?}");
+    assert!(
+        !out.stdout.iter().any(|b| matches!(*b, 0x1b | 0x07)) && !seen.contains('\u{9b}'),
+        "raw control characters reached the terminal: {seen:?}"
+    );
+}
