@@ -212,7 +212,7 @@ _secretctl() {
 
     case "${cmd}" in
         secretctl)
-            opts="-h -V --server --ca-cert --json --help --version serve register login logout account put get ls rm update share open shares unshare audit completions admin help"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version serve register login logout account put get ls rm update share open shares unshare audit completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -226,6 +226,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -234,7 +238,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__account)
-            opts="-h -V --server --ca-cert --json --help --version show set-email help"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version show set-email help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -245,6 +249,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -312,7 +320,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__account__subcmd__set__subcmd__email)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -323,6 +331,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -334,7 +346,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__account__subcmd__show)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,6 +360,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -356,7 +372,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin)
-            opts="-h -V --server --ca-cert --json --help --version seal-key unseal-key rotate-master rotate-data-key help"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version seal-key unseal-key rotate-master rotate-data-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,6 +383,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -462,7 +482,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key)
-            opts="-h -V --data-dir --key-file --passphrase-file --server --ca-cert --json --help --version"
+            opts="-v -h -V --data-dir --key-file --passphrase-file --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -485,6 +505,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -496,7 +520,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__rotate__subcmd__master)
-            opts="-h -V --data-dir --key-file --passphrase-file --insecure-fast-kdf --server --ca-cert --json --help --version"
+            opts="-v -h -V --data-dir --key-file --passphrase-file --insecure-fast-kdf --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -522,6 +546,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -530,7 +558,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__seal__subcmd__key)
-            opts="-h -V --key-file --passphrase-file --insecure-fast-kdf --server --ca-cert --json --help --version"
+            opts="-v -h -V --key-file --passphrase-file --insecure-fast-kdf --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -549,6 +577,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -560,7 +592,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__unseal__subcmd__key)
-            opts="-h -V --key-file --passphrase-file --server --ca-cert --json --help --version"
+            opts="-v -h -V --key-file --passphrase-file --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -582,6 +614,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -590,7 +626,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__audit)
-            opts="-n -h -V --limit --before --server --ca-cert --json --help --version verify help"
+            opts="-n -v -h -V --limit --before --server --ca-cert --json --retry-for --verbose --help --version verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -613,6 +649,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -666,7 +706,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__audit__subcmd__verify)
-            opts="-h -V --data-dir --server --ca-cert --json --help --version"
+            opts="-v -h -V --data-dir --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -684,6 +724,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -692,7 +736,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__completions)
-            opts="-h -V --server --ca-cert --json --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -703,6 +747,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -714,7 +762,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__get)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -725,6 +773,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1100,7 +1152,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__login)
-            opts="-u -h -V --username --password-stdin --insecure-http --server --ca-cert --json --help --version"
+            opts="-u -v -h -V --username --password-stdin --insecure-http --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1122,6 +1174,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1130,7 +1186,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__logout)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1144,6 +1200,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1152,7 +1212,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__ls)
-            opts="-t -h -V --tag --server --ca-cert --json --help --version"
+            opts="-t -v -h -V --tag --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1174,6 +1234,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1182,7 +1246,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__open)
-            opts="-h -V --passphrase-stdin --server --ca-cert --json --help --version"
+            opts="-v -h -V --passphrase-stdin --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1196,6 +1260,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1204,7 +1272,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__put)
-            opts="-d -t -h -V --description --tag --value --from-file --server --ca-cert --json --help --version"
+            opts="-d -t -v -h -V --description --tag --value --from-file --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1242,6 +1310,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1250,7 +1322,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__register)
-            opts="-u -h -V --username --password-stdin --insecure-http --server --ca-cert --json --help --version"
+            opts="-u -v -h -V --username --password-stdin --insecure-http --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1272,6 +1344,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1280,7 +1356,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__rm)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1294,6 +1370,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1302,7 +1382,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-h -V --addr --data-dir --key-file --passphrase-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --ca-cert --json --help --version"
+            opts="-v -h -V --addr --data-dir --key-file --passphrase-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1404,6 +1484,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1412,7 +1496,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__share)
-            opts="-h -V --expires-in --max-views --passphrase --passphrase-stdin --server --ca-cert --json --help --version"
+            opts="-v -h -V --expires-in --max-views --passphrase --passphrase-stdin --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1434,6 +1518,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1442,7 +1530,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__shares)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1453,6 +1541,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1464,7 +1556,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__unshare)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1478,6 +1570,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1486,7 +1582,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__update)
-            opts="-d -t -h -V --rename --description --tag --clear-tags --value --from-file --server --ca-cert --json --help --version"
+            opts="-d -t -v -h -V --rename --description --tag --clear-tags --value --from-file --server --ca-cert --json --retry-for --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1525,6 +1621,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

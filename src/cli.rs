@@ -16,18 +16,24 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8200";
 
 const EXIT_CODES: &str = "\
 Exit status:
-  0  success
-  1  error (server unreachable, input rejected by the server, server error)
-  2  usage error (bad flags or arguments, or input refused before sending:
-     empty or non-UTF-8 value, no terminal to prompt on)
-  3  not logged in, session token rejected (401), wrong or missing share
-     passphrase, or the server refuses the action (403, e.g. registration closed)
-  4  not found (404)
+  0  success (also `logout` when not logged in)
+  1  error: input rejected by the server (400), server error (500), TLS failure,
+     a URL that is not a secretctl server (404 without its JSON error)
+  2  usage error (bad flags or arguments, or input refused before sending: a
+     --server without http:// or https://, flags out of range, empty or
+     non-UTF-8 value, no terminal to prompt on, plain http:// password)
+  3  not logged in, session token rejected (401), wrong username or password,
+     wrong or missing share passphrase, or the server refuses the action (403,
+     e.g. registration closed)
+  4  this secret or link does not exist (404 from a secretctl server)
   5  conflict: the name is already taken (409)
+  6  rate-limited (429) or unavailable (503) after retrying for --retry-for
+  7  cannot reach the server (connection refused, DNS, timeout)
 
 Environment:
   SECRETCTL_SERVER    server URL (--server)
   SECRETCTL_CA_CERT   CA certificate to trust for https:// servers (--ca-cert)
+  SECRETCTL_RETRY_FOR how long to retry refused requests and failed reads (--retry-for)
   SECRETCTL_TOKEN     session token to use instead of the cached login; sent only
                       to the server SECRETCTL_SERVER names (else the default)
   SECRETCTL_USERNAME  username for register/login (--username)
@@ -60,6 +66,21 @@ pub struct Cli {
     /// Print machine-readable JSON on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Keep retrying requests the server refuses for now (429, 503; honouring Retry-After)
+    /// and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off).
+    #[arg(
+        long,
+        global = true,
+        env = "SECRETCTL_RETRY_FOR",
+        default_value = "30s",
+        value_name = "DURATION"
+    )]
+    pub retry_for: String,
+
+    /// Say on stderr when a request is retried, and why.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
 
     #[command(subcommand)]
     pub command: Command,

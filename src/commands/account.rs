@@ -20,11 +20,12 @@ fn refuse_cleartext_password(ctx: &Context, args: &AccountArgs) -> Result<(), Cl
 /// `secretctl register`.
 pub fn register(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
     refuse_cleartext_password(ctx, args)?;
+    let client = ctx.anonymous()?;
     let creds = Credentials {
         username: args.username.clone(),
         password: input::password(args.password_stdin, true)?,
     };
-    let user = ctx.anonymous()?.register(&creds)?;
+    let user = client.register(&creds)?;
     if ctx.json {
         output::json(&user)
     } else {
@@ -39,11 +40,18 @@ pub fn register(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
 /// `secretctl login`: caches the token for this server.
 pub fn login(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
     refuse_cleartext_password(ctx, args)?;
+    let client = ctx.anonymous()?;
     let creds = Credentials {
         username: args.username.clone(),
         password: input::password(args.password_stdin, false)?,
     };
-    let resp = ctx.anonymous()?.login(&creds)?;
+    let resp = client.login(&creds).map_err(|e| match e.status() {
+        // The generic 401 advice ("log in again") makes no sense for a login.
+        Some(401) => {
+            CliError::Unauthorized(format!("wrong username or password for {}", ctx.server))
+        }
+        _ => e.into(),
+    })?;
     let cache = SessionCache::default_location()?;
     let expires_at = resp.expires_at.clone();
     cache.save(
@@ -70,35 +78,58 @@ pub fn login(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
 }
 
 /// `secretctl logout`: revokes the session on the server, then forgets it locally. Both the
-/// `SECRETCTL_TOKEN` token and the cached one are revoked when both exist, so no live
-/// session is left behind; a token the server no longer knows is forgotten all the same.
+/// `SECRETCTL_TOKEN` token (when it belongs to this server) and the cached one are revoked,
+/// so no live session is left behind; a token the server no longer knows is forgotten all
+/// the same. When the server cannot be told, the cached session is still forgotten and the
+/// command says the session stays valid on the server until it expires.
 pub fn logout(ctx: &Context) -> Result<(), CliError> {
+    let server = ctx.checked_server()?;
     let cache = SessionCache::default_location()?;
-    let cached = cache.load(&ctx.server)?.map(|c| c.token);
-    let tokens: Vec<_> = super::context::env_token_for(&ctx.server)
+    let cached = cache.load(server)?;
+    let tokens: Vec<_> = super::context::env_token_for(server)
         .into_iter()
-        .chain(cached.clone())
+        .chain(cached.as_ref().map(|c| c.token.clone()))
         .collect();
     if tokens.is_empty() {
-        return Err(CliError::Unauthorized(format!(
-            "not logged in to {}",
-            ctx.server
-        )));
+        eprintln!("not logged in to {server}; nothing to do");
+        return if ctx.json {
+            output::json(&serde_json::json!({ "server": server, "logged_out": false }))
+        } else {
+            Ok(())
+        };
     }
+    let mut not_told = None;
     for token in tokens {
-        match ctx.client(&ctx.server, Some(token))?.logout() {
+        match ctx.client(server, Some(token))?.logout() {
             Ok(()) => {}
             Err(e) if e.status() == Some(401) => {}
-            Err(e) => return Err(e.into()),
+            // Down, unreachable, refusing: forget locally all the same, and say so below.
+            Err(e) => not_told = Some(e),
         }
     }
     if cached.is_some() {
-        cache.remove(&ctx.server)?;
+        cache.remove(server)?;
+    }
+    if let Some(e) = &not_told {
+        let until = cached
+            .as_ref()
+            .map(|c| format!(" until {}", c.expires_at))
+            .unwrap_or_default();
+        eprintln!(
+            "warning: could not tell {server} to revoke the session ({e}); it stays valid there{until}"
+        );
     }
     if ctx.json {
-        output::json(&serde_json::json!({ "server": ctx.server, "logged_out": true }))
+        output::json(&serde_json::json!({
+            "server": server,
+            "logged_out": true,
+            "server_told": not_told.is_none(),
+        }))
     } else {
-        eprintln!("logged out of {}", ctx.server);
+        eprintln!(
+            "logged out of {server}{}",
+            if not_told.is_some() { " (locally)" } else { "" }
+        );
         Ok(())
     }
 }

@@ -19,7 +19,7 @@ pub fn run(ctx: &Context, args: &AuditArgs) -> Result<(), CliError> {
         // One JSON object per line, for jq and log tooling.
         let mut out = String::new();
         for e in &list.events {
-            out.push_str(&serde_json::to_string(e).map_err(|e| CliError::Other(e.to_string()))?);
+            out.push_str(&serde_json::to_string(e).map_err(CliError::failed)?);
             out.push('\n');
         }
         return output::write_stdout(out.as_bytes());
@@ -61,7 +61,7 @@ fn verify(ctx: &Context, data_dir: &std::path::Path) -> Result<(), CliError> {
     if !db.exists() {
         return Err(CliError::Other(format!("no database at {}", db.display())));
     }
-    match crate::store::verify_chain(&db).map_err(|e| CliError::Other(e.to_string()))? {
+    match crate::store::verify_chain(&db).map_err(CliError::failed)? {
         ChainCheck::Intact { records, last_hash } => {
             if ctx.json {
                 output::json(

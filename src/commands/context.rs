@@ -6,12 +6,14 @@
 //! typo'd or hostile URL on the command line cannot collect a CI job's token.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::CliError;
 use crate::cli::DEFAULT_SERVER;
 use crate::client::normalize_base;
 use crate::client::session_cache::SessionCache;
-use crate::client::{ApiClient, ClientTls};
+use crate::client::{ApiClient, ClientTls, Retry, RetryNotice, RetryObserver, check_base};
 use crate::sensitive::SecretString;
 
 /// Per-invocation settings shared by the client commands.
@@ -20,21 +22,53 @@ pub struct Context {
     pub json: bool,
     /// `--ca-cert`; read when a client is made, so `serve` never trips over it.
     ca_cert: Option<PathBuf>,
+    retry: Retry,
+}
+
+/// The client-side settings besides the server URL.
+pub struct ClientSettings {
+    pub json: bool,
+    pub ca_cert: Option<PathBuf>,
+    /// `--retry-for`.
+    pub retry_for: Duration,
+    /// `--verbose`: count retries on stderr.
+    pub verbose: bool,
 }
 
 impl Context {
-    /// Settings from the global flags.
-    pub fn new(server: &str, json: bool, ca_cert: Option<PathBuf>) -> Self {
+    /// Settings from the flags.
+    pub fn new(server: &str, settings: ClientSettings) -> Self {
+        let notify = settings.verbose.then(|| {
+            Arc::new(|n: &RetryNotice| {
+                eprintln!(
+                    "retry {}: {}; waiting {:.1}s",
+                    n.attempt,
+                    n.reason,
+                    n.wait.as_secs_f64()
+                );
+            }) as RetryObserver
+        });
         Context {
             server: normalize_base(server),
-            json,
-            ca_cert,
+            json: settings.json,
+            ca_cert: settings.ca_cert,
+            retry: Retry {
+                retry_for: settings.retry_for,
+                notify,
+            },
         }
+    }
+
+    /// `--server`, or a usage error when it cannot be a server URL.
+    pub fn checked_server(&self) -> Result<&str, CliError> {
+        check_base(&self.server).map_err(CliError::Usage)?;
+        Ok(&self.server)
     }
 
     /// A client for `base` (not necessarily `--server`) that trusts `--ca-cert` if given.
     pub fn client(&self, base: &str, token: Option<SecretString>) -> Result<ApiClient, CliError> {
-        Ok(ApiClient::new(base, token, &self.tls()?))
+        check_base(base).map_err(CliError::Usage)?;
+        Ok(ApiClient::new(base, token, &self.tls()?).with_retry(self.retry.clone()))
     }
 
     fn tls(&self) -> Result<ClientTls, CliError> {
@@ -51,10 +85,11 @@ impl Context {
 
     /// A client with this server's token; exit 3 when there is none.
     pub fn authenticated(&self) -> Result<ApiClient, CliError> {
+        self.checked_server()?;
         // A bad --ca-cert is reported before "not logged in", whatever the session state.
-        let tls = self.tls()?;
+        self.tls()?;
         if let Some(t) = env_token_for(&self.server) {
-            return Ok(ApiClient::new(&self.server, Some(t), &tls));
+            return self.client(&self.server, Some(t));
         }
         let not_logged_in = |why: &str| {
             let hint = match (env_token(), token_server()) {
@@ -75,7 +110,7 @@ impl Context {
         if expired {
             return Err(not_logged_in("session expired for"));
         }
-        Ok(ApiClient::new(&self.server, Some(cached.token), &tls))
+        self.client(&self.server, Some(cached.token))
     }
 }
 

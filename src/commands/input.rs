@@ -45,7 +45,7 @@ pub fn stdin_line(what: &str) -> Result<SecretString, CliError> {
     let mut line = Zeroizing::new(String::new());
     std::io::stdin()
         .read_line(&mut line)
-        .map_err(|e| CliError::Other(format!("cannot read the {what} from stdin: {e}")))?;
+        .map_err(|e| CliError::context(format!("cannot read the {what} from stdin: {e}"), e))?;
     let trimmed = line.strip_suffix('\n').unwrap_or(&line);
     let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
     if trimmed.is_empty() {
@@ -81,7 +81,7 @@ fn capitalize(s: &str) -> String {
 fn prompt(label: &str) -> Result<SecretString, CliError> {
     rpassword::prompt_password(label)
         .map(SecretString::from)
-        .map_err(|e| CliError::Other(format!("cannot read from the terminal: {e}")))
+        .map_err(|e| CliError::context(format!("cannot read from the terminal: {e}"), e))
 }
 
 /// The value for `put`: `--value`, `--from-file` (`-` is stdin), or stdin; a no-echo prompt
@@ -106,7 +106,7 @@ pub fn explicit_value(source: &ValueSource) -> Result<Option<SecretString>, CliE
             let mut bytes = Zeroizing::new(Vec::new());
             std::fs::File::open(p)
                 .and_then(|f| f.take(MAX_VALUE_BYTES as u64 + 1).read_to_end(&mut bytes))
-                .map_err(|e| CliError::Other(format!("cannot read {}: {e}", p.display())))?;
+                .map_err(|e| CliError::context(format!("cannot read {}: {e}", p.display()), e))?;
             utf8_value(&bytes).map(Some)
         }
         None => Ok(None),
@@ -118,7 +118,7 @@ fn stdin_value() -> Result<SecretString, CliError> {
     std::io::stdin()
         .take(MAX_VALUE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| CliError::Other(format!("cannot read the value from stdin: {e}")))?;
+        .map_err(|e| CliError::context(format!("cannot read the value from stdin: {e}"), e))?;
     utf8_value(&bytes)
 }
 

@@ -16,7 +16,7 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     match out.write_all(bytes).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError::Other(format!("cannot write to stdout: {e}"))),
+        Err(e) => Err(CliError::context(format!("cannot write to stdout: {e}"), e)),
     }
 }
 
@@ -47,7 +47,7 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
 
 /// Prints `value` as one line of JSON.
 pub fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
-    let mut s = serde_json::to_string(value).map_err(|e| CliError::Other(e.to_string()))?;
+    let mut s = serde_json::to_string(value).map_err(CliError::failed)?;
     s.push('\n');
     write_stdout(s.as_bytes())
 }

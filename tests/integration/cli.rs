@@ -29,11 +29,17 @@ fn register_login_and_token_cache() {
         pw.as_bytes(),
     )
     .fails_with(5);
-    cli.run(
-        &["login", "--username", "alice", "--password-stdin"],
-        b"wrong password\n",
-    )
-    .fails_with(3);
+    let r = cli
+        .run(
+            &["login", "--username", "alice", "--password-stdin"],
+            b"wrong password\n",
+        )
+        .fails_with(3);
+    assert!(
+        r.stderr().contains("wrong username or password") && !r.stderr().contains("log in again"),
+        "{}",
+        r.stderr()
+    );
     assert!(!cli.session_file().exists());
     // The trailing newline is not part of the password (like `docker login --password-stdin`).
     let r = cli
@@ -203,7 +209,9 @@ fn not_logged_in_token_override_and_logout() {
     let cli = Cli::new(&s);
     cli.run(&["ls"], b"").fails_with(3);
     cli.run(&["get", "x"], b"").fails_with(3);
-    cli.run(&["logout"], b"").fails_with(3);
+    // Logging out when not logged in already has the outcome asked for.
+    let r = cli.run(&["logout"], b"").success();
+    assert!(r.stderr().contains("not logged in"), "{}", r.stderr());
 
     cli.login_as("alice");
     cli.run(&["put", "x", "--value", "1"], b"").success();
@@ -230,7 +238,7 @@ fn not_logged_in_token_override_and_logout() {
 }
 
 #[test]
-fn usage_errors_exit_2_and_unreachable_server_exits_1() {
+fn usage_errors_exit_2_and_unreachable_server_exits_7() {
     let s = Server::start();
     let cli = Cli::new(&s);
     let r = cli.run(&["put"], b"");
@@ -244,7 +252,7 @@ fn usage_errors_exit_2_and_unreachable_server_exits_1() {
         &["login", "-u", "alice", "--password-stdin"],
         b"password1\n",
     )
-    .fails_with(1);
+    .fails_with(7);
     assert!(r.stderr().contains("cannot reach"), "{}", r.stderr());
     let r = cli.run(&["completions", "bash"], b"").success();
     assert!(r.stdout().contains("secretctl"));
@@ -442,4 +450,170 @@ fn open_escapes_control_characters_on_a_terminal_only() {
         !out.stdout.iter().any(|b| matches!(*b, 0x1b | 0x07)) && !seen.contains('\u{9b}'),
         "raw control characters reached the terminal: {seen:?}"
     );
+}
+
+#[test]
+fn exit_codes_say_what_went_wrong() {
+    let s = Server::start();
+    let cli = Cli::new(&s);
+    cli.login_as("alice");
+    // 4 means only "no such secret or link", from a secretctl server.
+    cli.run(&["get", "nope"], b"").fails_with(4);
+    let dead = format!("{}/share/no-such-token", s.url);
+    cli.run(&["open", &dead], b"").fails_with(4);
+
+    // A server URL without a scheme is a usage error with the fix in it.
+    let bare = s.url.trim_start_matches("http://");
+    for args in [
+        vec!["ls", "--server", bare],
+        vec!["login", "-u", "alice", "--password-stdin", "--server", bare],
+        vec!["logout", "--server", bare],
+    ] {
+        let r = cli
+            .run(&args, format!("{PASSWORD}\n").as_bytes())
+            .fails_with(2);
+        assert!(
+            r.stderr().contains(&format!("http://{bare}")),
+            "{}",
+            r.stderr()
+        );
+    }
+
+    // https:// against a plain-HTTP server says so in words. (The server only drops the
+    // garbled request after its client timeout, so that is short here.)
+    let plain = Server::start_with(&["--client-timeout", "1"]);
+    let tls = plain.url.replace("http://", "https://");
+    let r = cli
+        .run(&["open", "some-token", "--server", &tls], b"")
+        .fails_with(1);
+    assert!(
+        r.stderr().contains("does not speak TLS") && r.stderr().contains(&plain.url),
+        "{}",
+        r.stderr()
+    );
+
+    // A 404 that is not secretctl's JSON: the URL is wrong, not the secret missing.
+    let web = FakeServer::start("404 Not Found", "text/html", "<h1>Not Found</h1>");
+    let link = format!("{}/share/sEcReT-ToKeN", web.url);
+    let r = cli.run(&["open", &link], b"").fails_with(1);
+    assert!(
+        r.stderr()
+            .contains(&format!("not a secretctl server at {}", web.url))
+            && r.stderr().contains("HTTP 404 from POST /share/…"),
+        "{}",
+        r.stderr()
+    );
+    assert!(!r.stderr().contains("sEcReT-ToKeN"), "{}", r.stderr());
+
+    // Nothing listening: 7, at once for a write (never retried), after the budget for a read.
+    let down = "http://127.0.0.1:9";
+    let r = cli
+        .run(&["share", "x", "--server", down], b"")
+        .fails_with(3);
+    assert!(r.stderr().contains("not logged in"), "{}", r.stderr());
+    let r = cli
+        .run(&["open", "tok", "--server", down], b"")
+        .fails_with(7);
+    assert!(r.stderr().contains("cannot reach"), "{}", r.stderr());
+    let r = cli.run(
+        &[
+            "--verbose",
+            "--retry-for",
+            "1",
+            "open",
+            "tok",
+            "--server",
+            down,
+        ],
+        b"",
+    );
+    assert_eq!(r.out.status.code(), Some(7), "{}", r.stderr());
+    assert!(
+        !r.stderr().contains("retry 1"),
+        "POST is never retried: {}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn reads_are_retried_when_the_server_cannot_be_reached() {
+    let s = Server::start();
+    let cli = Cli::new(&s).env("SECRETCTL_TOKEN", "sctl_anything");
+    let down = "http://127.0.0.1:9";
+    let mut cmd = cli.cmd();
+    cmd.env("SECRETCTL_SERVER", down);
+    let r = crate::util::run_with(cmd, &["ls", "--verbose", "--retry-for", "2s"], b"");
+    assert_eq!(r.out.status.code(), Some(7), "{}", r.stderr());
+    let err = r.stderr();
+    assert!(err.contains("retry 1: cannot reach"), "{err}");
+    assert!(err.contains("gave up after"), "{err}");
+}
+
+#[test]
+fn rate_limited_commands_retry_and_otherwise_exit_6() {
+    // Burst of 10 requests, then 5 a second: 12 parallel `get`s (24 requests) overrun it.
+    let s = Server::start_with(&["--rate-limit", "5"]);
+    let t = s.user("alice");
+    s.secret(&t, "db", "hunter2");
+    let cli = Cli::new(&s).env("SECRETCTL_TOKEN", &t);
+    let runs: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..12)
+            .map(|_| scope.spawn(|| cli.run(&["get", "db", "--verbose"], b"")))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut retried = 0;
+    for r in runs {
+        let r = r.success();
+        assert_eq!(r.stdout(), "hunter2");
+        retried += r.stderr().matches("retry ").count();
+    }
+    assert!(
+        retried > 0,
+        "no request was ever refused: the test proves nothing"
+    );
+
+    // Without retries a refusal is exit 6, not "cannot reach" (7) or a generic 1.
+    let s = Server::start_with(&["--rate-limit", "1"]);
+    let t = s.user("bob");
+    for _ in 0..5 {
+        s.http().get("/secrets", Some(&t));
+    }
+    let cli = Cli::new(&s).env("SECRETCTL_TOKEN", &t);
+    let r = cli.run(&["ls", "--retry-for", "0"], b"").fails_with(6);
+    assert!(
+        r.stderr().contains("rate-limiting") && r.stderr().contains("--retry-for"),
+        "{}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn logout_with_the_server_down_forgets_the_session_anyway() {
+    let s = Server::start();
+    let cli = Cli::new(&s);
+    cli.login_as("alice");
+    let token = cli.cached_token();
+    // The same session cached for a server that is down (nothing listens on port 9).
+    let down = "http://127.0.0.1:9";
+    let file = cli.session_file();
+    let mut cache: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let session = cache["sessions"][s.url.as_str()].clone();
+    cache["sessions"][down] = session;
+    std::fs::write(&file, serde_json::to_vec(&cache).unwrap()).unwrap();
+
+    let mut cmd = cli.cmd();
+    cmd.env("SECRETCTL_SERVER", down);
+    let r = crate::util::run_with(cmd, &["logout"], b"").success();
+    assert!(
+        r.stderr().contains("could not tell") && r.stderr().contains("stays valid"),
+        "{}",
+        r.stderr()
+    );
+    let cache: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(cache["sessions"].get(down).is_none(), "not forgotten: {cache}");
+    // True to its word: the server was not told.
+    assert_eq!(s.http().get("/secrets", Some(&token)).status, 200);
 }
