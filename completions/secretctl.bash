@@ -238,7 +238,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__account)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version show set-email help"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help show set-email help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -320,7 +320,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__account__subcmd__set__subcmd__email)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -346,7 +346,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__account__subcmd__show)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,7 +372,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version seal-key unseal-key rotate-master rotate-data-key help"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help seal-key unseal-key rotate-master rotate-data-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,7 +482,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key)
-            opts="-v -h -V --data-dir --key-file --passphrase-file --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --data-dir --key-file --passphrase-file --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -520,7 +520,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__rotate__subcmd__master)
-            opts="-v -h -V --data-dir --key-file --passphrase-file --insecure-fast-kdf --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --data-dir --key-file --passphrase-file --insecure-fast-kdf --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -558,7 +558,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__seal__subcmd__key)
-            opts="-v -h -V --key-file --passphrase-file --insecure-fast-kdf --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --key-file --passphrase-file --insecure-fast-kdf --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -592,7 +592,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__unseal__subcmd__key)
-            opts="-v -h -V --key-file --passphrase-file --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --key-file --passphrase-file --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -626,7 +626,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__audit)
-            opts="-n -v -h -V --limit --before --server --ca-cert --json --retry-for --verbose --help --version verify help"
+            opts="-n -v -h --limit --before --server --ca-cert --json --retry-for --verbose --help verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -706,7 +706,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__audit__subcmd__verify)
-            opts="-v -h -V --data-dir --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --data-dir --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -736,7 +736,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__completions)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version bash elvish fish powershell zsh"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -762,7 +762,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__get)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1152,7 +1152,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__login)
-            opts="-u -v -h -V --username --password-stdin --insecure-http --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-u -v -h --username --password-stdin --insecure-http --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1186,7 +1186,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__logout)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1212,7 +1212,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__ls)
-            opts="-t -v -h -V --tag --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-t -v -h --tag --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1246,7 +1246,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__open)
-            opts="-v -h -V --passphrase-stdin --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --passphrase-stdin --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1272,7 +1272,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__put)
-            opts="-d -t -v -h -V --description --tag --value --from-file --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-d -t -v -h --description --tag --value --from-file --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1322,7 +1322,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__register)
-            opts="-u -v -h -V --username --password-stdin --insecure-http --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-u -v -h --username --password-stdin --insecure-http --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1356,7 +1356,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__rm)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1382,7 +1382,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-v -h -V --addr --data-dir --key-file --passphrase-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --addr --data-dir --key-file --passphrase-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1496,7 +1496,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__share)
-            opts="-v -h -V --expires-in --max-views --passphrase --passphrase-stdin --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --expires-in --max-views --passphrase --passphrase-stdin --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1530,7 +1530,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__shares)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1556,7 +1556,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__unshare)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1582,7 +1582,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__update)
-            opts="-d -t -v -h -V --rename --description --tag --clear-tags --value --from-file --server --ca-cert --json --retry-for --verbose --help --version"
+            opts="-d -t -v -h --rename --description --tag --clear-tags --value --from-file --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -82,7 +82,6 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l insecure-f
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s u -l username -d 'Account name: 3-64 characters of a-z, 0-9, \'.\', \'_\', \'-\'' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
@@ -92,7 +91,6 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l insecur
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s u -l username -d 'Account name: 3-64 characters of a-z, 0-9, \'.\', \'_\', \'-\'' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
@@ -102,21 +100,18 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l insecure-h
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -f -a "show" -d 'Show your account: id, username and alert email address'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -f -a "set-email" -d 'Set the address the server mails security alerts to ("" clears it); mail is only sent when the server runs with --alert-smtp'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -126,14 +121,12 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show your account: id, username and alert email address'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "set-email" -d 'Set the address the server mails security alerts to ("" clears it); mail is only sent when the server runs with --alert-smtp'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -147,14 +140,12 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l retry-for -d
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand get" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s t -l tag -d 'Only secrets with this tag' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
@@ -162,14 +153,12 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l retry-for -d 
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l rename -d 'New name' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s d -l description -d 'New description ("" clears it)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s t -l tag -d 'Replace the tags with these (repeatable)' -r
@@ -182,7 +171,6 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l clear-tag
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l expires-in -d 'How long the link works: 60s to 7d (e.g. 30m, 1h, 2d, or seconds)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l max-views -d 'How many times the link can be opened (1-100)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l server -d 'Server to talk to' -r
@@ -193,7 +181,6 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l passphrase
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand share" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
@@ -201,21 +188,18 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l passphrase-
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand open" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s n -l limit -d 'How many events to show (1-500)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l before -d 'Only events older than this sequence number (for paging)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l server -d 'Server to talk to' -r
@@ -224,7 +208,6 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fis
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "verify" -d 'Check the hash chain of a server\'s whole trail, offline, on the server host (stop the server first); exits 1 and names the first broken record'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l data-dir -d 'The server\'s data directory' -r -F
@@ -234,7 +217,6 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_se
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the hash chain of a server\'s whole trail, offline, on the server host (stop the server first); exits 1 and names the first broken record'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l server -d 'Server to talk to' -r
@@ -243,14 +225,12 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l retr
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "seal-key" -d 'Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "unseal-key" -d 'Decrypt a sealed master key file back to plain age-keygen format, in place'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "rotate-master" -d 'Give the data keys a new master identity and replace the key file with it'
@@ -265,7 +245,6 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_se
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l key-file -d 'The master key file to rewrite in place' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l passphrase-file -d 'Read the passphrase from FILE (a trailing newline is dropped)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l server -d 'Server to talk to' -r
@@ -274,7 +253,6 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_se
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l data-dir -d 'The server\'s data directory (holding the database)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l key-file -d 'Master key file [default: DIR/master.key]' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l passphrase-file -d 'Read the key file\'s passphrase from FILE (a trailing newline is dropped)' -r -F
@@ -285,7 +263,6 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_se
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l data-dir -d 'The server\'s data directory (holding the database)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l key-file -d 'Master key file [default: DIR/master.key]' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l passphrase-file -d 'Read the key file\'s passphrase from FILE (a trailing newline is dropped)' -r -F
@@ -295,7 +272,6 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_se
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "seal-key" -d 'Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "unseal-key" -d 'Decrypt a sealed master key file back to plain age-keygen format, in place'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "rotate-master" -d 'Give the data keys a new master identity and replace the key file with it'

@@ -46,7 +46,7 @@ Environment:
 
 /// A self-hosted secrets manager: server and client in one binary.
 #[derive(Debug, Parser)]
-#[command(name = "secretctl", version, propagate_version = true, after_long_help = EXIT_CODES)]
+#[command(name = "secretctl", version, after_long_help = EXIT_CODES)]
 pub struct Cli {
     /// Server to talk to.
     #[arg(

@@ -611,9 +611,29 @@ fn logout_with_the_server_down_forgets_the_session_anyway() {
         "{}",
         r.stderr()
     );
-    let cache: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    assert!(cache["sessions"].get(down).is_none(), "not forgotten: {cache}");
+    let cache: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(
+        cache["sessions"].get(down).is_none(),
+        "not forgotten: {cache}"
+    );
     // True to its word: the server was not told.
     assert_eq!(s.http().get("/secrets", Some(&token)).status, 200);
+}
+
+#[test]
+fn only_the_top_level_command_answers_version() {
+    let s = Server::start();
+    let cli = Cli::new(&s);
+    let r = cli.run(&["--version"], b"").success();
+    assert!(r.stdout().starts_with("secretctl "), "{}", r.stdout());
+    // `get --version 2 NAME` once printed `secretctl-get 0.1.0` with exit 0 into a variable.
+    for args in [
+        vec!["get", "--version", "2", "db"],
+        vec!["ls", "-V"],
+        vec!["admin", "seal-key", "--version"],
+    ] {
+        let r = cli.run(&args, b"");
+        assert_eq!(r.out.status.code(), Some(2), "{args:?}: {}", r.stderr());
+        assert!(r.out.stdout.is_empty(), "{args:?}: {}", r.stdout());
+    }
 }
