@@ -28,11 +28,17 @@ _secretctl() {
             secretctl,completions)
                 cmd="secretctl__subcmd__completions"
                 ;;
+            secretctl,delete)
+                cmd="secretctl__subcmd__rm"
+                ;;
             secretctl,get)
                 cmd="secretctl__subcmd__get"
                 ;;
             secretctl,help)
                 cmd="secretctl__subcmd__help"
+                ;;
+            secretctl,list)
+                cmd="secretctl__subcmd__ls"
                 ;;
             secretctl,login)
                 cmd="secretctl__subcmd__login"
@@ -212,7 +218,7 @@ _secretctl() {
 
     case "${cmd}" in
         secretctl)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version serve register login logout account put get ls rm update share open shares unshare audit completions admin help"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version serve register login logout account put get ls list rm delete update share open shares unshare audit completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -39,8 +39,10 @@ complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "account" -d 'Sh
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "put" -d 'Store a new secret; the value comes from --value, --from-file, or stdin'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "get" -d 'Print a secret\'s value exactly, byte for byte (--json for the full record)'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "ls" -d 'List your secrets (never their values)'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "list" -d 'List your secrets (never their values)'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "rm" -d 'Delete a secret'
-complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "update" -d 'Change a secret\'s name, description, tags or value'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "delete" -d 'Delete a secret'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "update" -d 'Change a secret\'s name, description, tags or value (a value piped on stdin alone replaces the value)'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "share" -d 'Share a secret through a one-time, expiring link; prints the URL alone'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "open" -d 'Redeem a share link (no login needed) and print the value exactly, like get'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "shares" -d 'List a secret\'s active share links (never their tokens)'
@@ -153,12 +155,25 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l retry-for -d 
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -s t -l tag -d 'Only secrets with this tag' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c secretctl -n "__fish_secretctl_using_subcommand delete" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand delete" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand delete" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand delete" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand delete" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
+complete -c secretctl -n "__fish_secretctl_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l rename -d 'New name' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s d -l description -d 'New description ("" clears it)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s t -l tag -d 'Replace the tags with these (repeatable)' -r
@@ -286,7 +301,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "get" -d 'Print a secret\'s value exactly, byte for byte (--json for the full record)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "ls" -d 'List your secrets (never their values)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "rm" -d 'Delete a secret'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "update" -d 'Change a secret\'s name, description, tags or value'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "update" -d 'Change a secret\'s name, description, tags or value (a value piped on stdin alone replaces the value)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "share" -d 'Share a secret through a one-time, expiring link; prints the URL alone'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "open" -d 'Redeem a share link (no login needed) and print the value exactly, like get'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "shares" -d 'List a secret\'s active share links (never their tokens)'

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::api::{SHARE_EXPIRES_IN_SECS, SHARE_MAX_VIEWS};
+
 mod account;
 mod alerts;
 
@@ -13,6 +15,10 @@ pub use alerts::{AlertArgs, SmtpTlsArg};
 
 /// The server client commands talk to when neither --server nor SECRETCTL_SERVER is given.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8200";
+
+/// Where `serve` keeps its data, and where `admin` and `audit verify` look for it, unless
+/// --data-dir or SECRETCTL_DATA_DIR says otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./secretctl-data";
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -105,10 +111,13 @@ pub enum Command {
     /// Print a secret's value exactly, byte for byte (--json for the full record).
     Get(NameArg),
     /// List your secrets (never their values).
+    #[command(visible_alias = "list")]
     Ls(LsArgs),
     /// Delete a secret.
+    #[command(visible_alias = "delete")]
     Rm(NameArg),
-    /// Change a secret's name, description, tags or value.
+    /// Change a secret's name, description, tags or value (a value piped on stdin alone
+    /// replaces the value).
     Update(UpdateArgs),
     /// Share a secret through a one-time, expiring link; prints the URL alone.
     Share(ShareArgs),
@@ -144,7 +153,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "SECRETCTL_DATA_DIR",
-        default_value = "./secretctl-data",
+        default_value = DEFAULT_DATA_DIR,
         value_name = "DIR"
     )]
     pub data_dir: PathBuf,
@@ -368,11 +377,18 @@ pub struct ShareArgs {
     pub name: String,
 
     /// How long the link works: 60s to 7d (e.g. 30m, 1h, 2d, or seconds).
-    #[arg(long, default_value = "1h", value_name = "DURATION")]
-    pub expires_in: String,
+    #[arg(long, default_value = "1h", value_name = "DURATION", value_parser = share_lifetime)]
+    pub expires_in: u64,
 
     /// How many times the link can be opened (1-100).
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(
+            *SHARE_MAX_VIEWS.start() as i64..=*SHARE_MAX_VIEWS.end() as i64
+        )
+    )]
     pub max_views: u32,
 
     /// Protect the link with a passphrase, prompted without echo (send it separately).
@@ -427,7 +443,12 @@ pub enum AuditAction {
     /// the server first); exits 1 and names the first broken record.
     Verify {
         /// The server's data directory.
-        #[arg(long, env = "SECRETCTL_DATA_DIR", value_name = "DIR")]
+        #[arg(
+            long,
+            env = "SECRETCTL_DATA_DIR",
+            default_value = DEFAULT_DATA_DIR,
+            value_name = "DIR"
+        )]
         data_dir: PathBuf,
     },
 }
@@ -490,7 +511,7 @@ pub struct DataDirArgs {
     #[arg(
         long,
         env = "SECRETCTL_DATA_DIR",
-        default_value = "./secretctl-data",
+        default_value = DEFAULT_DATA_DIR,
         value_name = "DIR"
     )]
     pub data_dir: PathBuf,
@@ -522,6 +543,79 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// `share --expires-in`: a duration within what the server allows, said in the help's units
+/// (clap prefixes the flag and the value).
+fn share_lifetime(value: &str) -> Result<u64, String> {
+    let secs = crate::duration::parse_seconds(value)?;
+    if SHARE_EXPIRES_IN_SECS.contains(&secs) {
+        Ok(secs)
+    } else {
+        Err("a link lasts from 60s to 7d (e.g. 30m, 1h, 2d)".into())
+    }
+}
+
+/// Adds a "did you mean" to an unknown-subcommand error when clap found none: its own
+/// similarity measure misses swapped letters (`secretctl gte`), which typing produces most.
+pub fn with_suggestion(mut err: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::InvalidSubcommand
+        || err.get(ContextKind::SuggestedSubcommand).is_some()
+    {
+        return err;
+    }
+    let Some(ContextValue::String(typed)) = err.get(ContextKind::InvalidSubcommand) else {
+        return err;
+    };
+    let typed = typed.clone();
+    let cmd = command();
+    let mut names: Vec<String> = Vec::new();
+    let mut stack = vec![&cmd];
+    while let Some(c) = stack.pop() {
+        for sub in c.get_subcommands() {
+            names.push(sub.get_name().to_string());
+            names.extend(sub.get_all_aliases().map(str::to_string));
+            stack.push(sub);
+        }
+    }
+    let best = names
+        .into_iter()
+        .map(|n| (edit_distance(&typed, &n), n))
+        .filter(|(d, n)| *d <= 1 || (*d == 2 && n.len() > 4))
+        .min();
+    if let Some((_, name)) = best {
+        err.insert(
+            ContextKind::SuggestedSubcommand,
+            ContextValue::Strings(vec![name]),
+        );
+    }
+    err
+}
+
+/// Edit distance counting a swap of two neighbouring letters as one edit (optimal string
+/// alignment).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 /// The clap command, for generating man pages and completions.
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
@@ -530,6 +624,14 @@ pub fn command() -> clap::Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn swapped_letters_are_one_edit() {
+        assert_eq!(edit_distance("gte", "get"), 1);
+        assert_eq!(edit_distance("shrae", "share"), 1);
+        assert_eq!(edit_distance("get", "get"), 0);
+        assert_eq!(edit_distance("ls", "rm"), 2);
+    }
 
     #[test]
     fn a_token_starting_with_a_dash_is_a_value() {

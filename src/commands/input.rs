@@ -113,6 +113,23 @@ pub fn explicit_value(source: &ValueSource) -> Result<Option<SecretString>, CliE
     }
 }
 
+/// The value piped on stdin for `update NAME` with no other flag: `None` when stdin is a
+/// terminal or empty (nothing was piped), so the caller can say what to type instead.
+pub fn piped_value() -> Result<Option<SecretString>, CliError> {
+    if std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .take(MAX_VALUE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::context(format!("cannot read the value from stdin: {e}"), e))?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    utf8_value(&bytes).map(Some)
+}
+
 fn stdin_value() -> Result<SecretString, CliError> {
     let mut bytes = Zeroizing::new(Vec::new());
     std::io::stdin()

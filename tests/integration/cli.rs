@@ -4,7 +4,20 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::json;
 
-use crate::util::{Cli, PASSWORD, Server};
+use crate::util::{Cli, PASSWORD, Run, Server};
+
+trait UsageError {
+    /// Asserts clap's usage error (exit 2, nothing on stdout); returns stderr.
+    fn fails_with_usage(self) -> String;
+}
+
+impl UsageError for Run {
+    fn fails_with_usage(self) -> String {
+        assert_eq!(self.out.status.code(), Some(2), "{}", self.stderr());
+        assert!(self.out.stdout.is_empty(), "{}", self.stdout());
+        self.stderr()
+    }
+}
 
 #[test]
 fn register_login_and_token_cache() {
@@ -636,4 +649,63 @@ fn only_the_top_level_command_answers_version() {
         assert_eq!(r.out.status.code(), Some(2), "{args:?}: {}", r.stderr());
         assert!(r.out.stdout.is_empty(), "{args:?}: {}", r.stdout());
     }
+}
+
+#[test]
+fn rough_edges_a_newcomer_hit() {
+    let s = Server::start();
+    let cli = Cli::new(&s);
+    cli.login_as("alice");
+    cli.run(&["put", "db", "--value", "v1"], b"").success();
+
+    // share speaks in its own flags and units, before asking the server.
+    let r = cli
+        .run(&["share", "db", "--expires-in", "8d"], b"")
+        .fails_with_usage();
+    assert!(
+        r.contains("--expires-in") && r.contains("60s to 7d") && !r.contains("expires_in"),
+        "{r}"
+    );
+    let r = cli
+        .run(&["share", "db", "--max-views", "0"], b"")
+        .fails_with_usage();
+    assert!(r.contains("--max-views") && r.contains("1..=100"), "{r}");
+
+    // open on a dead link says what the web page says.
+    let url = cli.run(&["share", "db"], b"").success().stdout();
+    cli.run(&["open", url.trim()], b"").success();
+    let r = cli.run(&["open", url.trim()], b"").fails_with(4);
+    assert!(
+        r.stderr()
+            .contains("expired, has been used up or revoked, or never existed")
+            && r.stderr().contains("ask the sender"),
+        "{}",
+        r.stderr()
+    );
+
+    // put on a taken name points at update; update with a piped value does it.
+    let r = cli.run(&["put", "db", "--value", "v2"], b"").fails_with(5);
+    assert!(r.stderr().contains("secretctl update db"), "{}", r.stderr());
+    cli.run(&["update", "db"], b"v2").success();
+    assert_eq!(cli.run(&["get", "db"], b"").success().stdout(), "v2");
+    let r = cli.run(&["update", "db"], b"").fails_with(2);
+    assert!(
+        r.stderr().contains("printf %s VALUE | secretctl update db"),
+        "{}",
+        r.stderr()
+    );
+
+    // list/delete aliases, and a suggestion for swapped letters.
+    assert!(cli.run(&["list"], b"").success().stdout().contains("db"));
+    cli.run(&["delete", "db"], b"").success();
+    cli.run(&["get", "db"], b"").fails_with(4);
+    let r = cli.run(&["gte", "db"], b"").fails_with_usage();
+    assert!(r.contains("'get'"), "{r}");
+
+    // audit verify uses the same default --data-dir as serve and admin.
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = cli.cmd();
+    cmd.current_dir(empty.path());
+    let r = crate::util::run_with(cmd, &["audit", "verify"], b"").fails_with(1);
+    assert!(r.stderr().contains("secretctl-data"), "{}", r.stderr());
 }
