@@ -244,24 +244,12 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__account)
-            opts="-v -h --server --ca-cert --json --retry-for --verbose --help show set-email help"
+            opts="-h --help show set-email help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retry-for)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -378,24 +366,12 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin)
-            opts="-v -h --server --ca-cert --json --retry-for --verbose --help seal-key unseal-key rotate-master rotate-data-key help"
+            opts="-h --help seal-key unseal-key rotate-master rotate-data-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retry-for)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -488,7 +464,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key)
-            opts="-v -h --data-dir --key-file --passphrase-file --server --ca-cert --json --retry-for --verbose --help"
+            opts="-h --data-dir --key-file --passphrase-file --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -503,18 +479,6 @@ _secretctl() {
                     return 0
                     ;;
                 --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -526,7 +490,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__rotate__subcmd__master)
-            opts="-v -h --data-dir --key-file --passphrase-file --insecure-fast-kdf --server --ca-cert --json --retry-for --verbose --help"
+            opts="-h --data-dir --key-file --passphrase-file --json --insecure-fast-kdf --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,18 +508,6 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retry-for)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -564,7 +516,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__seal__subcmd__key)
-            opts="-v -h --key-file --passphrase-file --insecure-fast-kdf --server --ca-cert --json --retry-for --verbose --help"
+            opts="-h --key-file --passphrase-file --json --insecure-fast-kdf --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -575,18 +527,6 @@ _secretctl() {
                     return 0
                     ;;
                 --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -598,7 +538,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__unseal__subcmd__key)
-            opts="-v -h --key-file --passphrase-file --server --ca-cert --json --retry-for --verbose --help"
+            opts="-h --key-file --passphrase-file --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -609,18 +549,6 @@ _secretctl() {
                     return 0
                     ;;
                 --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -712,25 +640,13 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__audit__subcmd__verify)
-            opts="-v -h --data-dir --server --ca-cert --json --retry-for --verbose --help"
+            opts="-h --data-dir --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --data-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -742,24 +658,12 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__completions)
-            opts="-v -h --server --ca-cert --json --retry-for --verbose --help bash elvish fish powershell zsh"
+            opts="-h --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retry-for)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1388,7 +1292,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-v -h --addr --data-dir --key-file --passphrase-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --ca-cert --json --retry-for --verbose --help"
+            opts="-h --addr --data-dir --key-file --passphrase-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1479,18 +1383,6 @@ _secretctl() {
                     return 0
                     ;;
                 --test-clock-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -24,11 +24,11 @@ function __fish_secretctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c secretctl -n "__fish_secretctl_needs_command" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_needs_command" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_needs_command" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
-complete -c secretctl -n "__fish_secretctl_needs_command" -l json -d 'Print machine-readable JSON on stdout'
-complete -c secretctl -n "__fish_secretctl_needs_command" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
+complete -c secretctl -n "__fish_secretctl_needs_command" -l server -r
+complete -c secretctl -n "__fish_secretctl_needs_command" -l ca-cert -r -F
+complete -c secretctl -n "__fish_secretctl_needs_command" -l retry-for -r
+complete -c secretctl -n "__fish_secretctl_needs_command" -l json
+complete -c secretctl -n "__fish_secretctl_needs_command" -s v -l verbose
 complete -c secretctl -n "__fish_secretctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c secretctl -n "__fish_secretctl_needs_command" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "serve" -d 'Run the server'
@@ -76,13 +76,8 @@ starttls\t''
 tls\t''"
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l sweep-interval -d 'Seconds between sweeps that delete expired sessions and share links' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l test-clock-file -d 'TEST ONLY: a file holding a clock offset in seconds, to test expiry without waiting' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l trust-proxy -d 'Take client addresses from X-Forwarded-For (only behind a proxy you run, which must overwrite or append to that header); without it the header is ignored'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l insecure-fast-kdf -d 'TEST ONLY: cheap password hashing (and cheap sealing of a new key file) so test suites run fast. Never for real accounts or keys'
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l json -d 'Print machine-readable JSON on stdout'
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s u -l username -d 'Account name: 3-64 characters of a-z, 0-9, \'.\', \'_\', \'-\'' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l server -d 'Server to talk to' -r
@@ -108,11 +103,6 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l retry-for
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -l json -d 'Print machine-readable JSON on stdout'
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -f -a "show" -d 'Show your account: id, username and alert email address'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -f -a "set-email" -d 'Set the address the server mails security alerts to ("" clears it); mail is only sent when the server runs with --alert-smtp'
@@ -226,25 +216,11 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fis
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "verify" -d 'Check the hash chain of a server\'s whole trail, offline, on the server host (stop the server first); exits 1 and names the first broken record'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l data-dir -d 'The server\'s data directory' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l json -d 'Print machine-readable JSON on stdout'
-complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the hash chain of a server\'s whole trail, offline, on the server host (stop the server first); exits 1 and names the first broken record'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l json -d 'Print machine-readable JSON on stdout'
-complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l json -d 'Print machine-readable JSON on stdout'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "seal-key" -d 'Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "unseal-key" -d 'Decrypt a sealed master key file back to plain age-keygen format, in place'
@@ -253,39 +229,23 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fis
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l key-file -d 'The master key file to rewrite in place' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l passphrase-file -d 'Read the passphrase from FILE (a trailing newline is dropped)' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l insecure-fast-kdf -d 'TEST ONLY: cheap scrypt sealing so test suites run fast. Never for real keys'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l json -d 'Print machine-readable JSON on stdout'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l insecure-fast-kdf -d 'TEST ONLY: cheap scrypt sealing so test suites run fast. Never for real keys'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l key-file -d 'The master key file to rewrite in place' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l passphrase-file -d 'Read the passphrase from FILE (a trailing newline is dropped)' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l json -d 'Print machine-readable JSON on stdout'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l data-dir -d 'The server\'s data directory (holding the database)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l key-file -d 'Master key file [default: DIR/master.key]' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l passphrase-file -d 'Read the key file\'s passphrase from FILE (a trailing newline is dropped)' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l insecure-fast-kdf -d 'TEST ONLY: cheap scrypt sealing of the new key so test suites run fast'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l json -d 'Print machine-readable JSON on stdout'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l insecure-fast-kdf -d 'TEST ONLY: cheap scrypt sealing of the new key so test suites run fast'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l data-dir -d 'The server\'s data directory (holding the database)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l key-file -d 'Master key file [default: DIR/master.key]' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l passphrase-file -d 'Read the key file\'s passphrase from FILE (a trailing newline is dropped)' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l json -d 'Print machine-readable JSON on stdout'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "seal-key" -d 'Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "unseal-key" -d 'Decrypt a sealed master key file back to plain age-keygen format, in place'

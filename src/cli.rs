@@ -9,9 +9,11 @@ use crate::api::{SHARE_EXPIRES_IN_SECS, SHARE_MAX_VIEWS};
 
 mod account;
 mod alerts;
+mod client_opts;
 
 pub use account::AccountCommand;
 pub use alerts::{AlertArgs, SmtpTlsArg};
+pub use client_opts::{ClientOpts, JsonOpt, LeadingFlags};
 
 /// The server client commands talk to when neither --server nor SECRETCTL_SERVER is given.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8200";
@@ -54,39 +56,8 @@ Environment:
 #[derive(Debug, Parser)]
 #[command(name = "secretctl", version, after_long_help = EXIT_CODES)]
 pub struct Cli {
-    /// Server to talk to.
-    #[arg(
-        long,
-        global = true,
-        env = "SECRETCTL_SERVER",
-        default_value = DEFAULT_SERVER,
-        value_name = "URL"
-    )]
-    pub server: String,
-
-    /// Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the
-    /// built-in public roots; for a server with a private CA.
-    #[arg(long, global = true, env = "SECRETCTL_CA_CERT", value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
-
-    /// Print machine-readable JSON on stdout.
-    #[arg(long, global = true)]
-    pub json: bool,
-
-    /// Keep retrying requests the server refuses for now (429, 503; honouring Retry-After)
-    /// and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off).
-    #[arg(
-        long,
-        global = true,
-        env = "SECRETCTL_RETRY_FOR",
-        default_value = "30s",
-        value_name = "DURATION"
-    )]
-    pub retry_for: String,
-
-    /// Say on stderr when a request is retried, and why.
-    #[arg(long, short = 'v', global = true)]
-    pub verbose: bool,
+    #[command(flatten)]
+    pub leading: LeadingFlags,
 
     #[command(subcommand)]
     pub command: Command,
@@ -102,7 +73,7 @@ pub enum Command {
     /// Log in and cache the session token (0600) for this server.
     Login(AccountArgs),
     /// Revoke the cached session and forget it.
-    Logout,
+    Logout(ClientOpts),
     /// Show your account, or set the email address security alerts are mailed to.
     #[command(subcommand)]
     Account(AccountCommand),
@@ -291,6 +262,9 @@ pub struct AccountArgs {
     /// it, that is refused: anyone on the network path could read the password.
     #[arg(long)]
     pub insecure_http: bool,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// Where a secret value comes from.
@@ -322,6 +296,9 @@ pub struct PutArgs {
 
     #[command(flatten)]
     pub source: ValueSource,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// Commands that take only a secret name.
@@ -329,6 +306,9 @@ pub struct PutArgs {
 pub struct NameArg {
     /// Secret name.
     pub name: String,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl ls`.
@@ -337,6 +317,9 @@ pub struct LsArgs {
     /// Only secrets with this tag.
     #[arg(long, short = 't', value_name = "TAG")]
     pub tag: Option<String>,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl update`.
@@ -368,6 +351,9 @@ pub struct UpdateArgs {
 
     #[command(flatten)]
     pub source: ValueSource,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl share`.
@@ -398,6 +384,9 @@ pub struct ShareArgs {
     /// Read the passphrase from the first line of stdin (implies --passphrase).
     #[arg(long)]
     pub passphrase_stdin: bool,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl open`.
@@ -411,6 +400,9 @@ pub struct OpenArgs {
     /// Read the link's passphrase from the first line of stdin.
     #[arg(long)]
     pub passphrase_stdin: bool,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl unshare`.
@@ -418,6 +410,9 @@ pub struct OpenArgs {
 pub struct UnshareArgs {
     /// Share id, as shown by `secretctl shares NAME`.
     pub share_id: String,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl audit`.
@@ -434,6 +429,9 @@ pub struct AuditArgs {
 
     #[command(subcommand)]
     pub action: Option<AuditAction>,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl audit` subcommands.
@@ -450,6 +448,9 @@ pub enum AuditAction {
             value_name = "DIR"
         )]
         data_dir: PathBuf,
+
+        #[command(flatten)]
+        output: JsonOpt,
     },
 }
 
@@ -491,6 +492,9 @@ pub struct KeyFileArgs {
     /// Read the passphrase from FILE (a trailing newline is dropped).
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: JsonOpt,
 }
 
 /// `secretctl admin seal-key`.
@@ -523,6 +527,9 @@ pub struct DataDirArgs {
     /// Read the key file's passphrase from FILE (a trailing newline is dropped).
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: JsonOpt,
 }
 
 /// `secretctl admin rotate-master`.
@@ -643,9 +650,11 @@ mod tests {
         ])
         .unwrap();
         match cli.command {
-            Command::Open(args) => assert!(args.link.starts_with("-4sa")),
+            Command::Open(args) => {
+                assert!(args.link.starts_with("-4sa"));
+                assert!(args.client.json);
+            }
             other => panic!("{other:?}"),
         }
-        assert!(cli.json);
     }
 }

@@ -138,8 +138,8 @@ pub fn logout(ctx: &Context) -> Result<(), CliError> {
 pub fn account(ctx: &Context, cmd: &AccountCommand) -> Result<(), CliError> {
     let client = ctx.authenticated()?;
     let account = match cmd {
-        AccountCommand::Show => client.account()?,
-        AccountCommand::SetEmail { address } => {
+        AccountCommand::Show(_) => client.account()?,
+        AccountCommand::SetEmail { address, .. } => {
             let address = address.trim();
             client.set_email((!address.is_empty()).then_some(address))?
         }
@@ -148,7 +148,7 @@ pub fn account(ctx: &Context, cmd: &AccountCommand) -> Result<(), CliError> {
         return output::json(&account);
     }
     match (cmd, &account.email) {
-        (AccountCommand::Show, email) => output::write_stdout(
+        (AccountCommand::Show(_), email) => output::write_stdout(
             format!(
                 "id:        {}\nusername:  {}\nemail:     {}\n",
                 account.id,

@@ -8,7 +8,7 @@ use crate::store::ChainCheck;
 
 /// `secretctl audit [--limit N] [--before SEQ]` or `secretctl audit verify --data-dir DIR`.
 pub fn run(ctx: &Context, args: &AuditArgs) -> Result<(), CliError> {
-    if let Some(AuditAction::Verify { data_dir }) = &args.action {
+    if let Some(AuditAction::Verify { data_dir, .. }) = &args.action {
         return verify(ctx, data_dir);
     }
     if !(1..=500).contains(&args.limit) {

@@ -59,6 +59,19 @@ impl Context {
         }
     }
 
+    /// For commands that talk to no server (`admin`, `audit verify`): only `--json` matters.
+    pub fn offline(json: bool) -> Self {
+        Context::new(
+            DEFAULT_SERVER,
+            ClientSettings {
+                json,
+                ca_cert: None,
+                retry_for: Duration::ZERO,
+                verbose: false,
+            },
+        )
+    }
+
     /// `--server`, or a usage error when it cannot be a server URL.
     pub fn checked_server(&self) -> Result<&str, CliError> {
         check_base(&self.server).map_err(CliError::Usage)?;

@@ -145,17 +145,22 @@ fn refuse_test_flags(command: &Command) -> Result<(), CliError> {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     refuse_test_flags(&cli.command)?;
-    let retry_for = crate::duration::parse_seconds(&cli.retry_for)
-        .map_err(|e| CliError::Usage(format!("--retry-for: {e}")))?;
-    let ctx = context::Context::new(
-        &cli.server,
-        context::ClientSettings {
-            json: cli.json,
-            ca_cert: cli.ca_cert,
-            retry_for: std::time::Duration::from_secs(retry_for),
-            verbose: cli.verbose,
-        },
-    );
+    let ctx = match cli.command.client_opts() {
+        Some(opts) => {
+            let retry_for = crate::duration::parse_seconds(&opts.retry_for)
+                .map_err(|e| CliError::Usage(format!("--retry-for: {e}")))?;
+            context::Context::new(
+                &opts.server,
+                context::ClientSettings {
+                    json: opts.json,
+                    ca_cert: opts.ca_cert.clone(),
+                    retry_for: std::time::Duration::from_secs(retry_for),
+                    verbose: opts.verbose,
+                },
+            )
+        }
+        None => context::Context::offline(cli.command.offline_json()),
+    };
     match cli.command {
         Command::Serve(args) => {
             let mut config = ServeConfig::from_args(&args).map_err(CliError::Usage)?;
@@ -164,7 +169,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Register(args) => account::register(&ctx, &args),
         Command::Login(args) => account::login(&ctx, &args),
-        Command::Logout => account::logout(&ctx),
+        Command::Logout(_) => account::logout(&ctx),
         Command::Account(cmd) => account::account(&ctx, &cmd),
         Command::Put(args) => secrets::put(&ctx, &args),
         Command::Get(args) => secrets::get(&ctx, &args.name),

@@ -709,3 +709,42 @@ fn rough_edges_a_newcomer_hit() {
     let r = crate::util::run_with(cmd, &["audit", "verify"], b"").fails_with(1);
     assert!(r.stderr().contains("secretctl-data"), "{}", r.stderr());
 }
+
+#[test]
+fn client_flags_are_listed_and_accepted_only_where_they_apply() {
+    let s = Server::start();
+    let cli = Cli::new(&s);
+    for sub in [
+        &["serve"][..],
+        &["completions"],
+        &["admin", "rotate-master"],
+        &["admin", "seal-key"],
+        &["audit", "verify"],
+    ] {
+        let mut args = sub.to_vec();
+        args.push("--help");
+        let help = cli.run(&args, b"").success().stdout();
+        for flag in ["--server", "--ca-cert", "--retry-for"] {
+            assert!(!help.contains(flag), "{sub:?} lists {flag}:\n{help}");
+        }
+        let mut args = sub.to_vec();
+        args.extend(["--server", "http://127.0.0.1:1"]);
+        cli.run(&args, b"").fails_with_usage();
+    }
+    let help = cli.run(&["completions", "--help"], b"").success().stdout();
+    assert!(!help.contains("--json"), "{help}");
+    let help = cli.run(&["get", "--help"], b"").success().stdout();
+    assert!(
+        help.contains("--server") && help.contains("--json"),
+        "{help}"
+    );
+    // Client flags before the subcommand still work (and are refused where they do not apply).
+    cli.login_as("alice");
+    cli.run(&["put", "db", "--value", "v"], b"").success();
+    let r = cli
+        .run(&["--json", "--server", &s.url, "get", "db"], b"")
+        .success();
+    assert_eq!(r.json()["value"], "v");
+    cli.run(&["--json", "completions", "bash"], b"")
+        .fails_with_usage();
+}
