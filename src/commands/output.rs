@@ -52,6 +52,29 @@ pub fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
     write_stdout(s.as_bytes())
 }
 
+/// Like `json`, but DEL and the C1 controls (U+0080..U+009F), which JSON may carry raw, are
+/// written as `\u00XX` escapes: same JSON, nothing a terminal acts on. For values from
+/// someone else shown on a terminal (serde already escapes C0 controls and ESC).
+pub fn json_for_terminal<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let raw = zeroize::Zeroizing::new(serde_json::to_string(value).map_err(CliError::failed)?);
+    let mut out = zeroize::Zeroizing::new(escape_c1(&raw));
+    out.push('\n');
+    write_stdout(out.as_bytes())
+}
+
+/// Serialized JSON with DEL and C1 controls turned into `\u00XX` escapes.
+fn escape_c1(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if ('\u{7f}'..='\u{9f}').contains(&c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Renders rows under headers with columns padded to their widest cell.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
@@ -93,6 +116,16 @@ mod tests {
             for_terminal("\u{1b}[31mred\u{1b}]0;title\u{7}\r\n\u{7f}\u{9b}2J\0é"),
             "\\x1b[31mred\\x1b]0;title\\x07\\x0d\n\\x7f\\u{9b}2J\\x00é"
         );
+    }
+
+    #[test]
+    fn terminal_json_stays_json_without_raw_c1_controls() {
+        let value = "\u{1b}[2J\u{7f}\u{9b}6n";
+        let raw = serde_json::to_string(&value).unwrap();
+        assert!(raw.contains('\u{9b}'), "serde leaves C1 raw: {raw:?}");
+        let out = escape_c1(&raw);
+        assert_eq!(out, r#""\u001b[2J\u007f\u009b6n""#);
+        assert_eq!(serde_json::from_str::<String>(&out).unwrap(), value);
     }
 
     #[test]

@@ -127,6 +127,9 @@ pub fn open(ctx: &Context, args: &OpenArgs) -> Result<(), CliError> {
         }
         other => other?,
     };
+    if ctx.json && std::io::stdout().is_terminal() {
+        return output::json_for_terminal(&redeemed);
+    }
     if ctx.json {
         return output::json(&redeemed);
     }

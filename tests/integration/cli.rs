@@ -429,7 +429,7 @@ fn open_escapes_control_characters_on_a_terminal_only() {
     let cli = Cli::new(&s);
 
     // A pipe gets the exact bytes.
-    let url = s.share(&t, &id, &json!({"max_views": 2}))["url"]
+    let url = s.share(&t, &id, &json!({"max_views": 3}))["url"]
         .as_str()
         .unwrap()
         .to_string();
@@ -445,13 +445,18 @@ fn open_escapes_control_characters_on_a_terminal_only() {
         eprintln!("SKIPPED: terminal case of open_escapes_control_characters (no `script`)");
         return;
     }
-    let command = format!("{} open '{url}'", crate::util::BIN);
-    let mut cmd = std::process::Command::new("script");
-    cmd.args(["-qec", &command, "/dev/null"])
-        .env("SECRETCTL_SERVER", &s.url)
-        .env("HOME", &cli.home)
-        .env("XDG_CONFIG_HOME", cli.home.join(".config"));
-    let out = cmd.stdin(std::process::Stdio::null()).output().unwrap();
+    let on_terminal = |extra: &str| {
+        let command = format!("{} open '{url}' {extra}", crate::util::BIN);
+        std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("SECRETCTL_SERVER", &s.url)
+            .env("HOME", &cli.home)
+            .env("XDG_CONFIG_HOME", cli.home.join(".config"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = on_terminal("");
     assert!(out.status.success(), "{out:?}");
     let seen = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -463,6 +468,21 @@ fn open_escapes_control_characters_on_a_terminal_only() {
         !out.stdout.iter().any(|b| matches!(*b, 0x1b | 0x07)) && !seen.contains('\u{9b}'),
         "raw control characters reached the terminal: {seen:?}"
     );
+
+    // --json on a terminal: still JSON with the exact value, and nothing raw a terminal acts on.
+    let out = on_terminal("--json");
+    assert!(out.status.success(), "{out:?}");
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.stdout.iter().any(|b| matches!(*b, 0x1b | 0x07)) && !seen.contains('\u{9b}'),
+        "raw control characters reached the terminal: {seen:?}"
+    );
+    let line = seen
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_default();
+    let parsed: serde_json::Value = serde_json::from_str(line.trim_end()).unwrap();
+    assert_eq!(parsed["value"], hostile);
 }
 
 #[test]
