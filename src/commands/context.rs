@@ -107,7 +107,7 @@ impl Context {
         let not_logged_in = |why: &str| {
             let hint = match (env_token(), token_server()) {
                 (Some(_), bound) => format!(
-                    "run `secretctl login --username NAME` (SECRETCTL_TOKEN is only sent to {bound}, the server SECRETCTL_SERVER names)"
+                    "run `secretctl login --username NAME` (SECRETCTL_TOKEN is only sent to {bound}: SECRETCTL_SERVER, or the default server when that is unset)"
                 ),
                 (None, _) => {
                     "run `secretctl login --username NAME` or set SECRETCTL_TOKEN".to_string()
