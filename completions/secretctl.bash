@@ -28,11 +28,17 @@ _secretctl() {
             secretctl,completions)
                 cmd="secretctl__subcmd__completions"
                 ;;
+            secretctl,delete)
+                cmd="secretctl__subcmd__rm"
+                ;;
             secretctl,get)
                 cmd="secretctl__subcmd__get"
                 ;;
             secretctl,help)
                 cmd="secretctl__subcmd__help"
+                ;;
+            secretctl,list)
+                cmd="secretctl__subcmd__ls"
                 ;;
             secretctl,login)
                 cmd="secretctl__subcmd__login"
@@ -212,7 +218,7 @@ _secretctl() {
 
     case "${cmd}" in
         secretctl)
-            opts="-h -V --server --ca-cert --json --help --version serve register login logout account put get ls rm update share open shares unshare audit completions admin help"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version serve register login logout account put get ls list rm delete update share open shares unshare audit completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -226,6 +232,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -234,20 +244,12 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__account)
-            opts="-h -V --server --ca-cert --json --help --version show set-email help"
+            opts="-h --help show set-email help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -312,7 +314,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__account__subcmd__set__subcmd__email)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -323,6 +325,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -334,7 +340,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__account__subcmd__show)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,6 +354,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -356,20 +366,12 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin)
-            opts="-h -V --server --ca-cert --json --help --version seal-key unseal-key rotate-master rotate-data-key help"
+            opts="-h --help seal-key unseal-key rotate-master rotate-data-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -462,7 +464,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key)
-            opts="-h -V --data-dir --key-file --passphrase-file --server --ca-cert --json --help --version"
+            opts="-h --data-dir --key-file --passphrase-file --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -477,14 +479,6 @@ _secretctl() {
                     return 0
                     ;;
                 --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -496,7 +490,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__rotate__subcmd__master)
-            opts="-h -V --data-dir --key-file --passphrase-file --insecure-fast-kdf --server --ca-cert --json --help --version"
+            opts="-h --data-dir --key-file --passphrase-file --json --insecure-fast-kdf --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -514,14 +508,6 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -530,7 +516,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__seal__subcmd__key)
-            opts="-h -V --key-file --passphrase-file --insecure-fast-kdf --server --ca-cert --json --help --version"
+            opts="-h --key-file --passphrase-file --json --insecure-fast-kdf --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -541,14 +527,6 @@ _secretctl() {
                     return 0
                     ;;
                 --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -560,7 +538,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__unseal__subcmd__key)
-            opts="-h -V --key-file --passphrase-file --server --ca-cert --json --help --version"
+            opts="-h --key-file --passphrase-file --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -574,14 +552,6 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -590,7 +560,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__audit)
-            opts="-n -h -V --limit --before --server --ca-cert --json --help --version verify help"
+            opts="-n -v -h --limit --before --server --ca-cert --json --retry-for --verbose --help verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -613,6 +583,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -666,7 +640,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__audit__subcmd__verify)
-            opts="-h -V --data-dir --key-file --passphrase-file --expect --server --ca-cert --json --help --version"
+            opts="-h --data-dir --key-file --passphrase-file --json --expect --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -688,14 +662,6 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -704,20 +670,12 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__completions)
-            opts="-h -V --server --ca-cert --json --help --version bash elvish fish powershell zsh"
+            opts="-h --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -726,7 +684,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__get)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -737,6 +695,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1112,7 +1074,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__login)
-            opts="-u -h -V --username --password-stdin --server --ca-cert --json --help --version"
+            opts="-u -v -h --username --password-stdin --insecure-http --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1134,6 +1096,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1142,7 +1108,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__logout)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1156,6 +1122,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1164,7 +1134,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__ls)
-            opts="-t -h -V --tag --server --ca-cert --json --help --version"
+            opts="-t -v -h --tag --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1186,6 +1156,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1194,7 +1168,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__open)
-            opts="-h -V --passphrase-stdin --server --ca-cert --json --help --version"
+            opts="-v -h --passphrase-stdin --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1208,6 +1182,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1216,7 +1194,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__put)
-            opts="-d -t -h -V --description --tag --value --from-file --server --ca-cert --json --help --version"
+            opts="-d -t -v -h --description --tag --value --from-file --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1254,6 +1232,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1262,7 +1244,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__register)
-            opts="-u -h -V --username --password-stdin --server --ca-cert --json --help --version"
+            opts="-u -v -h --username --password-stdin --insecure-http --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1284,6 +1266,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1292,7 +1278,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__rm)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1306,6 +1292,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1314,7 +1304,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-h -V --addr --data-dir --key-file --passphrase-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --server --ca-cert --json --help --version"
+            opts="-h --addr --data-dir --key-file --passphrase-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1408,14 +1398,6 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --ca-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1424,7 +1406,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__share)
-            opts="-h -V --expires-in --max-views --passphrase --passphrase-stdin --server --ca-cert --json --help --version"
+            opts="-v -h --expires-in --max-views --passphrase --passphrase-stdin --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1446,6 +1428,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1454,7 +1440,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__shares)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1465,6 +1451,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1476,7 +1466,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__unshare)
-            opts="-h -V --server --ca-cert --json --help --version"
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1490,6 +1480,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1498,7 +1492,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__update)
-            opts="-d -t -h -V --rename --description --tag --clear-tags --value --from-file --server --ca-cert --json --help --version"
+            opts="-d -t -v -h --rename --description --tag --clear-tags --value --from-file --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1537,6 +1531,10 @@ _secretctl() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

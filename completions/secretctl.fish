@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_secretctl_global_optspecs
-    string join \n server= ca-cert= json h/help V/version
+    string join \n server= ca-cert= json retry-for= v/verbose h/help V/version
 end
 
 function __fish_secretctl_needs_command
@@ -24,9 +24,11 @@ function __fish_secretctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c secretctl -n "__fish_secretctl_needs_command" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_needs_command" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_needs_command" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_needs_command" -l server -r
+complete -c secretctl -n "__fish_secretctl_needs_command" -l ca-cert -r -F
+complete -c secretctl -n "__fish_secretctl_needs_command" -l retry-for -r
+complete -c secretctl -n "__fish_secretctl_needs_command" -l json
+complete -c secretctl -n "__fish_secretctl_needs_command" -s v -l verbose
 complete -c secretctl -n "__fish_secretctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c secretctl -n "__fish_secretctl_needs_command" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "serve" -d 'Run the server'
@@ -37,8 +39,10 @@ complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "account" -d 'Sh
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "put" -d 'Store a new secret; the value comes from --value, --from-file, or stdin'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "get" -d 'Print a secret\'s value exactly, byte for byte (--json for the full record)'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "ls" -d 'List your secrets (never their values)'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "list" -d 'List your secrets (never their values)'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "rm" -d 'Delete a secret'
-complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "update" -d 'Change a secret\'s name, description, tags or value'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "delete" -d 'Delete a secret'
+complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "update" -d 'Change a secret\'s name, description, tags or value (a value piped on stdin alone replaces the value)'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "share" -d 'Share a secret through a one-time, expiring link; prints the URL alone'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "open" -d 'Redeem a share link (no login needed) and print the value exactly, like get'
 complete -c secretctl -n "__fish_secretctl_needs_command" -f -a "shares" -d 'List a secret\'s active share links (never their tokens)'
@@ -72,50 +76,49 @@ starttls\t''
 tls\t''"
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l sweep-interval -d 'Seconds between sweeps that delete expired sessions and share links' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l test-clock-file -d 'TEST ONLY: a file holding a clock offset in seconds, to test expiry without waiting' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l trust-proxy -d 'Take client addresses from X-Forwarded-For (only behind a proxy you run, which must overwrite or append to that header); without it the header is ignored'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l insecure-fast-kdf -d 'TEST ONLY: cheap password hashing (and cheap sealing of a new key file) so test suites run fast. Never for real accounts or keys'
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s u -l username -d 'Account name: 3-64 characters of a-z, 0-9, \'.\', \'_\', \'-\'' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l password-stdin -d 'Read the password from the first line of stdin (for scripts)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l insecure-http -d 'Send the password over plain http:// to a server that is not this machine. Without it, that is refused: anyone on the network path could read the password'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand register" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s u -l username -d 'Account name: 3-64 characters of a-z, 0-9, \'.\', \'_\', \'-\'' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l password-stdin -d 'Read the password from the first line of stdin (for scripts)'
+complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l insecure-http -d 'Send the password over plain http:// to a server that is not this machine. Without it, that is refused: anyone on the network path could read the password'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand login" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand logout" -s V -l version -d 'Print version'
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -f -a "show" -d 'Show your account: id, username and alert email address'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -f -a "set-email" -d 'Set the address the server mails security alerts to ("" clears it); mail is only sent when the server runs with --alert-smtp'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and not __fish_seen_subcommand_from show set-email help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from show" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from show" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from show" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from show" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from set-email" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show your account: id, username and alert email address'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "set-email" -d 'Set the address the server mails security alerts to ("" clears it); mail is only sent when the server runs with --alert-smtp'
 complete -c secretctl -n "__fish_secretctl_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -125,25 +128,42 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l value -d 'Th
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l from-file -d 'Read the value from a file, byte for byte ("-" reads stdin)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand put" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand get" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand get" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand get" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s t -l tag -d 'Only secrets with this tag' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -s t -l tag -d 'Only secrets with this tag' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
+complete -c secretctl -n "__fish_secretctl_using_subcommand list" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand rm" -s V -l version -d 'Print version'
+complete -c secretctl -n "__fish_secretctl_using_subcommand delete" -l server -d 'Server to talk to' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand delete" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand delete" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand delete" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand delete" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
+complete -c secretctl -n "__fish_secretctl_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l rename -d 'New name' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s d -l description -d 'New description ("" clears it)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s t -l tag -d 'Replace the tags with these (repeatable)' -r
@@ -151,65 +171,60 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l value -d 
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l from-file -d 'Read the value from a file, byte for byte ("-" reads stdin)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l clear-tags -d 'Remove all tags'
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand update" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l expires-in -d 'How long the link works: 60s to 7d (e.g. 30m, 1h, 2d, or seconds)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l max-views -d 'How many times the link can be opened (1-100)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l passphrase -d 'Protect the link with a passphrase, prompted without echo (send it separately)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l passphrase-stdin -d 'Read the passphrase from the first line of stdin (implies --passphrase)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand share" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand share" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand share" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l passphrase-stdin -d 'Read the link\'s passphrase from the first line of stdin'
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand open" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand open" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand open" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand shares" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand unshare" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s n -l limit -d 'How many events to show (1-500)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l before -d 'Only events older than this sequence number (for paging)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s v -l verbose -d 'Say on stderr when a request is retried, and why'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "verify" -d 'Check a server\'s whole trail, offline, on the server host (stop the server first): every record\'s keyed link, and that the trail ends at its authenticated head. Needs the master key (the links are keyed). Prints the head as SEQ:HASH; exits 1 and names the first broken record. Reads the files only, never writes them'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l data-dir -d 'The server\'s data directory (holding the database)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l key-file -d 'Master key file [default: DIR/master.key]' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l passphrase-file -d 'Read the key file\'s passphrase from FILE (a trailing newline is dropped)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l expect -d 'Also require this record, as printed by an earlier verify (SEQ:HASH), to be in the trail: catches a whole database rolled back to an older copy' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check a server\'s whole trail, offline, on the server host (stop the server first): every record\'s keyed link, and that the trail ends at its authenticated head. Needs the master key (the links are keyed). Prints the head as SEQ:HASH; exits 1 and names the first broken record. Reads the files only, never writes them'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "seal-key" -d 'Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "unseal-key" -d 'Decrypt a sealed master key file back to plain age-keygen format, in place'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "rotate-master" -d 'Give the data keys a new master identity and replace the key file with it'
@@ -217,36 +232,24 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fis
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and not __fish_seen_subcommand_from seal-key unseal-key rotate-master rotate-data-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l key-file -d 'The master key file to rewrite in place' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l passphrase-file -d 'Read the passphrase from FILE (a trailing newline is dropped)' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l insecure-fast-kdf -d 'TEST ONLY: cheap scrypt sealing so test suites run fast. Never for real keys'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -l insecure-fast-kdf -d 'TEST ONLY: cheap scrypt sealing so test suites run fast. Never for real keys'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from seal-key" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l key-file -d 'The master key file to rewrite in place' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l passphrase-file -d 'Read the passphrase from FILE (a trailing newline is dropped)' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from unseal-key" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l data-dir -d 'The server\'s data directory (holding the database)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l key-file -d 'Master key file [default: DIR/master.key]' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l passphrase-file -d 'Read the key file\'s passphrase from FILE (a trailing newline is dropped)' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l insecure-fast-kdf -d 'TEST ONLY: cheap scrypt sealing of the new key so test suites run fast'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l json -d 'Print machine-readable JSON on stdout'
+complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -l insecure-fast-kdf -d 'TEST ONLY: cheap scrypt sealing of the new key so test suites run fast'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-master" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l data-dir -d 'The server\'s data directory (holding the database)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l key-file -d 'Master key file [default: DIR/master.key]' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l passphrase-file -d 'Read the key file\'s passphrase from FILE (a trailing newline is dropped)' -r -F
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l server -d 'Server to talk to' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -l json -d 'Print machine-readable JSON on stdout'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -s h -l help -d 'Print help'
-complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from rotate-data-key" -s V -l version -d 'Print version'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "seal-key" -d 'Encrypt a plain master key file with a passphrase (age scrypt, ASCII-armored)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "unseal-key" -d 'Decrypt a sealed master key file back to plain age-keygen format, in place'
 complete -c secretctl -n "__fish_secretctl_using_subcommand admin; and __fish_seen_subcommand_from help" -f -a "rotate-master" -d 'Give the data keys a new master identity and replace the key file with it'
@@ -261,7 +264,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "get" -d 'Print a secret\'s value exactly, byte for byte (--json for the full record)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "ls" -d 'List your secrets (never their values)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "rm" -d 'Delete a secret'
-complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "update" -d 'Change a secret\'s name, description, tags or value'
+complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "update" -d 'Change a secret\'s name, description, tags or value (a value piped on stdin alone replaces the value)'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "share" -d 'Share a secret through a one-time, expiring link; prints the URL alone'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "open" -d 'Redeem a share link (no login needed) and print the value exactly, like get'
 complete -c secretctl -n "__fish_secretctl_using_subcommand help; and not __fish_seen_subcommand_from serve register login logout account put get ls rm update share open shares unshare audit completions admin help" -f -a "shares" -d 'List a secret\'s active share links (never their tokens)'

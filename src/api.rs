@@ -105,6 +105,11 @@ pub struct Health {
     pub status: String,
 }
 
+/// Seconds a share link may live (`CreateShare::expires_in`): 1 minute to 7 days.
+pub const SHARE_EXPIRES_IN_SECS: std::ops::RangeInclusive<u64> = 60..=604_800;
+/// Views a share link may allow (`CreateShare::max_views`).
+pub const SHARE_MAX_VIEWS: std::ops::RangeInclusive<u32> = 1..=100;
+
 /// `POST /secrets/{id}/share` (the body is optional).
 #[derive(Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -27,7 +27,14 @@ pub fn render() -> Vec<(String, Vec<u8>)> {
 fn sub_pages(cmd: &clap::Command, prefix: &str, version: &str, out: &mut Vec<(String, Vec<u8>)>) {
     for sub in cmd.get_subcommands() {
         let name = format!("{prefix}-{}", sub.get_name());
-        let page = man_page(sub.clone().name(name.clone()).version(version.to_string()));
+        // The version names the release in the page footer; only `secretctl` itself takes
+        // --version, so the subcommand pages must not list the flag.
+        let page = man_page(
+            sub.clone()
+                .name(name.clone())
+                .version(version.to_string())
+                .disable_version_flag(true),
+        );
         out.push((format!("man/{name}.1"), page));
         sub_pages(sub, &name, version, out);
     }

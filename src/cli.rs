@@ -5,27 +5,45 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::api::{SHARE_EXPIRES_IN_SECS, SHARE_MAX_VIEWS};
+
 mod account;
 mod alerts;
+mod client_opts;
 
 pub use account::AccountCommand;
 pub use alerts::{AlertArgs, SmtpTlsArg};
+pub use client_opts::{ClientOpts, JsonOpt, LeadingFlags};
+
+/// The server client commands talk to when neither --server nor SECRETCTL_SERVER is given.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8200";
+
+/// Where `serve` keeps its data, and where `admin` and `audit verify` look for it, unless
+/// --data-dir or SECRETCTL_DATA_DIR says otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./secretctl-data";
 
 const EXIT_CODES: &str = "\
 Exit status:
-  0  success
-  1  error (server unreachable, input rejected by the server, server error)
-  2  usage error (bad flags or arguments, or input refused before sending:
-     empty or non-UTF-8 value, no terminal to prompt on)
-  3  not logged in, session token rejected (401), wrong or missing share
-     passphrase, or the server refuses the action (403, e.g. registration closed)
-  4  not found (404)
+  0  success (also `logout` when not logged in)
+  1  error: input rejected by the server (400), server error (500), TLS failure,
+     a URL that is not a secretctl server (404 without its JSON error)
+  2  usage error (bad flags or arguments, or input refused before sending: a
+     --server without http:// or https://, flags out of range, empty or
+     non-UTF-8 value, no terminal to prompt on, plain http:// password)
+  3  not logged in, session token rejected (401), wrong username or password,
+     wrong or missing share passphrase, or the server refuses the action (403,
+     e.g. registration closed)
+  4  this secret or link does not exist (404 from a secretctl server)
   5  conflict: the name is already taken (409)
+  6  rate-limited (429) or unavailable (503) after retrying for --retry-for
+  7  cannot reach the server (connection refused, DNS, timeout)
 
 Environment:
   SECRETCTL_SERVER    server URL (--server)
   SECRETCTL_CA_CERT   CA certificate to trust for https:// servers (--ca-cert)
-  SECRETCTL_TOKEN     session token to use instead of the cached login
+  SECRETCTL_RETRY_FOR how long to retry refused requests and failed reads (--retry-for)
+  SECRETCTL_TOKEN     session token to use instead of the cached login; sent only
+                      to the server SECRETCTL_SERVER names (else the default)
   SECRETCTL_USERNAME  username for register/login (--username)
   SECRETCTL_PASSWORD  password for register/login when no terminal is available
                       (prefer --password-stdin)
@@ -36,26 +54,10 @@ Environment:
 
 /// A self-hosted secrets manager: server and client in one binary.
 #[derive(Debug, Parser)]
-#[command(name = "secretctl", version, propagate_version = true, after_long_help = EXIT_CODES)]
+#[command(name = "secretctl", version, after_long_help = EXIT_CODES)]
 pub struct Cli {
-    /// Server to talk to.
-    #[arg(
-        long,
-        global = true,
-        env = "SECRETCTL_SERVER",
-        default_value = "http://127.0.0.1:8200",
-        value_name = "URL"
-    )]
-    pub server: String,
-
-    /// Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the
-    /// built-in public roots; for a server with a private CA.
-    #[arg(long, global = true, env = "SECRETCTL_CA_CERT", value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
-
-    /// Print machine-readable JSON on stdout.
-    #[arg(long, global = true)]
-    pub json: bool,
+    #[command(flatten)]
+    pub leading: LeadingFlags,
 
     #[command(subcommand)]
     pub command: Command,
@@ -71,7 +73,7 @@ pub enum Command {
     /// Log in and cache the session token (0600) for this server.
     Login(AccountArgs),
     /// Revoke the cached session and forget it.
-    Logout,
+    Logout(ClientOpts),
     /// Show your account, or set the email address security alerts are mailed to.
     #[command(subcommand)]
     Account(AccountCommand),
@@ -80,10 +82,13 @@ pub enum Command {
     /// Print a secret's value exactly, byte for byte (--json for the full record).
     Get(NameArg),
     /// List your secrets (never their values).
+    #[command(visible_alias = "list")]
     Ls(LsArgs),
     /// Delete a secret.
+    #[command(visible_alias = "delete")]
     Rm(NameArg),
-    /// Change a secret's name, description, tags or value.
+    /// Change a secret's name, description, tags or value (a value piped on stdin alone
+    /// replaces the value).
     Update(UpdateArgs),
     /// Share a secret through a one-time, expiring link; prints the URL alone.
     Share(ShareArgs),
@@ -119,7 +124,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "SECRETCTL_DATA_DIR",
-        default_value = "./secretctl-data",
+        default_value = DEFAULT_DATA_DIR,
         value_name = "DIR"
     )]
     pub data_dir: PathBuf,
@@ -252,6 +257,14 @@ pub struct AccountArgs {
     /// Read the password from the first line of stdin (for scripts).
     #[arg(long)]
     pub password_stdin: bool,
+
+    /// Send the password over plain http:// to a server that is not this machine. Without
+    /// it, that is refused: anyone on the network path could read the password.
+    #[arg(long)]
+    pub insecure_http: bool,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// Where a secret value comes from.
@@ -283,6 +296,9 @@ pub struct PutArgs {
 
     #[command(flatten)]
     pub source: ValueSource,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// Commands that take only a secret name.
@@ -290,6 +306,9 @@ pub struct PutArgs {
 pub struct NameArg {
     /// Secret name.
     pub name: String,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl ls`.
@@ -298,6 +317,9 @@ pub struct LsArgs {
     /// Only secrets with this tag.
     #[arg(long, short = 't', value_name = "TAG")]
     pub tag: Option<String>,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl update`.
@@ -329,6 +351,9 @@ pub struct UpdateArgs {
 
     #[command(flatten)]
     pub source: ValueSource,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl share`.
@@ -338,11 +363,18 @@ pub struct ShareArgs {
     pub name: String,
 
     /// How long the link works: 60s to 7d (e.g. 30m, 1h, 2d, or seconds).
-    #[arg(long, default_value = "1h", value_name = "DURATION")]
-    pub expires_in: String,
+    #[arg(long, default_value = "1h", value_name = "DURATION", value_parser = share_lifetime)]
+    pub expires_in: u64,
 
     /// How many times the link can be opened (1-100).
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(
+            *SHARE_MAX_VIEWS.start() as i64..=*SHARE_MAX_VIEWS.end() as i64
+        )
+    )]
     pub max_views: u32,
 
     /// Protect the link with a passphrase, prompted without echo (send it separately).
@@ -352,6 +384,9 @@ pub struct ShareArgs {
     /// Read the passphrase from the first line of stdin (implies --passphrase).
     #[arg(long)]
     pub passphrase_stdin: bool,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl open`.
@@ -365,6 +400,9 @@ pub struct OpenArgs {
     /// Read the link's passphrase from the first line of stdin.
     #[arg(long)]
     pub passphrase_stdin: bool,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl unshare`.
@@ -372,6 +410,9 @@ pub struct OpenArgs {
 pub struct UnshareArgs {
     /// Share id, as shown by `secretctl shares NAME`.
     pub share_id: String,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl audit`.
@@ -388,6 +429,9 @@ pub struct AuditArgs {
 
     #[command(subcommand)]
     pub action: Option<AuditAction>,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
 }
 
 /// `secretctl audit` subcommands.
@@ -450,6 +494,9 @@ pub struct KeyFileArgs {
     /// Read the passphrase from FILE (a trailing newline is dropped).
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: JsonOpt,
 }
 
 /// `secretctl admin seal-key`.
@@ -470,7 +517,7 @@ pub struct DataDirArgs {
     #[arg(
         long,
         env = "SECRETCTL_DATA_DIR",
-        default_value = "./secretctl-data",
+        default_value = DEFAULT_DATA_DIR,
         value_name = "DIR"
     )]
     pub data_dir: PathBuf,
@@ -482,6 +529,9 @@ pub struct DataDirArgs {
     /// Read the key file's passphrase from FILE (a trailing newline is dropped).
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: JsonOpt,
 }
 
 /// `secretctl admin rotate-master`.
@@ -502,6 +552,79 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// `share --expires-in`: a duration within what the server allows, said in the help's units
+/// (clap prefixes the flag and the value).
+fn share_lifetime(value: &str) -> Result<u64, String> {
+    let secs = crate::duration::parse_seconds(value)?;
+    if SHARE_EXPIRES_IN_SECS.contains(&secs) {
+        Ok(secs)
+    } else {
+        Err("a link lasts from 60s to 7d (e.g. 30m, 1h, 2d)".into())
+    }
+}
+
+/// Adds a "did you mean" to an unknown-subcommand error when clap found none: its own
+/// similarity measure misses swapped letters (`secretctl gte`), which typing produces most.
+pub fn with_suggestion(mut err: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::InvalidSubcommand
+        || err.get(ContextKind::SuggestedSubcommand).is_some()
+    {
+        return err;
+    }
+    let Some(ContextValue::String(typed)) = err.get(ContextKind::InvalidSubcommand) else {
+        return err;
+    };
+    let typed = typed.clone();
+    let cmd = command();
+    let mut names: Vec<String> = Vec::new();
+    let mut stack = vec![&cmd];
+    while let Some(c) = stack.pop() {
+        for sub in c.get_subcommands() {
+            names.push(sub.get_name().to_string());
+            names.extend(sub.get_all_aliases().map(str::to_string));
+            stack.push(sub);
+        }
+    }
+    let best = names
+        .into_iter()
+        .map(|n| (edit_distance(&typed, &n), n))
+        .filter(|(d, n)| *d <= 1 || (*d == 2 && n.len() > 4))
+        .min();
+    if let Some((_, name)) = best {
+        err.insert(
+            ContextKind::SuggestedSubcommand,
+            ContextValue::Strings(vec![name]),
+        );
+    }
+    err
+}
+
+/// Edit distance counting a swap of two neighbouring letters as one edit (optimal string
+/// alignment).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 /// The clap command, for generating man pages and completions.
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
@@ -510,6 +633,14 @@ pub fn command() -> clap::Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn swapped_letters_are_one_edit() {
+        assert_eq!(edit_distance("gte", "get"), 1);
+        assert_eq!(edit_distance("shrae", "share"), 1);
+        assert_eq!(edit_distance("get", "get"), 0);
+        assert_eq!(edit_distance("ls", "rm"), 2);
+    }
 
     #[test]
     fn a_token_starting_with_a_dash_is_a_value() {
@@ -521,9 +652,11 @@ mod tests {
         ])
         .unwrap();
         match cli.command {
-            Command::Open(args) => assert!(args.link.starts_with("-4sa")),
+            Command::Open(args) => {
+                assert!(args.link.starts_with("-4sa"));
+                assert!(args.client.json);
+            }
             other => panic!("{other:?}"),
         }
-        assert!(cli.json);
     }
 }

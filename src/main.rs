@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = secretctl::cli::Cli::parse();
+    let cli = secretctl::cli::Cli::parse_args()
+        .unwrap_or_else(|e| secretctl::cli::with_suggestion(e).exit());
     match secretctl::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -239,6 +239,6 @@ fn warn_compaction(warning: Option<&str>) {
     }
 }
 
-fn other(e: impl std::fmt::Display) -> CliError {
-    CliError::Other(e.to_string())
+fn other(e: impl std::error::Error + Send + Sync + 'static) -> CliError {
+    CliError::failed(e)
 }

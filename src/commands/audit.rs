@@ -19,7 +19,7 @@ pub fn run(ctx: &Context, args: &AuditArgs) -> Result<(), CliError> {
         // One JSON object per line, for jq and log tooling.
         let mut out = String::new();
         for e in &list.events {
-            out.push_str(&serde_json::to_string(e).map_err(|e| CliError::Other(e.to_string()))?);
+            out.push_str(&serde_json::to_string(e).map_err(CliError::failed)?);
             out.push('\n');
         }
         return output::write_stdout(out.as_bytes());
@@ -59,8 +59,8 @@ pub fn run(ctx: &Context, args: &AuditArgs) -> Result<(), CliError> {
 fn verify(ctx: &Context, args: &AuditVerifyArgs) -> Result<(), CliError> {
     let expect = args.expect.as_deref().map(parse_head).transpose()?;
     let (db, master) = super::admin::load_master(&args.dir)?;
-    let check = crate::store::verify_chain(&db, &master, expect.as_ref())
-        .map_err(|e| CliError::Other(e.to_string()))?;
+    let check =
+        crate::store::verify_chain(&db, &master, expect.as_ref()).map_err(CliError::failed)?;
     match check {
         ChainCheck::Intact {
             records,

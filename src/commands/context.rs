@@ -1,12 +1,19 @@
 //! What every client command needs: the server URL, output mode, the CA to trust for
 //! `https://` servers, and the session token (from `SECRETCTL_TOKEN`, else the cache).
+//!
+//! `SECRETCTL_TOKEN` is bound to one server: the one `SECRETCTL_SERVER` names, or the default
+//! server when that is unset. A `--server` pointing anywhere else never receives it, so a
+//! typo'd or hostile URL on the command line cannot collect a CI job's token.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::CliError;
+use crate::cli::DEFAULT_SERVER;
 use crate::client::normalize_base;
 use crate::client::session_cache::SessionCache;
-use crate::client::{ApiClient, ClientTls};
+use crate::client::{ApiClient, ClientTls, Retry, RetryNotice, RetryObserver, check_base};
 use crate::sensitive::SecretString;
 
 /// Per-invocation settings shared by the client commands.
@@ -15,21 +22,66 @@ pub struct Context {
     pub json: bool,
     /// `--ca-cert`; read when a client is made, so `serve` never trips over it.
     ca_cert: Option<PathBuf>,
+    retry: Retry,
+}
+
+/// The client-side settings besides the server URL.
+pub struct ClientSettings {
+    pub json: bool,
+    pub ca_cert: Option<PathBuf>,
+    /// `--retry-for`.
+    pub retry_for: Duration,
+    /// `--verbose`: count retries on stderr.
+    pub verbose: bool,
 }
 
 impl Context {
-    /// Settings from the global flags.
-    pub fn new(server: &str, json: bool, ca_cert: Option<PathBuf>) -> Self {
+    /// Settings from the flags.
+    pub fn new(server: &str, settings: ClientSettings) -> Self {
+        let notify = settings.verbose.then(|| {
+            Arc::new(|n: &RetryNotice| {
+                eprintln!(
+                    "retry {}: {}; waiting {:.1}s",
+                    n.attempt,
+                    n.reason,
+                    n.wait.as_secs_f64()
+                );
+            }) as RetryObserver
+        });
         Context {
             server: normalize_base(server),
-            json,
-            ca_cert,
+            json: settings.json,
+            ca_cert: settings.ca_cert,
+            retry: Retry {
+                retry_for: settings.retry_for,
+                notify,
+            },
         }
+    }
+
+    /// For commands that talk to no server (`admin`, `audit verify`): only `--json` matters.
+    pub fn offline(json: bool) -> Self {
+        Context::new(
+            DEFAULT_SERVER,
+            ClientSettings {
+                json,
+                ca_cert: None,
+                retry_for: Duration::ZERO,
+                verbose: false,
+            },
+        )
+    }
+
+    /// `--server`, or a usage error when it cannot be a server URL.
+    pub fn checked_server(&self) -> Result<&str, CliError> {
+        check_base(&self.server).map_err(CliError::Usage)?;
+        Ok(&self.server)
     }
 
     /// A client for `base` (not necessarily `--server`) that trusts `--ca-cert` if given.
     pub fn client(&self, base: &str, token: Option<SecretString>) -> Result<ApiClient, CliError> {
-        Ok(ApiClient::new(base, token, &self.tls()?))
+        check_base(base).map_err(CliError::Usage)?;
+        Ok(ApiClient::new(base, token, &self.tls()?).with_retry(self.retry.clone()))
     }
 
     fn tls(&self) -> Result<ClientTls, CliError> {
@@ -46,23 +98,22 @@ impl Context {
 
     /// A client with this server's token; exit 3 when there is none.
     pub fn authenticated(&self) -> Result<ApiClient, CliError> {
+        self.checked_server()?;
         // A bad --ca-cert is reported before "not logged in", whatever the session state.
-        let tls = self.tls()?;
-        if let Some(t) = std::env::var("SECRETCTL_TOKEN")
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-        {
-            return Ok(ApiClient::new(
-                &self.server,
-                Some(SecretString::from(t.trim().to_string())),
-                &tls,
-            ));
+        self.tls()?;
+        if let Some(t) = env_token_for(&self.server) {
+            return self.client(&self.server, Some(t));
         }
         let not_logged_in = |why: &str| {
-            CliError::Unauthorized(format!(
-                "{why} {}: run `secretctl login --username NAME` or set SECRETCTL_TOKEN",
-                self.server
-            ))
+            let hint = match (env_token(), token_server()) {
+                (Some(_), bound) => format!(
+                    "run `secretctl login --username NAME` (SECRETCTL_TOKEN is only sent to {bound}: SECRETCTL_SERVER, or the default server when that is unset)"
+                ),
+                (None, _) => {
+                    "run `secretctl login --username NAME` or set SECRETCTL_TOKEN".to_string()
+                }
+            };
+            CliError::Unauthorized(format!("{why} {}: {hint}", self.server))
         };
         let cached = SessionCache::default_location()?
             .load(&self.server)?
@@ -72,15 +123,58 @@ impl Context {
         if expired {
             return Err(not_logged_in("session expired for"));
         }
-        Ok(ApiClient::new(&self.server, Some(cached.token), &tls))
+        self.client(&self.server, Some(cached.token))
     }
 }
 
-/// The token in `SECRETCTL_TOKEN`, when set and non-empty.
-pub fn env_token() -> Option<SecretString> {
+/// The server `SECRETCTL_TOKEN` belongs to: `SECRETCTL_SERVER`, else the default server.
+fn token_server() -> String {
+    let server = std::env::var("SECRETCTL_SERVER")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_SERVER.to_string());
+    normalize_base(&server)
+}
+
+/// `SECRETCTL_TOKEN`, but only when `server` is the server it belongs to (see the module doc).
+pub fn env_token_for(server: &str) -> Option<SecretString> {
+    token_applies(server, &token_server())
+        .then(env_token)
+        .flatten()
+}
+
+/// Whether a token bound to `bound` may be sent to `server` (both already normalized).
+fn token_applies(server: &str, bound: &str) -> bool {
+    // Scheme and host are case-insensitive in URLs; the rest must match exactly, so
+    // `https://h` and `http://h` (or another port) are different servers.
+    server.eq_ignore_ascii_case(bound)
+}
+
+/// The token in `SECRETCTL_TOKEN`, when set and non-empty, whichever server it belongs to.
+fn env_token() -> Option<SecretString> {
     std::env::var("SECRETCTL_TOKEN")
         .ok()
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
         .map(SecretString::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_token_goes_only_to_its_own_server() {
+        let bound = normalize_base("http://127.0.0.1:8200/");
+        assert!(token_applies("http://127.0.0.1:8200", &bound));
+        assert!(token_applies("HTTP://127.0.0.1:8200", &bound));
+        for other in [
+            "http://127.0.0.1:8201",
+            "https://127.0.0.1:8200",
+            "http://127.0.0.1:8200.evil.example",
+            "http://evil.example",
+        ] {
+            assert!(!token_applies(other, &bound), "{other}");
+        }
+    }
 }

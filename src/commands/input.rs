@@ -45,7 +45,7 @@ pub fn stdin_line(what: &str) -> Result<SecretString, CliError> {
     let mut line = Zeroizing::new(String::new());
     std::io::stdin()
         .read_line(&mut line)
-        .map_err(|e| CliError::Other(format!("cannot read the {what} from stdin: {e}")))?;
+        .map_err(|e| CliError::context(format!("cannot read the {what} from stdin: {e}"), e))?;
     let trimmed = line.strip_suffix('\n').unwrap_or(&line);
     let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
     if trimmed.is_empty() {
@@ -81,7 +81,7 @@ fn capitalize(s: &str) -> String {
 fn prompt(label: &str) -> Result<SecretString, CliError> {
     rpassword::prompt_password(label)
         .map(SecretString::from)
-        .map_err(|e| CliError::Other(format!("cannot read from the terminal: {e}")))
+        .map_err(|e| CliError::context(format!("cannot read from the terminal: {e}"), e))
 }
 
 /// The value for `put`: `--value`, `--from-file` (`-` is stdin), or stdin; a no-echo prompt
@@ -106,11 +106,28 @@ pub fn explicit_value(source: &ValueSource) -> Result<Option<SecretString>, CliE
             let mut bytes = Zeroizing::new(Vec::new());
             std::fs::File::open(p)
                 .and_then(|f| f.take(MAX_VALUE_BYTES as u64 + 1).read_to_end(&mut bytes))
-                .map_err(|e| CliError::Other(format!("cannot read {}: {e}", p.display())))?;
+                .map_err(|e| CliError::context(format!("cannot read {}: {e}", p.display()), e))?;
             utf8_value(&bytes).map(Some)
         }
         None => Ok(None),
     }
+}
+
+/// The value piped on stdin for `update NAME` with no other flag: `None` when stdin is a
+/// terminal or empty (nothing was piped), so the caller can say what to type instead.
+pub fn piped_value() -> Result<Option<SecretString>, CliError> {
+    if std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .take(MAX_VALUE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::context(format!("cannot read the value from stdin: {e}"), e))?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    utf8_value(&bytes).map(Some)
 }
 
 fn stdin_value() -> Result<SecretString, CliError> {
@@ -118,7 +135,7 @@ fn stdin_value() -> Result<SecretString, CliError> {
     std::io::stdin()
         .take(MAX_VALUE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| CliError::Other(format!("cannot read the value from stdin: {e}")))?;
+        .map_err(|e| CliError::context(format!("cannot read the value from stdin: {e}"), e))?;
     utf8_value(&bytes)
 }
 

@@ -91,7 +91,7 @@ fn read_passphrase_file(path: &Path) -> Result<SecretString, CliError> {
             f.take(MAX_PASSPHRASE_FILE_BYTES + 1)
                 .read_to_end(&mut bytes)
         })
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| CliError::context(format!("passphrase file {}: {e}", path.display()), e))?;
     if bytes.len() as u64 > MAX_PASSPHRASE_FILE_BYTES {
         return Err(err(format!(
             "longer than {MAX_PASSPHRASE_FILE_BYTES} bytes"

@@ -24,47 +24,102 @@ pub enum CliError {
     Usage(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// Only "this secret or link does not exist": a 404 from a secretctl server.
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Still rate-limited (429) or unavailable (503) when the retry budget ran out.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        #[source]
+        source: ClientError,
+    },
+    /// No answer at all: connection refused, DNS, timeout.
+    #[error("{message}")]
+    Unreachable {
+        message: String,
+        #[source]
+        source: ClientError,
+    },
+    /// Any other failure, described in words only.
     #[error("{0}")]
     Other(String),
+    /// Any other failure, with the typed error that caused it.
+    #[error("{message}")]
+    Failed {
+        message: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
 }
 
 impl CliError {
     /// The documented exit code (see `secretctl --help`).
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Other(_) => 1,
+            CliError::Other(_) | CliError::Failed { .. } => 1,
             CliError::Usage(_) => 2,
             CliError::Unauthorized(_) => 3,
             CliError::NotFound(_) => 4,
             CliError::Conflict(_) => 5,
+            CliError::Busy { .. } => 6,
+            CliError::Unreachable { .. } => 7,
+        }
+    }
+
+    /// Exit 1 with `source`'s own message, keeping it as the cause.
+    pub fn failed(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        CliError::Failed {
+            message: source.to_string(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Exit 1 with `message` (which already says what `source` says), keeping the cause.
+    pub fn context(
+        message: String,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        CliError::Failed {
+            message,
+            source: Box::new(source),
         }
     }
 }
 
 impl From<ClientError> for CliError {
     fn from(e: ClientError) -> Self {
-        match e.status() {
-            Some(401) => CliError::Unauthorized(format!(
+        match (&e, e.status()) {
+            (_, Some(401)) => CliError::Unauthorized(format!(
                 "{e}: log in again with `secretctl login --username NAME`"
             )),
-            Some(403) => CliError::Unauthorized(e.to_string()),
-            Some(404) => CliError::NotFound(e.to_string()),
-            Some(409) => CliError::Conflict(e.to_string()),
-            _ if matches!(e, ClientError::Tls { .. }) => CliError::Other(format!(
-                "{e}; for a server with a private CA, pass --ca-cert FILE or set SECRETCTL_CA_CERT"
-            )),
-            _ => CliError::Other(e.to_string()),
+            (_, Some(403)) => CliError::Unauthorized(e.to_string()),
+            (_, Some(404)) => CliError::NotFound(e.to_string()),
+            (_, Some(409)) => CliError::Conflict(e.to_string()),
+            (ClientError::Busy { .. }, _) => CliError::Busy {
+                message: e.to_string(),
+                source: e,
+            },
+            (ClientError::Transport { .. }, _) => CliError::Unreachable {
+                message: e.to_string(),
+                source: e,
+            },
+            (ClientError::Tls { .. }, _) => CliError::context(
+                format!(
+                    "{e}; for a server with a private CA, pass --ca-cert FILE or set SECRETCTL_CA_CERT"
+                ),
+                e,
+            ),
+            _ => CliError::failed(e),
         }
     }
 }
 
 impl From<crate::client::session_cache::CacheError> for CliError {
     fn from(e: crate::client::session_cache::CacheError) -> Self {
-        CliError::Other(e.to_string())
+        CliError::failed(e)
     }
 }
 
@@ -90,17 +145,31 @@ fn refuse_test_flags(command: &Command) -> Result<(), CliError> {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     refuse_test_flags(&cli.command)?;
-    let ctx = context::Context::new(&cli.server, cli.json, cli.ca_cert);
+    let ctx = match cli.command.client_opts() {
+        Some(opts) => {
+            let retry_for = crate::duration::parse_seconds(&opts.retry_for)
+                .map_err(|e| CliError::Usage(format!("--retry-for: {e}")))?;
+            context::Context::new(
+                &opts.server,
+                context::ClientSettings {
+                    json: opts.json,
+                    ca_cert: opts.ca_cert.clone(),
+                    retry_for: std::time::Duration::from_secs(retry_for),
+                    verbose: opts.verbose,
+                },
+            )
+        }
+        None => context::Context::offline(cli.command.offline_json()),
+    };
     match cli.command {
         Command::Serve(args) => {
             let mut config = ServeConfig::from_args(&args).map_err(CliError::Usage)?;
             config.key_passphrase = key_passphrase::serve_passphrase(&args, &config.key_file)?;
-            crate::server::run(config, &key_passphrase::print_key_notice)
-                .map_err(|e| CliError::Other(e.to_string()))
+            crate::server::run(config, &key_passphrase::print_key_notice).map_err(CliError::failed)
         }
         Command::Register(args) => account::register(&ctx, &args),
         Command::Login(args) => account::login(&ctx, &args),
-        Command::Logout => account::logout(&ctx),
+        Command::Logout(_) => account::logout(&ctx),
         Command::Account(cmd) => account::account(&ctx, &cmd),
         Command::Put(args) => secrets::put(&ctx, &args),
         Command::Get(args) => secrets::get(&ctx, &args.name),

@@ -12,12 +12,20 @@ use crate::sensitive::ExposeSecret;
 pub fn put(ctx: &Context, args: &PutArgs) -> Result<(), CliError> {
     let client = ctx.authenticated()?;
     let value = input::value(&args.source)?;
-    let meta = client.create_secret(&CreateSecret {
-        name: args.name.clone(),
-        value,
-        description: args.description.clone(),
-        tags: (!args.tags.is_empty()).then(|| args.tags.clone()),
-    })?;
+    let meta = client
+        .create_secret(&CreateSecret {
+            name: args.name.clone(),
+            value,
+            description: args.description.clone(),
+            tags: (!args.tags.is_empty()).then(|| args.tags.clone()),
+        })
+        .map_err(|e| match e.status() {
+            Some(409) => CliError::Conflict(format!(
+                "you already have a secret named {0}; to change its value, run `secretctl update {0}` with --value, --from-file or the value on stdin",
+                args.name
+            )),
+            _ => e.into(),
+        })?;
     if ctx.json {
         output::json(&meta)
     } else {
@@ -85,7 +93,7 @@ pub fn rm(ctx: &Context, name: &str) -> Result<(), CliError> {
 
 /// `secretctl update NAME`.
 pub fn update(ctx: &Context, args: &UpdateArgs) -> Result<(), CliError> {
-    let patch = UpdateSecret {
+    let mut patch = UpdateSecret {
         name: args.rename.clone(),
         description: args.description.clone(),
         tags: if args.clear_tags {
@@ -95,14 +103,18 @@ pub fn update(ctx: &Context, args: &UpdateArgs) -> Result<(), CliError> {
         },
         value: input::explicit_value(&args.source)?,
     };
-    if patch.name.is_none()
-        && patch.description.is_none()
-        && patch.tags.is_none()
-        && patch.value.is_none()
-    {
-        return Err(CliError::Usage(
-            "nothing to update: give --rename, --description, --tag, --clear-tags, --value or --from-file".into(),
-        ));
+    let is_empty = |p: &UpdateSecret| {
+        p.name.is_none() && p.description.is_none() && p.tags.is_none() && p.value.is_none()
+    };
+    if is_empty(&patch) {
+        // `printf %s NEW | secretctl update NAME` means "this is the new value", as with put.
+        patch.value = input::piped_value()?;
+    }
+    if is_empty(&patch) {
+        return Err(CliError::Usage(format!(
+            "nothing to update: pipe the new value in (`printf %s VALUE | secretctl update {0}`), or give --value, --from-file, --rename, --description, --tag or --clear-tags",
+            args.name
+        )));
     }
     let client = ctx.authenticated()?;
     let id = client.find_by_name(&args.name)?.id;

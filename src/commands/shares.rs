@@ -1,17 +1,19 @@
 //! `share`, `open`, `shares`, `unshare`: one-time links to a secret.
 
+use std::borrow::Cow;
 use std::io::IsTerminal;
+
+use zeroize::Zeroizing;
 
 use super::context::Context;
 use super::{CliError, input, output};
 use crate::api::{CreateShare, RedeemShare};
 use crate::cli::{OpenArgs, ShareArgs};
+use crate::client::ClientError;
 use crate::sensitive::{ExposeSecret, SecretString};
 
 /// `secretctl share NAME`: prints the URL alone on stdout.
 pub fn share(ctx: &Context, args: &ShareArgs) -> Result<(), CliError> {
-    let expires_in = crate::duration::parse_seconds(&args.expires_in)
-        .map_err(|e| CliError::Usage(format!("--expires-in: {e}")))?;
     let passphrase = if args.passphrase_stdin {
         Some(input::stdin_line("passphrase")?)
     } else if args.passphrase {
@@ -28,7 +30,7 @@ pub fn share(ctx: &Context, args: &ShareArgs) -> Result<(), CliError> {
     let created = client.create_share(
         &secret.id,
         &CreateShare {
-            expires_in: Some(expires_in),
+            expires_in: Some(args.expires_in),
             max_views: Some(args.max_views),
             passphrase,
         },
@@ -70,6 +72,19 @@ fn parse_link(ctx: &Context, link: &str) -> Result<(String, String), CliError> {
     }
 }
 
+/// A link the server does not know says what the web page says: the server answers all of
+/// these alike, so the CLI cannot (and must not) tell which one it was.
+fn dead_link(e: ClientError) -> ClientError {
+    match e {
+        ClientError::Api { status: 404, code, .. } => ClientError::Api {
+            status: 404,
+            code,
+            message: "this link has expired, has been used up or revoked, or never existed; ask the sender for a new one".into(),
+        },
+        other => other,
+    }
+}
+
 /// `secretctl open URL_OR_TOKEN`: redeems one view and prints the value exactly.
 pub fn open(ctx: &Context, args: &OpenArgs) -> Result<(), CliError> {
     let (base, token) = parse_link(ctx, &args.link)?;
@@ -80,12 +95,14 @@ pub fn open(ctx: &Context, args: &OpenArgs) -> Result<(), CliError> {
     } else {
         None
     };
-    let first = client.redeem_share(
-        &token,
-        &RedeemShare {
-            passphrase: passphrase.clone(),
-        },
-    );
+    let first = client
+        .redeem_share(
+            &token,
+            &RedeemShare {
+                passphrase: passphrase.clone(),
+            },
+        )
+        .map_err(dead_link);
     let redeemed = match first {
         Err(e)
             if e.status() == Some(403)
@@ -94,12 +111,14 @@ pub fn open(ctx: &Context, args: &OpenArgs) -> Result<(), CliError> {
         {
             let p: SecretString =
                 input::prompt_secret("passphrase", false, "use --passphrase-stdin")?;
-            client.redeem_share(
-                &token,
-                &RedeemShare {
-                    passphrase: Some(p),
-                },
-            )?
+            client
+                .redeem_share(
+                    &token,
+                    &RedeemShare {
+                        passphrase: Some(p),
+                    },
+                )
+                .map_err(dead_link)?
         }
         Err(e) if e.status() == Some(403) && passphrase.is_none() => {
             return Err(CliError::Unauthorized(format!(
@@ -108,13 +127,26 @@ pub fn open(ctx: &Context, args: &OpenArgs) -> Result<(), CliError> {
         }
         other => other?,
     };
+    if ctx.json && std::io::stdout().is_terminal() {
+        return output::json_for_terminal(&redeemed);
+    }
     if ctx.json {
         return output::json(&redeemed);
     }
     let value = redeemed.value.expose_secret();
-    output::write_stdout(value.as_bytes())?;
-    if std::io::stdout().is_terminal() && !value.ends_with('\n') {
+    // A link's value comes from someone else: shown on a terminal, its control characters
+    // are escaped; a pipe or file gets the exact bytes.
+    let on_terminal = std::io::stdout().is_terminal();
+    let escaped = match on_terminal.then(|| output::for_terminal(value)) {
+        Some(Cow::Owned(s)) => Some(Zeroizing::new(s)),
+        _ => None,
+    };
+    output::write_stdout(escaped.as_deref().map_or(value, String::as_str).as_bytes())?;
+    if on_terminal && !value.ends_with('\n') {
         output::write_stdout(b"\n")?;
+    }
+    if escaped.is_some() {
+        eprintln!("(control characters are shown escaped; redirect to a file for the exact value)");
     }
     if std::io::stderr().is_terminal() {
         if redeemed.views_left == 0 {

@@ -406,6 +406,7 @@ impl Drop for SmtpSink {
 }
 
 #[test]
+#[ignore = "needs python3 with aiosmtpd; run with `cargo test --release --test integration -- --ignored`"]
 fn alerts_are_mailed_to_the_accounts_address() {
     let dir = tempfile::tempdir().unwrap();
     let Some(sink) = SmtpSink::start(dir.path()) else {
@@ -481,6 +482,7 @@ fn alerts_are_mailed_to_the_accounts_address() {
 }
 
 #[test]
+#[ignore = "needs python3 with aiosmtpd; run with `cargo test --release --test integration -- --ignored`"]
 fn starttls_is_required_never_silently_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let Some(sink) = SmtpSink::start(dir.path()) else {

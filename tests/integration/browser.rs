@@ -352,6 +352,7 @@ fn views_left(s: &Server, token: &str, secret: &str, share_id: &str) -> Option<u
 }
 
 #[test]
+#[ignore = "needs chromium and chromedriver; run with `cargo test --release --test integration -- --ignored`"]
 fn browser_reveals_once_and_preview_does_not_burn() {
     let Some(b) = Browser::start_or_skip() else {
         return;
@@ -425,6 +426,7 @@ fn browser_reveals_once_and_preview_does_not_burn() {
 }
 
 #[test]
+#[ignore = "needs chromium and chromedriver; run with `cargo test --release --test integration -- --ignored`"]
 fn browser_reveals_passphrase_protected_link() {
     let Some(b) = Browser::start_or_skip() else {
         return;
