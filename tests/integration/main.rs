@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod keys;
 mod lifecycle;
+mod run;
 mod shares;
 mod tls;
 mod util;
