@@ -28,11 +28,17 @@ _secretctl() {
             secretctl,completions)
                 cmd="secretctl__subcmd__completions"
                 ;;
+            secretctl,export)
+                cmd="secretctl__subcmd__export"
+                ;;
             secretctl,get)
                 cmd="secretctl__subcmd__get"
                 ;;
             secretctl,help)
                 cmd="secretctl__subcmd__help"
+                ;;
+            secretctl,inject)
+                cmd="secretctl__subcmd__inject"
                 ;;
             secretctl,login)
                 cmd="secretctl__subcmd__login"
@@ -54,6 +60,9 @@ _secretctl() {
                 ;;
             secretctl,rm)
                 cmd="secretctl__subcmd__rm"
+                ;;
+            secretctl,run)
+                cmd="secretctl__subcmd__run"
                 ;;
             secretctl,serve)
                 cmd="secretctl__subcmd__serve"
@@ -142,11 +151,17 @@ _secretctl() {
             secretctl__subcmd__help,completions)
                 cmd="secretctl__subcmd__help__subcmd__completions"
                 ;;
+            secretctl__subcmd__help,export)
+                cmd="secretctl__subcmd__help__subcmd__export"
+                ;;
             secretctl__subcmd__help,get)
                 cmd="secretctl__subcmd__help__subcmd__get"
                 ;;
             secretctl__subcmd__help,help)
                 cmd="secretctl__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__help,inject)
+                cmd="secretctl__subcmd__help__subcmd__inject"
                 ;;
             secretctl__subcmd__help,login)
                 cmd="secretctl__subcmd__help__subcmd__login"
@@ -168,6 +183,9 @@ _secretctl() {
                 ;;
             secretctl__subcmd__help,rm)
                 cmd="secretctl__subcmd__help__subcmd__rm"
+                ;;
+            secretctl__subcmd__help,run)
+                cmd="secretctl__subcmd__help__subcmd__run"
                 ;;
             secretctl__subcmd__help,serve)
                 cmd="secretctl__subcmd__help__subcmd__serve"
@@ -212,7 +230,7 @@ _secretctl() {
 
     case "${cmd}" in
         secretctl)
-            opts="-h -V --server --ca-cert --json --help --version serve register login logout account put get ls rm update share open shares unshare audit completions admin help"
+            opts="-h -V --server --ca-cert --json --help --version serve register login logout account put get ls rm update share open shares unshare run export inject audit completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -713,6 +731,36 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__export)
+            opts="-h -V --prefix --strip-prefix --format --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "dotenv json shell github-env" -- "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__get)
             opts="-h -V --server --ca-cert --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -736,7 +784,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help)
-            opts="serve register login logout account put get ls rm update share open shares unshare audit completions admin help"
+            opts="serve register login logout account put get ls rm update share open shares unshare run export inject audit completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -903,6 +951,20 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__help__subcmd__get)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -918,6 +980,20 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__inject)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1029,6 +1105,20 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1092,6 +1182,44 @@ _secretctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__inject)
+            opts="-i -o -h -V --input --output --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1286,6 +1414,44 @@ _secretctl() {
                 return 0
             fi
             case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__run)
+            opts="-e -h -V --env --prefix --strip-prefix --file --override --mask --no-masking --server --ca-cert --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
