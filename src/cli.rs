@@ -459,8 +459,8 @@ Variables are named like `secretctl run` names them: the secret name upper-cased
 
 dotenv values are single-quoted with \\\\ and \\' escapes (double-quoted with \\n and \\r escapes
 when a value holds a carriage return). python-dotenv expands ${VAR} even inside quotes: load
-with interpolate=False when values may contain `${`. A value ending in a backslash cannot be
-written as dotenv; use another format.
+with interpolate=False when values may contain `${`. A value ending in a backslash is written
+unquoted when that reads back exactly, and refused otherwise (use json or shell for it).
 
 github-env writes VAR<<DELIMITER blocks with a random delimiter to the file named by
 $GITHUB_ENV, and prints ::add-mask:: commands on stdout first so the runner hides every line

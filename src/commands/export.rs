@@ -101,10 +101,16 @@ fn value_of<'a>(a: &'a Assignment<'_>) -> &'a str {
 /// (nothing else is special inside them, newlines included). A carriage return would be
 /// turned into a newline by a parser reading in text mode, so such values are
 /// double-quoted with `\r` and `\n` escapes instead. Neither form can end a value with a
-/// backslash (the parser takes `\'` or `\"` there for an escaped quote), hence the error.
+/// backslash (the parser takes `\'` or `\"` there for an escaped quote), so such a value
+/// is written unquoted when that reads back exactly, and refused otherwise.
 fn dotenv_line(var: &str, value: &str) -> Result<Zeroizing<String>, &'static str> {
     if value.ends_with('\\') {
-        return Err("ends with a backslash, which a dotenv file cannot hold");
+        if !reads_back_unquoted(value) {
+            return Err(
+                "ends with a backslash and cannot be written unquoted, so no dotenv file can hold it",
+            );
+        }
+        return Ok(Zeroizing::new(format!("{var}={value}\n")));
     }
     let mut line = Zeroizing::new(String::with_capacity(var.len() + value.len() + 4));
     line.push_str(var);
@@ -134,6 +140,25 @@ fn dotenv_line(var: &str, value: &str) -> Result<Zeroizing<String>, &'static str
     }
     line.push('\n');
     Ok(line)
+}
+
+/// Whether python-dotenv reads `VAR=value` back as exactly `value`: one line, not starting
+/// with a space or a quote, not ending with a space, and no ` #` (a comment) inside. Its
+/// "space" is Python's, which also counts U+001C..U+001F.
+fn reads_back_unquoted(value: &str) -> bool {
+    let space = |c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c);
+    let mut prev_space = false;
+    for c in value.chars() {
+        if c == '\n' || c == '\r' || (c == '#' && prev_space) {
+            return false;
+        }
+        prev_space = space(c);
+    }
+    value
+        .chars()
+        .next()
+        .is_some_and(|c| !space(c) && c != '\'' && c != '"')
+        && !value.chars().next_back().is_some_and(space)
 }
 
 /// `export VAR='value'\n`: inside single quotes a POSIX shell treats nothing as special,
@@ -223,7 +248,14 @@ mod tests {
             dotenv_line("A", "l1\r\nl\"2\\x").unwrap().as_str(),
             "A=\"l1\\r\\nl\\\"2\\\\x\"\n"
         );
-        assert!(dotenv_line("A", "ends\\").is_err());
+        // A trailing backslash: unquoted when that reads back, else refused.
+        assert_eq!(
+            dotenv_line("A", "C:\\Program Files\\").unwrap().as_str(),
+            "A=C:\\Program Files\\\n"
+        );
+        for bad in ["two\nlines\\", " lead\\", "'q\\", "a #b\\", "a\u{1f}#b\\"] {
+            assert!(dotenv_line("A", bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -634,11 +634,30 @@ fn export_dotenv_round_trips_hostile_values_through_python_dotenv() {
     for (_, var, value) in hostile() {
         assert_eq!(interpolated[var], value, "{var}");
     }
-    // A trailing backslash cannot be written as dotenv: refused, not mangled.
-    s.secret(&alice, "trail", "ends with \\");
-    let r = c.run(&["export", "trail"], b"").fails_with(2);
+    // A trailing backslash: unquoted when that reads back exactly, else refused (never
+    // mangled).
+    s.secret(&alice, "trail", "C:\\Program Files\\App\\");
+    let r = c.run(&["export", "trail"], b"").success();
+    assert_eq!(r.stdout(), "TRAIL=C:\\Program Files\\App\\\n");
+    let read_back = crate::util::run_with(
+        Command::new("python3"),
+        &[
+            "-c",
+            "import io, sys\nfrom dotenv import dotenv_values\n\
+             print(dotenv_values(stream=io.StringIO(sys.stdin.read()))['TRAIL'], end='')",
+        ],
+        r.stdout().as_bytes(),
+    );
+    assert_eq!(
+        read_back.stdout(),
+        "C:\\Program Files\\App\\",
+        "{}",
+        read_back.stderr()
+    );
+    s.secret(&alice, "trail2", "two\nlines\\");
+    let r = c.run(&["export", "trail2"], b"").fails_with(2);
     assert!(r.stdout().is_empty());
-    c.run(&["export", "trail", "--format", "json"], b"")
+    c.run(&["export", "trail2", "--format", "json"], b"")
         .success();
 }
 
