@@ -89,7 +89,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<(), CliError> {
         .partition(|a| file_bindings.iter().any(|(var, _)| *var == a.var));
 
     let masking = Masking::decide(args);
-    let masker_values: Vec<&str> = assigned
+    let values: Vec<&str> = assigned
         .iter()
         .map(|a| a.secret.secret.value.expose_secret())
         .collect();
@@ -105,20 +105,31 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<(), CliError> {
             }
         }
     }
-    let masking = if Masker::new(masker_values.iter().copied()).is_empty() {
-        Masking::default()
-    } else {
+    let masking = if values.iter().any(|v| mask::maskable(v)) {
         masking
+    } else {
+        Masking::default()
     };
+    launch(&args.command, &env, &files, masking, &values)
+}
 
+/// Starts `command` with the `env` variables and the `files`, masks its output as
+/// `masking` says, waits for it, and turns its exit status into ours.
+fn launch(
+    command: &[String],
+    env: &[&Assignment],
+    files: &[&Assignment],
+    masking: Masking,
+    values: &[&str],
+) -> Result<(), CliError> {
     // Handlers first: a signal that arrives from here on is either passed on to CMD or
     // stops secretctl before CMD starts, and the files are removed in both cases.
     let forwarder = Forwarder::install()?;
-    let secret_files = SecretFiles::create(&files)?;
+    let secret_files = SecretFiles::create(files)?;
 
-    let mut cmd = Command::new(&args.command[0]);
-    cmd.args(&args.command[1..]);
-    for a in &env {
+    let mut cmd = Command::new(&command[0]);
+    cmd.args(&command[1..]);
+    for a in env {
         cmd.env(&a.var, a.secret.secret.value.expose_secret());
     }
     for (var, path) in &secret_files.paths {
@@ -133,27 +144,28 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<(), CliError> {
     let mut child = match forwarder.spawn(&mut cmd) {
         Ok(child) => child,
         Err(Spawn::Signalled(sig)) => {
-            drop(secret_files);
+            secret_files.remove();
             eprintln!("secretctl: interrupted before the command started");
             return Err(CliError::CommandExited(signal_status(sig)));
         }
         Err(Spawn::Failed(e)) => {
-            drop(secret_files);
+            secret_files.remove();
+            // The shell's codes: 127 not found, 126 found but not runnable.
             let code = if e.kind() == std::io::ErrorKind::NotFound {
                 127
             } else {
                 126
             };
-            eprintln!("error: cannot run `{}`: {e}", args.command[0]);
+            eprintln!("error: cannot run `{}`: {e}", command[0]);
             return Err(CliError::CommandExited(code));
         }
     };
     let mut pumps = Vec::new();
     if let Some(out) = child.stdout.take() {
-        pumps.push(Pump::start(out, Stream::Stdout, &masker_values));
+        pumps.push(Pump::start(out, Stream::Stdout, values));
     }
     if let Some(err) = child.stderr.take() {
-        pumps.push(Pump::start(err, Stream::Stderr, &masker_values));
+        pumps.push(Pump::start(err, Stream::Stderr, values));
     }
     let status = forwarder.wait(&mut child);
     // While the handlers are still ours: a signal now cannot stop the removal.

@@ -1,7 +1,7 @@
 //! `POST /secrets/read` and the commands built on it (`run`, `export`, `inject`), through
 //! the real binary and server, with `SECRETCTL_TOKEN` and no config directory.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -199,6 +199,48 @@ fn run_passes_the_exit_status_through() {
     assert_eq!(r.out.status.code(), Some(127), "{}", r.stderr());
     assert!(r.stderr().contains("no-such-command-x1"));
     no_config_dir_was_created(&c);
+}
+
+#[test]
+fn run_passes_stdin_on_and_does_not_wait_forever_for_background_output() {
+    let (s, alice) = setup();
+    s.secret(&alice, "k", "value-k-456");
+    let c = cli(&s, &alice);
+    // Masked (stdout is a pipe here): stdin still reaches the command.
+    let r = c
+        .run(
+            &["run", "--env", "K=k", "--", "cat"],
+            b"from stdin value-k-456\n",
+        )
+        .success();
+    assert_eq!(r.stdout(), format!("from stdin {M}\n"));
+    // A background process keeps the masked pipes open after the command exits: secretctl
+    // still exits (after a short grace), with the command's status and output.
+    let mut cmd = c.cmd();
+    cmd.args([
+        "run",
+        "--env",
+        "K=k",
+        "--",
+        "sh",
+        "-c",
+        "sleep 60 & echo started; exit 6",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let status = wait_timeout(&mut child, Duration::from_secs(30))
+        .expect("secretctl exits while a background process holds the pipes");
+    assert_eq!(status.code(), Some(6));
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out, "started\n");
 }
 
 #[test]
