@@ -31,11 +31,17 @@ _secretctl() {
             secretctl,delete)
                 cmd="secretctl__subcmd__rm"
                 ;;
+            secretctl,export)
+                cmd="secretctl__subcmd__export"
+                ;;
             secretctl,get)
                 cmd="secretctl__subcmd__get"
                 ;;
             secretctl,help)
                 cmd="secretctl__subcmd__help"
+                ;;
+            secretctl,inject)
+                cmd="secretctl__subcmd__inject"
                 ;;
             secretctl,list)
                 cmd="secretctl__subcmd__ls"
@@ -60,6 +66,9 @@ _secretctl() {
                 ;;
             secretctl,rm)
                 cmd="secretctl__subcmd__rm"
+                ;;
+            secretctl,run)
+                cmd="secretctl__subcmd__run"
                 ;;
             secretctl,serve)
                 cmd="secretctl__subcmd__serve"
@@ -148,11 +157,17 @@ _secretctl() {
             secretctl__subcmd__help,completions)
                 cmd="secretctl__subcmd__help__subcmd__completions"
                 ;;
+            secretctl__subcmd__help,export)
+                cmd="secretctl__subcmd__help__subcmd__export"
+                ;;
             secretctl__subcmd__help,get)
                 cmd="secretctl__subcmd__help__subcmd__get"
                 ;;
             secretctl__subcmd__help,help)
                 cmd="secretctl__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__help,inject)
+                cmd="secretctl__subcmd__help__subcmd__inject"
                 ;;
             secretctl__subcmd__help,login)
                 cmd="secretctl__subcmd__help__subcmd__login"
@@ -174,6 +189,9 @@ _secretctl() {
                 ;;
             secretctl__subcmd__help,rm)
                 cmd="secretctl__subcmd__help__subcmd__rm"
+                ;;
+            secretctl__subcmd__help,run)
+                cmd="secretctl__subcmd__help__subcmd__run"
                 ;;
             secretctl__subcmd__help,serve)
                 cmd="secretctl__subcmd__help__subcmd__serve"
@@ -218,7 +236,7 @@ _secretctl() {
 
     case "${cmd}" in
         secretctl)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version serve register login logout account put get ls list rm delete update share open shares unshare audit completions admin help"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version serve register login logout account put get ls list rm delete update share open shares unshare run export inject audit completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -683,6 +701,40 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__export)
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --prefix --strip-prefix --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "dotenv json shell github-env" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__get)
             opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -710,7 +762,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help)
-            opts="serve register login logout account put get ls rm update share open shares unshare audit completions admin help"
+            opts="serve register login logout account put get ls rm update share open shares unshare run export inject audit completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -877,6 +929,20 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__help__subcmd__get)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -892,6 +958,20 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__inject)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1003,6 +1083,20 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1066,6 +1160,48 @@ _secretctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__inject)
+            opts="-v -i -o -h --server --ca-cert --json --retry-for --verbose --input --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1293,6 +1429,48 @@ _secretctl() {
                     return 0
                     ;;
                 --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__run)
+            opts="-v -e -h --server --ca-cert --json --retry-for --verbose --env --prefix --strip-prefix --file --override --mask --no-masking --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

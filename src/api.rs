@@ -93,6 +93,47 @@ pub struct SecretWithValue {
     pub value: SecretString,
 }
 
+/// Most references (and secrets) one `POST /secrets/read` may ask for.
+pub const MAX_READ_REFS: usize = 100;
+
+/// `POST /secrets/read`: several secrets with their values in one request, by reference
+/// (`NAME` or `TEAM:NAME`) and/or every secret whose reference starts with `prefix`.
+#[derive(Debug, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReadSecrets {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+}
+
+/// One secret in the answer to `POST /secrets/read`.
+#[derive(Serialize, Deserialize)]
+pub struct ReadSecret {
+    /// The secret's canonical reference (its name, for the caller's own secrets): what a
+    /// requested ref resolved to, and what `prefix` was matched against.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    #[serde(flatten)]
+    pub secret: SecretWithValue,
+}
+
+/// `200` answer to `POST /secrets/read`: each secret once, the requested refs first (in
+/// their order), then the prefix's other matches by name.
+#[derive(Serialize, Deserialize)]
+pub struct SecretsRead {
+    pub secrets: Vec<ReadSecret>,
+}
+
+/// `404` body of `POST /secrets/read`: the usual error fields plus every reference that
+/// does not resolve (missing, or not readable by the caller: the two look the same).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MissingRefsBody {
+    pub error: String,
+    pub message: String,
+    pub missing: Vec<String>,
+}
+
 /// `200` answer to `GET /secrets`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SecretList {

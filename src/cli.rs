@@ -98,6 +98,12 @@ pub enum Command {
     Shares(NameArg),
     /// Revoke a share link at once.
     Unshare(UnshareArgs),
+    /// Run a command with secrets in its environment (and optionally in files).
+    Run(RunArgs),
+    /// Print secrets as dotenv, JSON or shell, or hand them to GitHub Actions.
+    Export(ExportArgs),
+    /// Fill `{{ sctl://REF }}` placeholders in a template with secret values.
+    Inject(InjectArgs),
     /// Show your audit trail, newest first (`audit verify` checks a server's whole chain).
     Audit(AuditArgs),
     /// Print a shell completion script.
@@ -413,6 +419,138 @@ pub struct UnshareArgs {
 
     #[command(flatten)]
     pub client: ClientOpts,
+}
+
+const RUN_HELP: &str = "\
+Variables: with --prefix, each secret under the prefix becomes a variable named by one rule:
+the name (without the prefix when --strip-prefix is given) upper-cased, with '/', '.' and '-'
+turned into '_' (prod/db-password -> PROD_DB_PASSWORD, or DB_PASSWORD with --strip-prefix).
+--env VAR=REF names a variable yourself. Two secrets on one variable is an error naming both;
+a variable already set in the environment is replaced only with --override.
+
+Files: --file VAR=REF writes the value to a file (0600) in a private directory (0700) and
+sets VAR to its path; the directory is removed when CMD exits, however it exits (not when
+secretctl itself is killed with SIGKILL).
+
+Masking: when secretctl's stdout or stderr is not a terminal (a CI log), CMD's output on it
+is passed through with every secret value, and every line of a multi-line value, replaced by
+`<concealed by secretctl>`. Values shorter than 4 bytes are not masked (a note says which).
+Output is streamed; only a possible start of a value is held back, and for at most 200 ms.
+
+Exit status: CMD's own, or 128+N when CMD is killed by signal N; 127 when CMD cannot be
+found, 126 when it cannot be run. SIGINT, SIGTERM and SIGHUP sent to secretctl are passed on
+to CMD. secretctl writes nothing to stdout; its own notes and errors go to stderr.
+
+All secrets are fetched in one request, all or nothing: a missing reference is an error
+naming it, and CMD does not start.";
+
+/// `secretctl run`.
+#[derive(Debug, Args)]
+#[command(after_long_help = RUN_HELP)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub client: ClientOpts,
+
+    /// Set variable VAR to the value of secret REF (NAME or TEAM:NAME); repeatable.
+    #[arg(long = "env", short = 'e', value_name = "VAR=REF")]
+    pub env: Vec<String>,
+
+    /// Add every secret whose name starts with P, one variable each (see below).
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+
+    /// Leave the prefix out of the variable names.
+    #[arg(long, requires = "prefix")]
+    pub strip_prefix: bool,
+
+    /// Write secret REF to a private file and set VAR to its path; repeatable.
+    #[arg(long = "file", value_name = "VAR=REF")]
+    pub files: Vec<String>,
+
+    /// Replace variables that are already set in the environment.
+    #[arg(long = "override")]
+    pub override_env: bool,
+
+    /// Mask secret values in CMD's output even on a terminal.
+    #[arg(long, conflicts_with = "no_masking")]
+    pub mask: bool,
+
+    /// Never mask CMD's output.
+    #[arg(long)]
+    pub no_masking: bool,
+
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// `secretctl export --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// VAR='value' lines, quoted so any value reads back (python-dotenv).
+    Dotenv,
+    /// One JSON object, {"VAR": "value", ...}.
+    Json,
+    /// export VAR='value' lines, safe to `eval`.
+    Shell,
+    /// Append to $GITHUB_ENV (multi-line safe) and print ::add-mask:: for every line.
+    GithubEnv,
+}
+
+const EXPORT_HELP: &str = "\
+Variables are named like `secretctl run` names them: the secret name upper-cased, with '/',
+'.' and '-' turned into '_' (without the prefix when --strip-prefix is given), or VAR=REF.
+
+dotenv values are single-quoted with \\\\ and \\' escapes (double-quoted with \\n and \\r escapes
+when a value holds a carriage return). python-dotenv expands ${VAR} even inside quotes: load
+with interpolate=False when values may contain `${`. A value ending in a backslash is written
+unquoted when that reads back exactly, and refused otherwise (use json or shell for it).
+
+github-env writes VAR<<DELIMITER blocks with a random delimiter to the file named by
+$GITHUB_ENV, and prints ::add-mask:: commands on stdout first so the runner hides every line
+of every value in later logs.";
+
+/// `secretctl export`.
+#[derive(Debug, Args)]
+#[command(after_long_help = EXPORT_HELP)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub client: ClientOpts,
+
+    /// Secrets to export: REF (NAME or TEAM:NAME) or VAR=REF.
+    #[arg(value_name = "REFS")]
+    pub refs: Vec<String>,
+
+    /// Also export every secret whose name starts with P.
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+
+    /// Leave the prefix out of the variable names.
+    #[arg(long, requires = "prefix")]
+    pub strip_prefix: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Dotenv)]
+    pub format: ExportFormat,
+}
+
+/// `secretctl inject`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Placeholders are `{{ sctl://REF }}` (spaces inside the braces optional), REF being NAME or
+TEAM:NAME. All secrets are fetched in one request; an unknown reference is an error and
+nothing is written. The output file is created 0600 and replaced atomically.")]
+pub struct InjectArgs {
+    #[command(flatten)]
+    pub client: ClientOpts,
+
+    /// Template to read ("-" for stdin).
+    #[arg(long, short = 'i', value_name = "TEMPLATE")]
+    pub input: PathBuf,
+
+    /// Write the result to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `secretctl audit`.

@@ -8,7 +8,9 @@ fn main() -> ExitCode {
     match secretctl::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            if !matches!(e, secretctl::commands::CliError::CommandExited(_)) {
+                eprintln!("error: {e}");
+            }
             ExitCode::from(e.exit_code())
         }
     }

@@ -111,6 +111,9 @@ impl Command {
             Command::Open(a) => Some(&a.client),
             Command::Unshare(a) => Some(&a.client),
             Command::Audit(a) if a.action.is_none() => Some(&a.client),
+            Command::Run(a) => Some(&a.client),
+            Command::Export(a) => Some(&a.client),
+            Command::Inject(a) => Some(&a.client),
             Command::Audit(_) | Command::Serve(_) | Command::Completions(_) | Command::Admin(_) => {
                 None
             }
@@ -151,6 +154,9 @@ impl Command {
                 Command::Open(a) => Target::Client(&mut a.client),
                 Command::Unshare(a) => Target::Client(&mut a.client),
                 Command::Audit(a) => Target::Client(&mut a.client),
+                Command::Run(a) => Target::Client(&mut a.client),
+                Command::Export(a) => Target::Client(&mut a.client),
+                Command::Inject(a) => Target::Client(&mut a.client),
                 _ => Target::Nothing,
             };
         }

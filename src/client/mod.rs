@@ -25,8 +25,8 @@ use zeroize::Zeroizing;
 
 use crate::api::{
     Account, AuditList, CreateSecret, CreateShare, Credentials, ErrorBody, LoginResponse,
-    RedeemShare, Redeemed, SecretList, SecretMeta, SecretWithValue, SetEmail, ShareCreated,
-    ShareList, UpdateSecret, User,
+    ReadSecrets, RedeemShare, Redeemed, SecretList, SecretMeta, SecretWithValue, SecretsRead,
+    SetEmail, ShareCreated, ShareList, UpdateSecret, User,
 };
 use crate::sensitive::{ExposeSecret, SecretString};
 
@@ -482,6 +482,12 @@ impl ApiClient {
             &format!("/secrets/{}", percent_encode(id)),
             None,
         )?);
+        self.decode(&b)
+    }
+
+    /// `POST /secrets/read`: every selected secret with its value, in one request.
+    pub fn read_secrets(&self, input: &ReadSecrets) -> Result<SecretsRead, ClientError> {
+        let b = Zeroizing::new(self.send(Method::Post, "/secrets/read", Some(input))?);
         self.decode(&b)
     }
 

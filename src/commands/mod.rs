@@ -7,9 +7,14 @@ mod account;
 mod admin;
 mod audit;
 mod context;
+mod export;
+mod inject;
 mod input;
 mod key_passphrase;
+mod mask;
 mod output;
+mod refs;
+mod run;
 mod secrets;
 mod shares;
 
@@ -53,6 +58,10 @@ pub enum CliError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// `run`: the command finished with this (non-zero) status, which becomes ours; the
+    /// command has said what went wrong, so nothing more is printed.
+    #[error("the command exited with status {0}")]
+    CommandExited(u8),
 }
 
 impl CliError {
@@ -66,6 +75,7 @@ impl CliError {
             CliError::Conflict(_) => 5,
             CliError::Busy { .. } => 6,
             CliError::Unreachable { .. } => 7,
+            CliError::CommandExited(code) => *code,
         }
     }
 
@@ -180,6 +190,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Open(args) => shares::open(&ctx, &args),
         Command::Shares(args) => shares::list(&ctx, &args.name),
         Command::Unshare(args) => shares::unshare(&ctx, &args.share_id),
+        Command::Run(args) => run::run(&ctx, &args),
+        Command::Export(args) => export::export(&ctx, &args),
+        Command::Inject(args) => inject::inject(&ctx, &args),
         Command::Audit(args) => audit::run(&ctx, &args),
         Command::Admin(cmd) => admin::run(&ctx, &cmd),
         Command::Completions(args) => {

@@ -8,7 +8,7 @@ use std::fmt;
 
 use rouille::Response;
 
-use crate::api::ErrorBody;
+use crate::api::{ErrorBody, MissingRefsBody};
 use crate::crypto::CryptoError;
 use crate::service::ServiceError;
 use crate::store::StoreError;
@@ -21,6 +21,9 @@ pub enum ApiError {
     /// 403 `wrong_passphrase`: a share link's passphrase is missing or wrong.
     WrongPassphrase(String),
     NotFound,
+    /// 404 naming the references of a batch read that do not resolve (names the caller
+    /// sent, already validated, so echoing them reveals nothing).
+    MissingRefs(Vec<String>),
     /// 405, with the `Allow` list of the route.
     MethodNotAllowed(String),
     Conflict(String),
@@ -82,7 +85,7 @@ impl ApiError {
             ApiError::Unauthorized => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::WrongPassphrase(_) => 403,
-            ApiError::NotFound => 404,
+            ApiError::NotFound | ApiError::MissingRefs(_) => 404,
             ApiError::MethodNotAllowed(_) => 405,
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge => 413,
@@ -103,7 +106,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::WrongPassphrase(_) => "wrong_passphrase",
-            ApiError::NotFound => "not_found",
+            ApiError::NotFound | ApiError::MissingRefs(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -126,6 +129,10 @@ impl ApiError {
             | ApiError::Forbidden(m) => m.clone(),
             ApiError::Unauthorized => "missing, invalid or expired credentials".into(),
             ApiError::NotFound => "not found".into(),
+            ApiError::MissingRefs(refs) => {
+                let list: Vec<String> = refs.iter().map(|r| format!("`{r}`")).collect();
+                format!("no such secret: {}", list.join(", "))
+            }
             ApiError::MethodNotAllowed(allow) => format!("method not allowed; use {allow}"),
             ApiError::PayloadTooLarge => "request body is larger than 1 MiB".into(),
             ApiError::RequestTimeout => "the request body arrived too slowly".into(),
@@ -165,6 +172,14 @@ impl ApiError {
 
     /// The JSON response for this error.
     pub fn into_response(self) -> Response {
+        if let ApiError::MissingRefs(refs) = &self {
+            let body = MissingRefsBody {
+                error: self.code().to_string(),
+                message: self.public_message(),
+                missing: refs.clone(),
+            };
+            return super::respond::json(self.status(), &body);
+        }
         let body = ErrorBody {
             error: self.code().to_string(),
             message: self.public_message(),

@@ -90,6 +90,11 @@ pub static ROUTES: &[RouteDef] = &[
         GENERAL,
     ),
     route(
+        "/secrets/read",
+        &[("POST", |r, a, _| secrets::read_many(r, a))],
+        GENERAL,
+    ),
+    route(
         "/secrets/{id}",
         &[
             ("GET", secrets::get),

@@ -1,10 +1,13 @@
-//! `/secrets` and `/secrets/{id}`: a user's own secrets only.
+//! `/secrets`, `/secrets/{id}` and `/secrets/read`: a user's own secrets only.
 
 use rouille::{Request, Response};
 
 use super::{ApiError, App, auth, body, respond, validate};
-use crate::api::{CreateSecret, SecretList, SecretMeta, SecretWithValue, UpdateSecret};
-use crate::store::{NewSecret, SecretPatch, SecretRecord};
+use crate::api::{
+    CreateSecret, MAX_READ_REFS, ReadSecret, ReadSecrets, SecretList, SecretMeta, SecretWithValue,
+    SecretsRead, UpdateSecret,
+};
+use crate::store::{NewSecret, SecretPatch, SecretRecord, Store, StoreError};
 use crate::timefmt::rfc3339;
 
 fn meta(rec: SecretRecord) -> SecretMeta {
@@ -126,4 +129,139 @@ pub fn delete(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> 
     app.store()?
         .delete_secret(user, id, &caller.actor, app.now())?;
     Ok(respond::no_content())
+}
+
+/// `POST /secrets/read`: many values in one request, all or nothing. Every reference is
+/// resolved before any value is opened, so a missing one reveals (and audits) nothing;
+/// each value read is then audited like `GET /secrets/{id}`.
+pub fn read_many(req: &Request, app: &App) -> Result<Response, ApiError> {
+    let caller = auth::caller(req, app)?;
+    let user = caller.user_id.as_str();
+    let input: ReadSecrets = body::read_json(req)?;
+    let store = app.store()?;
+    let selected = resolve_refs(&store, user, &input)?;
+    let mut secrets = Vec::with_capacity(selected.len());
+    for (reference, rec) in selected {
+        let (rec, value) = match store.get_secret(user, &rec.id, &caller.actor, app.now()) {
+            // Deleted between resolution and read.
+            Err(StoreError::NotFound) => return Err(ApiError::MissingRefs(vec![reference])),
+            other => other?,
+        };
+        secrets.push(ReadSecret {
+            reference,
+            secret: SecretWithValue {
+                meta: meta(rec),
+                value,
+            },
+        });
+    }
+    Ok(respond::json(200, &SecretsRead { secrets }))
+}
+
+/// Resolves a batch read to (canonical reference, record) pairs without opening a value:
+/// the requested refs first, in order and each once, then the prefix's other matches by
+/// name. Any ref that does not resolve makes the whole read a 404 naming every such ref.
+/// A `TEAM:NAME` ref or prefix resolves to nothing yet (no teams exist), exactly like a
+/// missing name, so team names cannot be probed.
+// The one place a batch read's selection is decided; to become one store transaction.
+fn resolve_refs(
+    store: &Store,
+    owner: &str,
+    input: &ReadSecrets,
+) -> Result<Vec<(String, SecretRecord)>, ApiError> {
+    if input.refs.is_empty() && input.prefix.is_none() {
+        return Err(ApiError::BadRequest(
+            "give `refs` (a list of secret references) and/or `prefix`".into(),
+        ));
+    }
+    if input.refs.len() > MAX_READ_REFS {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_READ_REFS} refs per request"
+        )));
+    }
+    let refs = input
+        .refs
+        .iter()
+        .map(|r| parse_ref(r, "refs"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let prefix = input
+        .prefix
+        .as_deref()
+        .map(|p| parse_ref(p, "prefix"))
+        .transpose()?;
+    let all = store.list_secrets(owner, None, None)?;
+    let by_name: std::collections::HashMap<&str, &SecretRecord> =
+        all.iter().map(|r| (r.name.as_str(), r)).collect();
+    let mut selected: Vec<(String, SecretRecord)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut missing = Vec::new();
+    for (raw, (team, name)) in input.refs.iter().zip(&refs) {
+        match (team, by_name.get(name)) {
+            (None, Some(rec)) => {
+                if seen.insert(rec.id.as_str()) {
+                    selected.push((rec.name.clone(), (*rec).clone()));
+                }
+            }
+            _ => {
+                if !missing.contains(raw) {
+                    missing.push(raw.clone());
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::MissingRefs(missing));
+    }
+    if let Some((None, p)) = prefix {
+        for rec in all.iter().filter(|r| r.name.starts_with(p)) {
+            if seen.insert(rec.id.as_str()) {
+                selected.push((rec.name.clone(), rec.clone()));
+            }
+        }
+    }
+    if selected.len() > MAX_READ_REFS {
+        return Err(ApiError::BadRequest(format!(
+            "this selects more than {MAX_READ_REFS} secrets; narrow the prefix"
+        )));
+    }
+    Ok(selected)
+}
+
+/// Splits `NAME` or `TEAM:NAME` (for `field`), checking both parts; a prefix's name part
+/// follows the name rule too, since it is the start of one.
+fn parse_ref<'a>(raw: &'a str, field: &str) -> Result<(Option<&'a str>, &'a str), ApiError> {
+    let (team, name) = match raw.split_once(':') {
+        Some((team, name)) => (Some(team), name),
+        None => (None, raw),
+    };
+    let team_ok = team.is_none_or(|t| {
+        (1..=64).contains(&t.len())
+            && t.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            })
+    });
+    if !team_ok || validate::secret_name(name).is_err() {
+        return Err(ApiError::BadRequest(format!(
+            "each of `{field}` must be NAME or TEAM:NAME: NAME 1-128 characters of A-Z, a-z, \
+             0-9, '.', '_', '/' or '-'; TEAM 1-64 characters of a-z, 0-9, '.', '_' or '-'"
+        )));
+    }
+    Ok((team, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_name_or_team_and_name() {
+        assert_eq!(parse_ref("prod/db", "refs").unwrap(), (None, "prod/db"));
+        assert_eq!(
+            parse_ref("ops:prod/db", "refs").unwrap(),
+            (Some("ops"), "prod/db")
+        );
+        for bad in ["", ":x", "ops:", "a b", "Ops:x", "a:b:c", "x\n"] {
+            assert!(parse_ref(bad, "refs").is_err(), "{bad:?}");
+        }
+    }
 }

@@ -13,6 +13,7 @@ mod hardening;
 mod keys;
 mod lifecycle;
 mod routes;
+mod run;
 mod shares;
 mod tls;
 mod util;
