@@ -7,7 +7,7 @@ use crate::api::{
     CreateSecret, MAX_READ_REFS, ReadSecret, ReadSecrets, SecretList, SecretMeta, SecretWithValue,
     SecretsRead, UpdateSecret,
 };
-use crate::store::{NewSecret, SecretPatch, SecretRecord, Store, StoreError};
+use crate::store::{NewSecret, SecretPatch, SecretRecord, Store};
 use crate::timefmt::rfc3339;
 
 fn meta(rec: SecretRecord) -> SecretMeta {
@@ -140,21 +140,27 @@ pub fn read_many(req: &Request, app: &App) -> Result<Response, ApiError> {
     let input: ReadSecrets = body::read_json(req)?;
     let store = app.store()?;
     let selected = resolve_refs(&store, user, &input)?;
-    let mut secrets = Vec::with_capacity(selected.len());
-    for (reference, rec) in selected {
-        let (rec, value) = match store.get_secret(user, &rec.id, &caller.actor, app.now()) {
-            // Deleted between resolution and read.
-            Err(StoreError::NotFound) => return Err(ApiError::MissingRefs(vec![reference])),
-            other => other?,
-        };
-        secrets.push(ReadSecret {
+    let ids: Vec<String> = selected.iter().map(|(_, rec)| rec.id.clone()).collect();
+    let read = store.read_secrets(user, &ids, &caller.actor, app.now())?;
+    let values = match read {
+        Ok(values) => values,
+        // Deleted between resolution and read: still all or nothing.
+        Err(gone) => {
+            let missing = gone.into_iter().map(|i| selected[i].0.clone()).collect();
+            return Err(ApiError::MissingRefs(missing));
+        }
+    };
+    let secrets = selected
+        .into_iter()
+        .zip(values)
+        .map(|((reference, _), (rec, value))| ReadSecret {
             reference,
             secret: SecretWithValue {
                 meta: meta(rec),
                 value,
             },
-        });
-    }
+        })
+        .collect();
     Ok(respond::json(200, &SecretsRead { secrets }))
 }
 
@@ -163,7 +169,6 @@ pub fn read_many(req: &Request, app: &App) -> Result<Response, ApiError> {
 /// name. Any ref that does not resolve makes the whole read a 404 naming every such ref.
 /// A `TEAM:NAME` ref or prefix resolves to nothing yet (no teams exist), exactly like a
 /// missing name, so team names cannot be probed.
-// The one place a batch read's selection is decided; to become one store transaction.
 fn resolve_refs(
     store: &Store,
     owner: &str,

@@ -141,6 +141,48 @@ impl Store {
         Ok((rec, value))
     }
 
+    /// `owner`'s secrets `ids`, all or nothing: every value is looked up and opened on one
+    /// read transaction; if any id is missing (or another owner's), the indexes of those are
+    /// the answer and nothing is audited or revealed; otherwise every read is audited in one
+    /// write (one commit however many) before the values are returned, in order.
+    pub fn read_secrets(
+        &self,
+        owner: &str,
+        ids: &[String],
+        actor: &Actor,
+        now: i64,
+    ) -> Result<Result<Vec<(SecretRecord, SecretString)>, Vec<usize>>, StoreError> {
+        let (found, missing) = {
+            let txn = self.core.db.begin_read()?;
+            let secrets = txn.open_table(SECRETS)?;
+            let values = txn.open_table(SECRET_VALUES)?;
+            let (mut found, mut missing) = (Vec::with_capacity(ids.len()), Vec::new());
+            for (i, id) in ids.iter().enumerate() {
+                match owned_record(&secrets, owner, id) {
+                    Ok(rec) => {
+                        let value = self.stored_value(&values, &rec)?;
+                        found.push((rec, value));
+                    }
+                    Err(StoreError::NotFound) => missing.push(i),
+                    Err(e) => return Err(e),
+                }
+            }
+            (found, missing)
+        };
+        if !missing.is_empty() {
+            return Ok(Err(missing));
+        }
+        let (owner, ids) = (owner.to_string(), ids.to_vec());
+        self.write(actor, now, move |tx| {
+            for id in &ids {
+                let target = Some(format!("secret:{id}"));
+                tx.audit(Event::ok(Action::SecretRead, target, Some(&owner)))?;
+            }
+            Ok(())
+        })?;
+        Ok(Ok(found))
+    }
+
     /// `owner`'s secret `id` with its value, without an audit event: for callers whose own
     /// event covers the read (a share snapshot is recorded as `share.create`).
     pub fn peek_secret(
