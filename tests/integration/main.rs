@@ -9,6 +9,7 @@ mod assets;
 mod audit;
 mod browser;
 mod cli;
+mod http_layer;
 mod keys;
 mod lifecycle;
 mod shares;

@@ -48,6 +48,10 @@ enum ReadError {
     WrongHeader(HTTPVersion),
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
+    /// secretctl patch: the body's length cannot be determined reliably (400, then close).
+    AmbiguousFraming(HTTPVersion, &'static str),
+    /// secretctl patch: a transfer coding we do not implement (501, then close).
+    UnsupportedTransferCoding(HTTPVersion),
     ReadIoError(IoError),
 }
 
@@ -139,6 +143,17 @@ impl ClientConnection {
                     if line.is_empty() {
                         break;
                     };
+                    // secretctl patch: obsolete line folding (a line starting with a space
+                    // or tab continues the previous header) is refused, as RFC 9112 §5.2
+                    // allows. Upstream trimmed the line and took it as a header of its own,
+                    // so ` Transfer-Encoding: chunked` framed the body for us while a proxy
+                    // saw only a continuation line.
+                    if line.as_bytes().first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+                        return Err(ReadError::AmbiguousFraming(
+                            version,
+                            "obsolete header line folding",
+                        ));
+                    }
                     // secretctl patch: and so is the number of header lines.
                     if headers.len() >= MAX_HEADERS {
                         return Err(ReadError::WrongHeader(version.clone()));
@@ -180,6 +195,12 @@ impl ClientConnection {
                 request::RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
                 request::RequestCreationError::ExpectationFailed => {
                     ReadError::ExpectationFailed(version)
+                }
+                request::RequestCreationError::AmbiguousFraming(why) => {
+                    ReadError::AmbiguousFraming(version, why)
+                }
+                request::RequestCreationError::UnsupportedTransferCoding => {
+                    ReadError::UnsupportedTransferCoding(version)
                 }
             }
         })?;
@@ -240,6 +261,20 @@ impl Iterator for ClientConnection {
                     return None; // TODO: should be recoverable, but needs handling in case of body
                 }
 
+                // secretctl patch: nothing after these headers can be trusted to be where
+                // a request starts, so the connection ends with the answer.
+                Err(ReadError::AmbiguousFraming(ver, why)) => {
+                    return self.refuse(400, ver, "bad_request", why);
+                }
+                Err(ReadError::UnsupportedTransferCoding(ver)) => {
+                    return self.refuse(
+                        501,
+                        ver,
+                        "not_implemented",
+                        "only the chunked transfer coding is supported",
+                    );
+                }
+
                 Err(ReadError::ReadIoError(_)) => return None,
 
                 Ok(rq) => rq,
@@ -282,6 +317,41 @@ impl Iterator for ClientConnection {
             // returning the request
             return Some(rq);
         }
+    }
+}
+
+impl ClientConnection {
+    /// secretctl patch: answers a request the library refuses with a JSON error body (the
+    /// API's error shape) and `Connection: close`, then ends the connection: the caller
+    /// returns the `None` this gives.
+    fn refuse(
+        &mut self,
+        status: u16,
+        version: HTTPVersion,
+        code: &'static str,
+        message: &'static str,
+    ) -> Option<Request> {
+        use crate::{Header, Response, StatusCode};
+        use std::io::Write;
+        let body = format!("{{\"error\":\"{code}\",\"message\":\"{message}\"}}");
+        let mut response = Response::from_string(body).with_status_code(StatusCode(status));
+        for (field, value) in [
+            ("Content-Type", "application/json"),
+            ("Connection", "close"),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ] {
+            if let Ok(h) = Header::from_bytes(field, value) {
+                response.add_header(h);
+            }
+        }
+        if let Some(mut writer) = self.sink.next() {
+            if response.raw_print(&mut writer, version, &[], false, None).is_ok() {
+                let _ = writer.flush();
+            }
+        }
+        self.no_more_requests = true;
+        None
     }
 }
 

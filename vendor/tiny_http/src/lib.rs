@@ -355,7 +355,8 @@ impl Server {
                     let (sender, receiver) = mpsc::channel();
                     for rq in client {
                         messages.push(rq.with_notify_sender(sender.clone()).into());
-                        if receiver.recv().is_err() {
+                        // secretctl patch: and none after a response that closes it.
+                        if receiver.recv() != Ok(true) {
                             return;
                         }
                     }

@@ -1,0 +1,158 @@
+//! The HTTP layer over raw sockets: strict message framing (no request smuggling building
+//! blocks), `Connection: upgrade` treated as an ordinary request, the client address behind
+//! a proxy, and what is logged for refused requests.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::util::{Reply, Server, parse_reply};
+
+/// Writes `raw` on one connection and reads until the server closes it (or 10 s pass);
+/// returns every response found, in order.
+fn exchange(s: &Server, raw: &[u8]) -> Vec<Reply> {
+    let mut c = TcpStream::connect(s.url.trim_start_matches("http://")).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = c.write_all(raw);
+    let mut buf = Vec::new();
+    let _ = c.read_to_end(&mut buf);
+    split_replies(&buf)
+}
+
+/// Splits a byte stream into responses, using each one's Content-Length.
+pub fn split_replies(mut buf: &[u8]) -> Vec<Reply> {
+    let mut out = Vec::new();
+    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&buf[..end]).to_string();
+        let len: usize = head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse().ok())
+            .unwrap_or(0);
+        let total = (end + 4 + len).min(buf.len());
+        out.push(parse_reply(&buf[..total]));
+        buf = &buf[total..];
+    }
+    out
+}
+
+/// A request whose framing is ambiguous, followed on the same connection by a GET that a
+/// smuggling attack would want served.
+fn smuggle(headers: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{headers}\r\n{body}\
+         GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn ambiguous_framing_is_refused_and_the_connection_closed() {
+    let s = Server::start();
+    let cases: &[(&str, &str, &str, u16)] = &[
+        ("not digits", "Content-Length: abc\r\n", "", 400),
+        ("signed", "Content-Length: +5\r\n", "hello", 400),
+        ("comma list", "Content-Length: 5, 5\r\n", "hello", 400),
+        (
+            "two values",
+            "Content-Length: 0\r\nContent-Length: 5\r\n",
+            "hello",
+            400,
+        ),
+        (
+            "same value twice",
+            "Content-Length: 5\r\nContent-Length: 5\r\n",
+            "hello",
+            400,
+        ),
+        (
+            "length and chunked",
+            "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+            "0\r\n\r\n",
+            400,
+        ),
+        ("gzip", "Transfer-Encoding: gzip\r\n", "0\r\n\r\n", 400),
+        (
+            "xchunked",
+            "Transfer-Encoding: xchunked\r\n",
+            "0\r\n\r\n",
+            400,
+        ),
+        (
+            "chunked not last",
+            "Transfer-Encoding: chunked, gzip\r\n",
+            "0\r\n\r\n",
+            400,
+        ),
+        (
+            "chunked twice",
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+            "0\r\n\r\n",
+            400,
+        ),
+        (
+            "obs-fold",
+            "X-Padding: a\r\n Transfer-Encoding: chunked\r\n",
+            "0\r\n\r\n",
+            400,
+        ),
+        (
+            "obs-fold with tab",
+            "X-Padding: a\r\n\tContent-Length: 5\r\n",
+            "hello",
+            400,
+        ),
+        (
+            "unimplemented coding",
+            "Transfer-Encoding: gzip, chunked\r\n",
+            "0\r\n\r\n",
+            501,
+        ),
+    ];
+    for (what, headers, body, status) in cases {
+        let replies = exchange(&s, &smuggle(headers, body));
+        assert_eq!(
+            replies.len(),
+            1,
+            "{what}: one answer, the next request must not be served: {replies:?}"
+        );
+        let r = &replies[0];
+        let code = if *status == 400 {
+            "bad_request"
+        } else {
+            "not_implemented"
+        };
+        r.assert_error(*status, code);
+        assert_eq!(r.header("connection"), Some("close"), "{what}: {r:?}");
+    }
+    // HTTP/1.0 has no chunked coding: Transfer-Encoding there is a framing error too.
+    let replies = exchange(
+        &s,
+        b"POST /login HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    replies[0].assert_error(400, "bad_request");
+
+    // Well-framed requests on one kept-alive connection are all still served.
+    let ok = exchange(
+        &s,
+        b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello\
+          POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n\
+          GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let statuses: Vec<u16> = ok.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [405, 405, 200], "{ok:?}");
+}
+
+#[test]
+fn a_refused_body_is_never_parsed_as_the_next_request() {
+    // 413 from Content-Length alone, the body unread: it must not be read as a request.
+    let s = Server::start();
+    let raw = "POST /secrets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+               Content-Length: 2000000\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    let replies = exchange(&s, raw.as_bytes());
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    replies[0].assert_error(413, "payload_too_large");
+    assert_eq!(replies[0].header("connection"), Some("close"));
+}
