@@ -65,9 +65,18 @@ impl HttpServer {
         let secure = tls.is_some();
         let listener = listen(addr, read_timeout)?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let hooks = tiny_http::Hooks {
+            on_refusal: Some(Arc::new(|r: &tiny_http::Refusal| {
+                log_refusal(r.remote_addr, r.status, r.reason);
+            })),
+        };
         let server = Arc::new(
-            tiny_http::Server::from_listener(listener, tls.map(TlsIdentity::ssl_config))
-                .map_err(|e| e.to_string())?,
+            tiny_http::Server::from_listener_with(
+                listener,
+                tls.map(TlsIdentity::ssl_config),
+                hooks,
+            )
+            .map_err(|e| e.to_string())?,
         );
         let (queue, jobs) = sync_channel::<tiny_http::Request>(workers * 4);
         let jobs = Arc::new(Mutex::new(jobs));
@@ -90,6 +99,7 @@ impl HttpServer {
                 .name("http-shedder".into())
                 .spawn(move || {
                     for req in refused {
+                        log_refusal(req.remote_addr().copied(), Some(503), "all workers busy");
                         let busy = ApiError::Unavailable
                             .into_response()
                             .with_additional_header("Retry-After", "1")
@@ -129,6 +139,7 @@ impl HttpServer {
                         if let Err(TrySendError::Full(req) | TrySendError::Disconnected(req)) =
                             shed.try_send(req)
                         {
+                            log_refusal(req.remote_addr().copied(), None, "all workers busy");
                             drop(req.into_writer());
                         }
                     }
@@ -201,10 +212,25 @@ fn work(
                 handler(&rouille_req)
             }
             // The rest of the body was never read: the connection cannot carry another request.
-            Err(e) => e.into_response().with_unique_header("Connection", "close"),
+            Err(e) => {
+                log_refusal(req.remote_addr().copied(), Some(e.status()), e.code());
+                e.into_response().with_unique_header("Connection", "close")
+            }
         };
         let _ = req.respond(to_tiny(response, secure));
     }
+}
+
+/// One line in the request log for a request or connection refused before routing: time,
+/// client address (the TCP peer), `refused`, status (`-` when none was sent) and a fixed
+/// reason. Nothing the client sent appears in it.
+fn log_refusal(peer: Option<SocketAddr>, status: Option<u16>, reason: &str) {
+    let peer = peer.map_or_else(|| "-".to_string(), |p| p.ip().to_string());
+    let status = status.map_or_else(|| "-".to_string(), |s| s.to_string());
+    eprintln!(
+        "{} {peer} refused {status} {reason}",
+        crate::timefmt::rfc3339(crate::timefmt::now_unix())
+    );
 }
 
 /// Reads the body within the size limit and time limit: 413 from `Content-Length` alone,

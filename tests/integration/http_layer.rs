@@ -156,3 +156,69 @@ fn a_refused_body_is_never_parsed_as_the_next_request() {
     replies[0].assert_error(413, "payload_too_large");
     assert_eq!(replies[0].header("connection"), Some("close"));
 }
+
+#[test]
+fn connection_upgrade_is_answered_like_any_request() {
+    // tiny_http used to hand the raw socket over as the body of such a request: reading it
+    // held a worker until the client timeout, and a dozen of them made /healthz 503.
+    let s = Server::start_with(&["--workers", "2"]);
+    let addr = s.url.trim_start_matches("http://").to_string();
+    // Each connection stays open (as an upgraded one would) while the next is made.
+    let mut open = Vec::new();
+    for _ in 0..12 {
+        let mut c = TcpStream::connect(&addr).unwrap();
+        c.write_all(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        )
+        .unwrap();
+        // Bounded by the socket timeout, far below the server's 15 s client timeout.
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = c.read(&mut buf).unwrap_or(0);
+        let replies = split_replies(&buf[..n]);
+        assert_eq!(
+            replies.iter().map(|r| r.status).collect::<Vec<_>>(),
+            [200],
+            "an ordinary answer, at once: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        assert_eq!(replies[0].header("upgrade"), None);
+        open.push(c);
+    }
+    assert_eq!(s.http().get("/healthz", None).status, 200, "{}", s.log());
+}
+
+#[test]
+fn refused_requests_are_logged_without_their_content() {
+    let s = Server::start();
+    let replies = exchange(
+        &s,
+        b"POST /login HTTP/1.1\r\nHost: x\r\nX-Marker: leak-me-not\r\nContent-Length: 1\r\n\
+          Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    );
+    replies[0].assert_error(400, "bad_request");
+    let too_big = exchange(
+        &s,
+        b"POST /secrets HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+    );
+    too_big[0].assert_error(413, "payload_too_large");
+    assert_eq!(s.http().get("/healthz", None).status, 200);
+    let log = s.log();
+    let refused: Vec<&str> = log.lines().filter(|l| l.contains(" refused ")).collect();
+    assert!(
+        refused
+            .iter()
+            .any(|l| l.contains("127.0.0.1 refused 400 both Content-Length and Transfer-Encoding")),
+        "{log}"
+    );
+    assert!(
+        refused
+            .iter()
+            .any(|l| l.contains("127.0.0.1 refused 413 payload_too_large")),
+        "{log}"
+    );
+    assert!(
+        !log.contains("leak-me-not") && !log.contains("/login"),
+        "{log}"
+    );
+}

@@ -39,6 +39,13 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // secretctl patch: where refused requests are reported (one line each in the server log).
+    on_refusal: Option<crate::RefusalLog>,
+
+    // secretctl patch: whether any byte of the current request has arrived; a keep-alive
+    // connection timing out while idle is not a refused request.
+    request_started: bool,
 }
 
 /// Error that can happen when reading a request.
@@ -60,6 +67,7 @@ impl ClientConnection {
     pub fn new(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
+        on_refusal: Option<crate::RefusalLog>,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
@@ -74,6 +82,8 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            on_refusal,
+            request_started: false,
         }
     }
 
@@ -97,6 +107,7 @@ impl ClientConnection {
                 Some(b) => b?,
                 None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
             };
+            self.request_started = true;
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
@@ -118,6 +129,7 @@ impl ClientConnection {
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
+        self.request_started = false;
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
@@ -226,43 +238,48 @@ impl Iterator for ClientConnection {
 
         loop {
             let rq = match self.read() {
+                // secretctl patch: every refusal below is a JSON error with `Connection:
+                // close`, reported to the server log: after a malformed request nothing
+                // says where the next one would start.
                 Err(ReadError::WrongRequestLine) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
+                    return self.refuse(
+                        400,
+                        HTTPVersion(1, 1),
+                        "bad_request",
+                        "malformed request line",
+                    );
                 }
 
                 Err(ReadError::WrongHeader(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, ver, &[], false, None).ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
+                    return self.refuse(400, ver, "bad_request", "malformed or oversized header");
                 }
 
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // closing the connection
+                Err(ReadError::ReadIoError(ref err))
+                    if matches!(err.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) =>
+                {
+                    if !self.request_started {
+                        // An idle kept-alive connection reaching its timeout: no request
+                        // was refused. Closed without an answer a client could take for
+                        // the response to a request it is sending just now.
+                        return None;
+                    }
+                    return self.refuse(
+                        408,
+                        HTTPVersion(1, 1),
+                        "request_timeout",
+                        "the request arrived too slowly",
+                    );
                 }
 
                 Err(ReadError::ExpectationFailed(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(417));
-                    response.raw_print(writer, ver, &[], true, None).ok();
-                    return None; // TODO: should be recoverable, but needs handling in case of body
+                    return self.refuse(
+                        417,
+                        ver,
+                        "expectation_failed",
+                        "only Expect: 100-continue is supported",
+                    );
                 }
 
-                // secretctl patch: nothing after these headers can be trusted to be where
-                // a request starts, so the connection ends with the answer.
                 Err(ReadError::AmbiguousFraming(ver, why)) => {
                     return self.refuse(400, ver, "bad_request", why);
                 }
@@ -282,15 +299,15 @@ impl Iterator for ClientConnection {
 
             // checking HTTP version
             if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
-                let response = Response::from_string(
-                    "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
-                )
-                .with_status_code(StatusCode(505));
-                response
-                    .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                    .ok();
-                continue;
+                // secretctl patch: refused like any other bad request, and the connection
+                // closed (upstream read on from wherever the rejected request ended).
+                drop(rq);
+                return self.refuse(
+                    505,
+                    HTTPVersion(1, 1),
+                    "http_version_not_supported",
+                    "only HTTP/1.0 and HTTP/1.1 are supported",
+                );
             }
 
             // updating the status of the connection
@@ -304,7 +321,6 @@ impl Iterator for ClientConnection {
 
             match lowercase {
                 Some(ref val) if val.contains("close") => self.no_more_requests = true,
-                Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
                 Some(ref val)
                     if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
                 {
@@ -349,6 +365,13 @@ impl ClientConnection {
             if response.raw_print(&mut writer, version, &[], false, None).is_ok() {
                 let _ = writer.flush();
             }
+        }
+        if let Some(log) = &self.on_refusal {
+            log(&crate::Refusal {
+                remote_addr: self.remote_addr.as_ref().ok().copied().flatten(),
+                status: Some(status),
+                reason: message,
+            });
         }
         self.no_more_requests = true;
         None

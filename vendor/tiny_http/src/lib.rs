@@ -127,6 +127,25 @@ mod ssl;
 mod test;
 mod util;
 
+/// secretctl patch: a connection or request the library turned away on its own, reported
+/// so the embedding server can log it. Holds nothing the client sent.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub remote_addr: Option<std::net::SocketAddr>,
+    /// The status answered, or `None` when the connection was dropped without an answer.
+    pub status: Option<u16>,
+    pub reason: &'static str,
+}
+
+/// secretctl patch: receives every [`Refusal`].
+pub type RefusalLog = Arc<dyn Fn(&Refusal) + Send + Sync>;
+
+/// secretctl patch: what the embedding server hooks into the connection threads.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    pub on_refusal: Option<RefusalLog>,
+}
+
 /// The main class of this library.
 ///
 /// Destroying this object will immediately close the listening socket and the reading
@@ -245,6 +264,15 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::from_listener_with(listener, ssl_config, Hooks::default())
+    }
+
+    /// secretctl patch: [`Server::from_listener`] with hooks into the connection threads.
+    pub fn from_listener_with<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        hooks: Hooks,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -296,8 +324,8 @@ impl Server {
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
-                let sock = match server.accept() {
-                    Ok((sock, _)) => sock,
+                let (sock, peer) = match server.accept() {
+                    Ok(accepted) => accepted,
                     // secretctl patch: with a receive timeout on the listener (inherited by
                     // accepted sockets, to bound slow clients), an idle accept() times out;
                     // that and an aborted connection are not reasons to stop accepting.
@@ -326,6 +354,17 @@ impl Server {
                 #[allow(clippy::redundant_clone)]
                 let ssl = ssl.clone();
                 let mut sock = Some(sock);
+                let on_refusal = hooks.on_refusal.clone();
+                let refused = move |reason| {
+                    if let Some(log) = &on_refusal {
+                        log(&Refusal {
+                            remote_addr: peer,
+                            status: None,
+                            reason,
+                        });
+                    }
+                };
+                let on_refusal = hooks.on_refusal.clone();
                 tasks_pool.spawn(Box::new(move || {
                     let Some(sock) = sock.take() else { return };
                     use util::RefinedTcpStream;
@@ -337,7 +376,7 @@ impl Server {
                         #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
                         Some(ref ssl) => match ssl.accept(sock) {
                             Ok(s) => RefinedTcpStream::new(s),
-                            Err(_) => return,
+                            Err(_) => return refused("TLS handshake failed"),
                         },
                         #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
                         Some(ref _ssl) => unreachable!(),
@@ -345,9 +384,10 @@ impl Server {
                     // secretctl patch: splitting the socket dups a descriptor, which fails
                     // when they run out; drop this connection instead of panicking.
                     let Ok((read_closable, write_closable)) = halves else {
-                        return;
+                        return refused("cannot split the socket (out of file descriptors?)");
                     };
-                    let client = ClientConnection::new(write_closable, read_closable);
+                    let client =
+                        ClientConnection::new(write_closable, read_closable, on_refusal.clone());
                     // secretctl patch: one request in flight per connection, for HTTP as
                     // upstream already does for HTTPS. Without it a client can pipeline
                     // many requests and never read the answers, and every worker that
