@@ -70,6 +70,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l alert-smtp
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l alert-smtp-tls -d 'Transport security: STARTTLS (required, not opportunistic), TLS from the first byte (usually port 465), or none (only for a relay on this host)' -r -f -a "none\t''
 starttls\t''
 tls\t''"
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l trusted-hops -d 'With --trust-proxy: how many proxies in front of the server append to X-Forwarded-For; the address the outermost one appended is the client\'s' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l sweep-interval -d 'Seconds between sweeps that delete expired sessions and share links' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l test-clock-file -d 'TEST ONLY: a file holding a clock offset in seconds, to test expiry without waiting' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l server -d 'Server to talk to' -r

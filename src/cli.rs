@@ -221,6 +221,17 @@ pub struct ServeArgs {
     #[arg(long, env = "SECRETCTL_TRUST_PROXY")]
     pub trust_proxy: bool,
 
+    /// With --trust-proxy: how many proxies in front of the server append to
+    /// X-Forwarded-For; the address the outermost one appended is the client's.
+    #[arg(
+        long,
+        env = "SECRETCTL_TRUSTED_HOPS",
+        default_value_t = 1,
+        value_name = "N",
+        requires = "trust_proxy"
+    )]
+    pub trusted_hops: usize,
+
     /// Seconds between sweeps that delete expired sessions and share links.
     #[arg(long, default_value_t = 60, value_name = "SECS", hide = true)]
     pub sweep_interval: u64,

@@ -46,6 +46,8 @@ pub struct ServeConfig {
     pub sweep_interval_secs: u64,
     pub test_clock_file: Option<PathBuf>,
     pub trust_proxy: bool,
+    /// With `trust_proxy`: how many proxies append to `X-Forwarded-For` in front of us.
+    pub trusted_hops: usize,
     /// Also append every audit record to this file as a JSON line.
     pub audit_log: Option<PathBuf>,
     /// Requests per second per client address (0: unlimited).
@@ -102,6 +104,9 @@ impl ServeConfig {
         if !(1..=86_400).contains(&args.sweep_interval) {
             return Err("--sweep-interval must be between 1 and 86400 seconds".into());
         }
+        if !(1..=16).contains(&args.trusted_hops) {
+            return Err("--trusted-hops must be between 1 and 16".into());
+        }
         let alerts = AlertConfig::from_args(&args.alerts, std::env::var(SMTP_PASSWORD_ENV).ok())?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hash_concurrency = cores.clamp(1, 4);
@@ -128,6 +133,7 @@ impl ServeConfig {
             sweep_interval_secs: args.sweep_interval,
             test_clock_file: args.test_clock_file.clone(),
             trust_proxy: args.trust_proxy,
+            trusted_hops: args.trusted_hops,
             audit_log: args.audit_log.clone(),
             rate_limit_per_sec: args.rate_limit,
             auth_rate_limit_per_min: args.auth_rate_limit,

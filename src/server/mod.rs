@@ -66,8 +66,8 @@ pub struct App {
     store: RwLock<Option<Store>>,
     hasher: PasswordHasher,
     session_ttl_secs: i64,
-    /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
-    trust_proxy: bool,
+    /// Where the client address comes from: the peer, or `X-Forwarded-For` behind proxies.
+    trust_proxy: auth::ProxyTrust,
     rate_limiter: ratelimit::RateLimiter,
     login_throttle: ratelimit::LoginThrottle,
     registration_open: bool,
@@ -149,7 +149,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         store: RwLock::new(Some(store)),
         hasher: PasswordHasher::new(config.kdf, config.hash_concurrency, config.hash_queue)?,
         session_ttl_secs: config.session_ttl_secs,
-        trust_proxy: config.trust_proxy,
+        trust_proxy: auth::ProxyTrust::new(config.trust_proxy, config.trusted_hops),
         rate_limiter: ratelimit::RateLimiter::new(ratelimit::Limits {
             general: ratelimit::Rate::per_second(config.rate_limit_per_sec),
             auth: ratelimit::Rate::per_minute(config.auth_rate_limit_per_min),

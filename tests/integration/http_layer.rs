@@ -222,3 +222,67 @@ fn refused_requests_are_logged_without_their_content() {
         "{log}"
     );
 }
+
+/// A login attempt through a proxy: `xff` are the X-Forwarded-For lines, in order.
+fn login_via(s: &Server, xff: &[&str]) -> Reply {
+    let body = br#"{"username":"nobody","password":"correct horse battery staple"}"#;
+    let mut headers = vec![("Content-Type", "application/json")];
+    headers.extend(xff.iter().map(|v| ("X-Forwarded-For", *v)));
+    s.http()
+        .request("POST", "/login", None, &headers, Some(body))
+}
+
+#[test]
+fn a_forged_forwarded_for_line_does_not_pick_the_address() {
+    // HAProxy's `option forwardfor` appends a line of its own: the client's forged line
+    // stays first. Rotating it used to bypass the login limit and forge audit addresses.
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let s = Server::start_with(&[
+        "--trust-proxy",
+        "--auth-rate-limit",
+        "2",
+        "--audit-log",
+        log.path().to_str().unwrap(),
+    ]);
+    for i in 0..2 {
+        let forged = format!("198.51.100.{i}");
+        assert_eq!(login_via(&s, &[&forged, "192.0.2.1"]).status, 401);
+    }
+    let r = login_via(&s, &["198.51.100.99", "192.0.2.1"]);
+    r.assert_error(429, "too_many_requests");
+    // Another real client behind the same proxy has its own budget.
+    assert_eq!(login_via(&s, &["198.51.100.0", "192.0.2.2"]).status, 401);
+    let audit = std::fs::read_to_string(log.path()).unwrap();
+    let failures: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["action"] == "login.failed")
+        .collect();
+    assert_eq!(failures.len(), 3, "{audit}");
+    for f in &failures {
+        let ip = f["ip"].as_str().unwrap();
+        assert!(ip == "192.0.2.1" || ip == "192.0.2.2", "{audit}");
+    }
+}
+
+#[test]
+fn trusted_hops_pick_the_address_the_outermost_proxy_saw() {
+    let s = Server::start_with(&[
+        "--trust-proxy",
+        "--trusted-hops",
+        "2",
+        "--auth-rate-limit",
+        "1",
+    ]);
+    // client -> CDN (appends the client) -> proxy (appends the CDN) -> server.
+    assert_eq!(
+        login_via(&s, &["198.51.100.1, 192.0.2.1", "203.0.113.1"]).status,
+        401
+    );
+    login_via(&s, &["198.51.100.2, 192.0.2.1", "203.0.113.2"])
+        .assert_error(429, "too_many_requests");
+    assert_eq!(
+        login_via(&s, &["198.51.100.1, 192.0.2.3", "203.0.113.1"]).status,
+        401
+    );
+}
