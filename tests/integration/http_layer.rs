@@ -286,3 +286,15 @@ fn trusted_hops_pick_the_address_the_outermost_proxy_saw() {
         401
     );
 }
+
+#[test]
+fn ipv6_clients_are_limited_per_64() {
+    // One host usually holds a whole /64: rotating the low bits must not buy new budgets.
+    let s = Server::start_with(&["--trust-proxy", "--auth-rate-limit", "1"]);
+    assert_eq!(login_via(&s, &["2001:db8:a:b::1"]).status, 401);
+    login_via(&s, &["2001:db8:a:b:dead:beef:0:2"]).assert_error(429, "too_many_requests");
+    assert_eq!(login_via(&s, &["2001:db8:a:c::1"]).status, 401);
+    // An IPv4-mapped address draws from the IPv4 address's budget.
+    assert_eq!(login_via(&s, &["192.0.2.10"]).status, 401);
+    login_via(&s, &["::ffff:192.0.2.10"]).assert_error(429, "too_many_requests");
+}
