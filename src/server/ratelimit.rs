@@ -147,6 +147,12 @@ impl RateLimiter {
     }
 }
 
+/// A wait in whole seconds for `Retry-After`, rounded up and never 0: a client retrying
+/// after a rounded-down value (1.9 s left -> 1) is refused once more.
+fn secs_rounded_up(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 /// The budget an address draws from: an IPv4 address alone, an IPv6 address by its /64.
 /// One IPv6 host is routinely given a whole /64 (SLAAC, privacy addresses), so keying by
 /// the full address gave a single client 2^64 fresh buckets. An IPv4-mapped IPv6 address
@@ -228,7 +234,7 @@ impl LoginThrottle {
             *audited = Some(now);
         }
         Some(Refusal {
-            retry_after_secs: until.duration_since(now).as_secs().max(1),
+            retry_after_secs: secs_rounded_up(until.duration_since(now)),
             audit,
         })
     }
@@ -329,6 +335,22 @@ mod tests {
             "IPv4 /32"
         );
         assert_eq!(bucket_key(v6("2001:db8::abcd")), v6("2001:db8::"));
+    }
+
+    #[test]
+    fn retry_after_rounds_up_and_is_never_zero() {
+        assert_eq!(secs_rounded_up(Duration::from_millis(1900)), 2);
+        assert_eq!(secs_rounded_up(Duration::from_millis(1000)), 1);
+        assert_eq!(secs_rounded_up(Duration::from_millis(1)), 1);
+        assert_eq!(secs_rounded_up(Duration::ZERO), 1);
+        let t = LoginThrottle::default();
+        let t0 = Instant::now();
+        for _ in 0..=FREE_FAILURES {
+            t.failed("alice", t0);
+        }
+        // A 2 s delay with 1.9 s of it left.
+        let left = t.wait("alice", t0 + Duration::from_millis(100)).unwrap();
+        assert_eq!(left.retry_after_secs, 2);
     }
 
     #[test]
