@@ -61,6 +61,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l rate-limit
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l auth-rate-limit -d 'Logins and registrations per minute per client address; 0 turns the limit off' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l share-rate-limit -d 'Share-link requests (/share/TOKEN) per minute per client address; 0 turns it off' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l client-timeout -d 'Seconds one read from a client may block (TLS handshake, headers, each part of a body, an idle kept-alive connection) before the connection is dropped' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l shutdown-timeout -d 'Seconds a graceful shutdown (SIGTERM, SIGINT) may take in all: requests in progress are finished or, past this, cut off, and the process exits. Keep it below your service manager\'s stop timeout' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l registration -d 'Whether anyone may create an account; close it once your accounts exist' -r -f -a "open\t''
 closed\t''"
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l alert-webhook -d 'POST a JSON alert (Slack-compatible "text" plus structured fields) to URL when a share link is created or redeemed, a dead link is tried, or an account sees repeated failed logins. Delivery is asynchronous and best-effort; failures are logged' -r

@@ -210,6 +210,17 @@ pub struct ServeArgs {
     )]
     pub client_timeout: u64,
 
+    /// Seconds a graceful shutdown (SIGTERM, SIGINT) may take in all: requests in progress
+    /// are finished or, past this, cut off, and the process exits. Keep it below your
+    /// service manager's stop timeout.
+    #[arg(
+        long,
+        env = "SECRETCTL_SHUTDOWN_TIMEOUT",
+        default_value_t = 20,
+        value_name = "SECS"
+    )]
+    pub shutdown_timeout: u64,
+
     /// Whether anyone may create an account; close it once your accounts exist.
     #[arg(long, env = "SECRETCTL_REGISTRATION", value_enum, default_value_t = Registration::Open)]
     pub registration: Registration,

@@ -59,6 +59,8 @@ pub struct ServeConfig {
     pub registration_open: bool,
     /// Longest one read from a client may block (handshake, headers, body, idle keep-alive).
     pub client_timeout_secs: u64,
+    /// Longest a graceful shutdown may take, slow clients included.
+    pub shutdown_timeout_secs: u64,
     /// Where security alerts go (webhook, mail); off by default.
     pub alerts: AlertConfig,
 }
@@ -101,6 +103,9 @@ impl ServeConfig {
         if !(1..=3600).contains(&args.client_timeout) {
             return Err("--client-timeout must be between 1 and 3600 seconds".into());
         }
+        if !(1..=3600).contains(&args.shutdown_timeout) {
+            return Err("--shutdown-timeout must be between 1 and 3600 seconds".into());
+        }
         if !(1..=86_400).contains(&args.sweep_interval) {
             return Err("--sweep-interval must be between 1 and 86400 seconds".into());
         }
@@ -140,6 +145,7 @@ impl ServeConfig {
             share_rate_limit_per_min: args.share_rate_limit,
             registration_open: args.registration == crate::cli::Registration::Open,
             client_timeout_secs: args.client_timeout,
+            shutdown_timeout_secs: args.shutdown_timeout,
             alerts,
         })
     }

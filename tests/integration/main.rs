@@ -13,5 +13,6 @@ mod http_layer;
 mod keys;
 mod lifecycle;
 mod shares;
+mod shutdown;
 mod tls;
 mod util;

@@ -46,6 +46,12 @@ pub struct ClientConnection {
     // secretctl patch: whether any byte of the current request has arrived; a keep-alive
     // connection timing out while idle is not a refused request.
     request_started: bool,
+
+    // secretctl patch: this connection's entry in the server's set, for graceful shutdown.
+    watch: Option<std::sync::Arc<crate::watch::Watched>>,
+
+    // secretctl patch: whether a request has been read (the next wait is a keep-alive one).
+    kept_alive: bool,
 }
 
 /// Error that can happen when reading a request.
@@ -68,6 +74,7 @@ impl ClientConnection {
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
         on_refusal: Option<crate::RefusalLog>,
+        watch: Option<std::sync::Arc<crate::watch::Watched>>,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
@@ -84,6 +91,8 @@ impl ClientConnection {
             secure,
             on_refusal,
             request_started: false,
+            watch,
+            kept_alive: false,
         }
     }
 
@@ -107,6 +116,11 @@ impl ClientConnection {
                 Some(b) => b?,
                 None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
             };
+            if !self.request_started {
+                if let Some(watch) = &self.watch {
+                    watch.busy();
+                }
+            }
             self.request_started = true;
 
             if byte == b'\n' && prev_byte_was_cr {
@@ -218,7 +232,8 @@ impl ClientConnection {
         })?;
 
         // return the request
-        Ok(request)
+        let began = self.watch.as_ref().is_some_and(|w| w.began_before_drain());
+        Ok(request.with_began_before_drain(began))
     }
 }
 
@@ -235,6 +250,17 @@ impl Iterator for ClientConnection {
         if self.no_more_requests {
             return None;
         }
+
+        // secretctl patch: a kept-alive connection closes instead of waiting for another
+        // request once the server is draining.
+        if self.kept_alive {
+            if let Some(watch) = &self.watch {
+                if !watch.idle() {
+                    return None;
+                }
+            }
+        }
+        self.kept_alive = true;
 
         loop {
             let rq = match self.read() {

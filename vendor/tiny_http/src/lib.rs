@@ -126,6 +126,7 @@ mod response;
 mod ssl;
 mod test;
 mod util;
+mod watch;
 
 /// secretctl patch: a connection or request the library turned away on its own, reported
 /// so the embedding server can log it. Holds nothing the client sent.
@@ -161,6 +162,9 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // secretctl patch: the open connections, for a graceful shutdown.
+    connections: Arc<watch::Connections>,
 }
 
 enum Message {
@@ -315,6 +319,8 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
+        let connections = Arc::new(watch::Connections::default());
+        let inside_connections = Arc::clone(&connections);
         // secretctl patch: the context is shared with the connection threads, which now run
         // the TLS handshake themselves.
         let ssl = ssl.map(Arc::new);
@@ -353,6 +359,19 @@ impl Server {
                 let messages = inside_messages.clone();
                 #[allow(clippy::redundant_clone)]
                 let ssl = ssl.clone();
+                // secretctl patch: registered before its thread starts, so a drain beginning
+                // now already sees it.
+                let Ok(watched) = sock.try_clone() else {
+                    if let Some(log) = &hooks.on_refusal {
+                        log(&Refusal {
+                            remote_addr: peer,
+                            status: None,
+                            reason: "cannot duplicate the socket (out of file descriptors?)",
+                        });
+                    }
+                    continue;
+                };
+                let mut registration = Some(inside_connections.register(watched));
                 let mut sock = Some(sock);
                 let on_refusal = hooks.on_refusal.clone();
                 let refused = move |reason| {
@@ -367,6 +386,9 @@ impl Server {
                 let on_refusal = hooks.on_refusal.clone();
                 tasks_pool.spawn(Box::new(move || {
                     let Some(sock) = sock.take() else { return };
+                    let Some(registration) = registration.take() else {
+                        return;
+                    };
                     use util::RefinedTcpStream;
                     // secretctl patch: the handshake runs here, on this connection's own
                     // thread, so a client that connects and stays silent (or handshakes
@@ -386,8 +408,12 @@ impl Server {
                     let Ok((read_closable, write_closable)) = halves else {
                         return refused("cannot split the socket (out of file descriptors?)");
                     };
-                    let client =
-                        ClientConnection::new(write_closable, read_closable, on_refusal.clone());
+                    let client = ClientConnection::new(
+                        write_closable,
+                        read_closable,
+                        on_refusal.clone(),
+                        Some(Arc::clone(&registration.conn)),
+                    );
                     // secretctl patch: one request in flight per connection, for HTTP as
                     // upstream already does for HTTPS. Without it a client can pipeline
                     // many requests and never read the answers, and every worker that
@@ -410,7 +436,22 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            connections,
         })
+    }
+
+    /// secretctl patch: starts a graceful shutdown. Kept-alive connections waiting for a
+    /// request are closed now; every other connection closes once its current request is
+    /// answered. New connections are still accepted and their requests still delivered, so
+    /// the caller can answer them (say, 503) until it drops the server.
+    pub fn drain(&self) {
+        self.connections.drain();
+    }
+
+    /// secretctl patch: how many connections have a request in progress (partly received,
+    /// waiting in the queue, being handled, or being answered).
+    pub fn requests_in_progress(&self) -> usize {
+        self.connections.busy()
     }
 
     /// Returns an iterator for all the incoming requests.

@@ -72,6 +72,9 @@ pub struct Request {
     // true if a `100 Continue` response must be sent when `as_reader()` is called
     must_send_continue: bool,
 
+    // secretctl patch: the request began to arrive before `Server::drain` was called.
+    began_before_drain: bool,
+
     // If Some, a message must be sent after responding
     // secretctl patch: the message says whether the connection may carry another request.
     notify_when_responded: Option<Sender<bool>>,
@@ -280,6 +283,7 @@ where
         headers,
         body_length: content_length,
         must_send_continue: expects_continue,
+        began_before_drain: false,
         notify_when_responded: None,
     })
 }
@@ -514,6 +518,17 @@ impl Request {
             ErrorKind::ConnectionReset => Ok(()),
             _ => Err(err),
         })
+    }
+
+    /// secretctl patch: whether this request began to arrive before `Server::drain` was
+    /// called (a graceful shutdown serves those and may refuse the others).
+    pub fn began_before_drain(&self) -> bool {
+        self.began_before_drain
+    }
+
+    pub(crate) fn with_began_before_drain(mut self, began: bool) -> Self {
+        self.began_before_drain = began;
+        self
     }
 
     pub(crate) fn with_notify_sender(mut self, sender: Sender<bool>) -> Self {
