@@ -134,6 +134,14 @@ fn ambiguous_framing_is_refused_and_the_connection_closed() {
     assert_eq!(replies.len(), 1, "{replies:?}");
     replies[0].assert_error(400, "bad_request");
 
+    // HTTP/2 and later: one 505 (not a 500 first), and the connection closed.
+    let replies = exchange(
+        &s,
+        b"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    replies[0].assert_error(505, "http_version_not_supported");
+
     // Well-framed requests on one kept-alive connection are all still served.
     let ok = exchange(
         &s,

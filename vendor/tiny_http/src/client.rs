@@ -327,7 +327,7 @@ impl Iterator for ClientConnection {
             if *rq.http_version() > (1, 1) {
                 // secretctl patch: refused like any other bad request, and the connection
                 // closed (upstream read on from wherever the rejected request ended).
-                drop(rq);
+                rq.discard();
                 return self.refuse(
                     505,
                     HTTPVersion(1, 1),

@@ -526,6 +526,13 @@ impl Request {
         self.began_before_drain
     }
 
+    /// secretctl patch: drops a request the library answers itself, without the automatic
+    /// `500` that dropping an unanswered request sends.
+    pub(crate) fn discard(mut self) {
+        self.response_writer = None;
+        self.notify_when_responded = None;
+    }
+
     pub(crate) fn with_began_before_drain(mut self, began: bool) -> Self {
         self.began_before_drain = began;
         self
