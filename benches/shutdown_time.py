@@ -6,7 +6,10 @@ dir, rate limits off), logs in once, opens one idle kept-alive connection and N 
 that each POST a 4 KiB body trickled at one byte per second (never idle long enough for
 --client-timeout), waits until the server has read the first byte of each, sends SIGTERM,
 and measures the time until the process has exited. Also reports whether the idle
-kept-alive connection was closed at once (within 1 s of the signal).
+kept-alive connection was closed at once (within 1 s of the signal), and then, over a
+number of fresh servers each still receiving one slow request, what a request sent on a
+kept-alive connection 0-50 ms after SIGTERM gets back: an answer, or a connection the server had closed before reading it
+(never silence on an open connection).
 
 Usage:   cargo build --release && python3 benches/shutdown_time.py [--bin PATH] [-- FLAGS...]
          FLAGS are extra `serve` flags (e.g. --shutdown-timeout 5).
@@ -124,10 +127,57 @@ def run(binary, n, extra):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def keepalive_trials(binary, trials):
+    """A request sent on a kept-alive connection 0-50 ms after SIGTERM, while another
+    request is still arriving: what comes back."""
+    outcomes = {}
+    for i in range(trials):
+        tmp = tempfile.mkdtemp(prefix="secretctl-shutdown-")
+        proc = subprocess.Popen(
+            [binary, "serve", "--addr", f"{HOST}:0", "--data-dir", os.path.join(tmp, "data")],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            env={"PATH": os.environ["PATH"]},
+        )
+        try:
+            port = int(proc.stdout.readline().decode().strip().rsplit(":", 1)[1])
+            c = socket.create_connection((HOST, port), timeout=5)
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            c.recv(4096)
+            # One request still arriving keeps the server busy through the signal, as under
+            # real load; it is abandoned once the outcome is known, so the server can exit.
+            busy = socket.create_connection((HOST, port))
+            busy.sendall(b"POST /secrets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 4096\r\n\r\n{")
+            time.sleep(0.2)
+            delay_ms = (i % 6) * 10
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(delay_ms / 1000)
+            try:
+                c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                data = c.recv(4096)
+                outcome = data.split(b"\r\n")[0].decode() if data else "closed before it was read"
+            except socket.timeout:
+                outcome = "NO ANSWER on an open connection"
+            except OSError as e:
+                outcome = f"closed before it was read ({type(e).__name__})"
+            outcomes.setdefault(outcome, []).append(delay_ms)
+            busy.close()
+            proc.wait(timeout=LIMIT)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"request on a kept-alive connection 0-50 ms after SIGTERM ({trials} trials):")
+    for outcome, delays in sorted(outcomes.items()):
+        print(f"  {len(delays):3} x {outcome}  (delays ms: {sorted(delays)})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "secretctl"))
     ap.add_argument("--counts", default="0,40,160")
+    ap.add_argument("--keepalive-trials", type=int, default=24)
     ap.add_argument("extra", nargs="*")
     args = ap.parse_args()
     print(f"binary: {args.bin}  extra flags: {args.extra or '-'}")
@@ -136,6 +186,8 @@ def main():
         exit_s, idle_closed, idle_after, code = run(args.bin, n, args.extra)
         idle = f"yes ({idle_after * 1000:.0f} ms)" if idle_closed else f"no ({idle_after:.1f} s)"
         print(f"{n:12} | {exit_s:17.2f} s | {idle:22} | {code}", flush=True)
+    if args.keepalive_trials:
+        keepalive_trials(args.bin, args.keepalive_trials)
 
 
 if __name__ == "__main__":
