@@ -1482,7 +1482,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-h --addr --data-dir --key-file --passphrase-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --sweep-interval --test-clock-file --insecure-fast-kdf --help"
+            opts="-h --addr --data-dir --key-file --passphrase-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --shutdown-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --trusted-hops --sweep-interval --test-clock-file --insecure-fast-kdf --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1544,6 +1544,10 @@ _secretctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --shutdown-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --registration)
                     COMPREPLY=($(compgen -W "open closed" -- "${cur}"))
                     return 0
@@ -1566,6 +1570,10 @@ _secretctl() {
                     ;;
                 --alert-smtp-tls)
                     COMPREPLY=($(compgen -W "none starttls tls" -- "${cur}"))
+                    return 0
+                    ;;
+                --trusted-hops)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --sweep-interval)

@@ -68,6 +68,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l rate-limit
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l auth-rate-limit -d 'Logins and registrations per minute per client address; 0 turns the limit off' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l share-rate-limit -d 'Share-link requests (/share/TOKEN) per minute per client address; 0 turns it off' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l client-timeout -d 'Seconds one read from a client may block (TLS handshake, headers, each part of a body, an idle kept-alive connection) before the connection is dropped' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l shutdown-timeout -d 'Seconds a graceful shutdown (SIGTERM, SIGINT) may take in all: requests in progress are finished or, past this, cut off, and the process exits. Keep it below your service manager\'s stop timeout' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l registration -d 'Whether anyone may create an account; close it once your accounts exist' -r -f -a "open\t''
 closed\t''"
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l alert-webhook -d 'POST a JSON alert (Slack-compatible "text" plus structured fields) to URL when a share link is created or redeemed, a dead link is tried, or an account sees repeated failed logins. Delivery is asynchronous and best-effort; failures are logged' -r
@@ -77,6 +78,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l alert-smtp
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l alert-smtp-tls -d 'Transport security: STARTTLS (required, not opportunistic), TLS from the first byte (usually port 465), or none (only for a relay on this host)' -r -f -a "none\t''
 starttls\t''
 tls\t''"
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l trusted-hops -d 'With --trust-proxy: how many proxies in front of the server append to X-Forwarded-For; the address the outermost one appended is the client\'s' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l sweep-interval -d 'Seconds between sweeps that delete expired sessions and share links' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l test-clock-file -d 'TEST ONLY: a file holding a clock offset in seconds, to test expiry without waiting' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l trust-proxy -d 'Take client addresses from X-Forwarded-For (only behind a proxy you run, which must overwrite or append to that header); without it the header is ignored'

@@ -221,6 +221,17 @@ pub struct ServeArgs {
     )]
     pub client_timeout: u64,
 
+    /// Seconds a graceful shutdown (SIGTERM, SIGINT) may take in all: requests in progress
+    /// are finished or, past this, cut off, and the process exits. Keep it below your
+    /// service manager's stop timeout.
+    #[arg(
+        long,
+        env = "SECRETCTL_SHUTDOWN_TIMEOUT",
+        default_value_t = 20,
+        value_name = "SECS"
+    )]
+    pub shutdown_timeout: u64,
+
     /// Whether anyone may create an account; close it once your accounts exist.
     #[arg(long, env = "SECRETCTL_REGISTRATION", value_enum, default_value_t = Registration::Open)]
     pub registration: Registration,
@@ -231,6 +242,17 @@ pub struct ServeArgs {
     /// overwrite or append to that header); without it the header is ignored.
     #[arg(long, env = "SECRETCTL_TRUST_PROXY")]
     pub trust_proxy: bool,
+
+    /// With --trust-proxy: how many proxies in front of the server append to
+    /// X-Forwarded-For; the address the outermost one appended is the client's.
+    #[arg(
+        long,
+        env = "SECRETCTL_TRUSTED_HOPS",
+        default_value_t = 1,
+        value_name = "N",
+        requires = "trust_proxy"
+    )]
+    pub trusted_hops: usize,
 
     /// Seconds between sweeps that delete expired sessions and share links.
     #[arg(long, default_value_t = 60, value_name = "SECS", hide = true)]

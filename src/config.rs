@@ -46,6 +46,8 @@ pub struct ServeConfig {
     pub sweep_interval_secs: u64,
     pub test_clock_file: Option<PathBuf>,
     pub trust_proxy: bool,
+    /// With `trust_proxy`: how many proxies append to `X-Forwarded-For` in front of us.
+    pub trusted_hops: usize,
     /// Also append every audit record to this file as a JSON line.
     pub audit_log: Option<PathBuf>,
     /// Requests per second per client address (0: unlimited).
@@ -57,6 +59,8 @@ pub struct ServeConfig {
     pub registration_open: bool,
     /// Longest one read from a client may block (handshake, headers, body, idle keep-alive).
     pub client_timeout_secs: u64,
+    /// Longest a graceful shutdown may take, slow clients included.
+    pub shutdown_timeout_secs: u64,
     /// Where security alerts go (webhook, mail); off by default.
     pub alerts: AlertConfig,
 }
@@ -99,8 +103,14 @@ impl ServeConfig {
         if !(1..=3600).contains(&args.client_timeout) {
             return Err("--client-timeout must be between 1 and 3600 seconds".into());
         }
+        if !(1..=3600).contains(&args.shutdown_timeout) {
+            return Err("--shutdown-timeout must be between 1 and 3600 seconds".into());
+        }
         if !(1..=86_400).contains(&args.sweep_interval) {
             return Err("--sweep-interval must be between 1 and 86400 seconds".into());
+        }
+        if !(1..=16).contains(&args.trusted_hops) {
+            return Err("--trusted-hops must be between 1 and 16".into());
         }
         let alerts = AlertConfig::from_args(&args.alerts, std::env::var(SMTP_PASSWORD_ENV).ok())?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -128,12 +138,14 @@ impl ServeConfig {
             sweep_interval_secs: args.sweep_interval,
             test_clock_file: args.test_clock_file.clone(),
             trust_proxy: args.trust_proxy,
+            trusted_hops: args.trusted_hops,
             audit_log: args.audit_log.clone(),
             rate_limit_per_sec: args.rate_limit,
             auth_rate_limit_per_min: args.auth_rate_limit,
             share_rate_limit_per_min: args.share_rate_limit,
             registration_open: args.registration == crate::cli::Registration::Open,
             client_timeout_secs: args.client_timeout,
+            shutdown_timeout_secs: args.shutdown_timeout,
             alerts,
         })
     }

@@ -51,27 +51,72 @@ pub fn anonymous(req: &Request, app: &App) -> Actor {
     }
 }
 
-/// The client's address: the socket peer, or with `--trust-proxy` the address the proxy
-/// appended last to `X-Forwarded-For` (earlier entries are client-supplied and forgeable).
-pub fn client_ip(req: &Request, trust_proxy: bool) -> IpAddr {
-    let peer = req.remote_addr().ip();
-    if !trust_proxy {
-        return peer;
+/// Where the client address of a request comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyTrust {
+    /// The TCP peer; `X-Forwarded-For` is ignored.
+    Peer,
+    /// `X-Forwarded-For`, the entry this many places from the right: each of that many
+    /// proxies in front of the server appended the address it saw.
+    Hops(usize),
+}
+
+impl ProxyTrust {
+    /// From `--trust-proxy` and `--trusted-hops`.
+    pub fn new(trust_proxy: bool, hops: usize) -> Self {
+        if trust_proxy {
+            ProxyTrust::Hops(hops.max(1))
+        } else {
+            ProxyTrust::Peer
+        }
     }
-    req.header("X-Forwarded-For")
-        .and_then(|h| h.rsplit(',').next())
-        .and_then(|ip| ip.trim().parse().ok())
-        .unwrap_or(peer)
+}
+
+/// The client's address: the socket peer, or behind trusted proxies the entry of
+/// `X-Forwarded-For` that the outermost trusted proxy appended.
+///
+/// Every `X-Forwarded-For` line counts, joined in order: a proxy that appends a line of its
+/// own (HAProxy `option forwardfor`) leaves the client's forged line first, so reading only
+/// the first line let the client pick its address. Entries left of the trusted hops are the
+/// client's own claims and are never used. With fewer entries than hops, every entry was
+/// written by a trusted proxy and the leftmost is the best address known. An entry that is
+/// not an address (or `unknown`) falls back to the peer.
+pub fn client_ip(req: &Request, trust: ProxyTrust) -> IpAddr {
+    let peer = req.remote_addr().ip();
+    let ProxyTrust::Hops(hops) = trust else {
+        return peer;
+    };
+    let entries: Vec<&str> = req
+        .headers()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("X-Forwarded-For"))
+        .flat_map(|(_, value)| value.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let entry = match entries.len().checked_sub(hops) {
+        Some(i) => entries.get(i),
+        None => entries.first(),
+    };
+    entry.and_then(|e| parse_forwarded(e)).unwrap_or(peer)
+}
+
+/// An address as proxies write it: bare, or with a port (`1.2.3.4:80`, `[::1]:80`).
+fn parse_forwarded(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn req(xff: Option<&str>) -> Request {
+    fn req(xff: &[&str]) -> Request {
         let headers = xff
-            .map(|v| vec![("X-Forwarded-For".to_string(), v.to_string())])
-            .unwrap_or_default();
+            .iter()
+            .map(|v| ("X-Forwarded-For".to_string(), v.to_string()))
+            .collect();
         Request::fake_http_from(
             "10.0.0.1:5000".parse().unwrap(),
             "GET",
@@ -81,20 +126,40 @@ mod tests {
         )
     }
 
+    fn ip(xff: &[&str], trust: ProxyTrust) -> String {
+        client_ip(&req(xff), trust).to_string()
+    }
+
     #[test]
     fn forwarded_for_only_when_trusted() {
-        assert_eq!(
-            client_ip(&req(Some("1.2.3.4")), false).to_string(),
-            "10.0.0.1"
-        );
-        assert_eq!(
-            client_ip(&req(Some("6.6.6.6, 1.2.3.4")), true).to_string(),
-            "1.2.3.4"
-        );
-        assert_eq!(
-            client_ip(&req(Some("garbage")), true).to_string(),
-            "10.0.0.1"
-        );
-        assert_eq!(client_ip(&req(None), true).to_string(), "10.0.0.1");
+        let one = ProxyTrust::Hops(1);
+        assert_eq!(ip(&["1.2.3.4"], ProxyTrust::Peer), "10.0.0.1");
+        assert_eq!(ip(&["6.6.6.6, 1.2.3.4"], one), "1.2.3.4");
+        assert_eq!(ip(&["garbage"], one), "10.0.0.1");
+        assert_eq!(ip(&["6.6.6.6, unknown"], one), "10.0.0.1");
+        assert_eq!(ip(&[], one), "10.0.0.1");
+        assert_eq!(ip(&["1.2.3.4:5678"], one), "1.2.3.4");
+        assert_eq!(ip(&["[2001:db8::1]:443"], one), "2001:db8::1");
+        assert_eq!(ProxyTrust::new(false, 3), ProxyTrust::Peer);
+        assert_eq!(ProxyTrust::new(true, 0), one);
+    }
+
+    #[test]
+    fn every_forwarded_for_line_counts_and_the_last_hop_wins() {
+        // The client's forged line first, the line the proxy appended last.
+        let one = ProxyTrust::Hops(1);
+        assert_eq!(ip(&["6.6.6.6", "1.2.3.4"], one), "1.2.3.4");
+        assert_eq!(ip(&["6.6.6.6, 7.7.7.7", "1.2.3.4"], one), "1.2.3.4");
+        assert_eq!(ip(&["6.6.6.6", "", "1.2.3.4"], one), "1.2.3.4");
+    }
+
+    #[test]
+    fn trusted_hops_count_from_the_right() {
+        let two = ProxyTrust::Hops(2);
+        // client -> CDN (appends the client) -> proxy (appends the CDN) -> us.
+        assert_eq!(ip(&["6.6.6.6, 1.2.3.4", "203.0.113.9"], two), "1.2.3.4");
+        assert_eq!(ip(&["6.6.6.6", "1.2.3.4, 203.0.113.9"], two), "1.2.3.4");
+        // Fewer entries than hops: all were written by trusted proxies.
+        assert_eq!(ip(&["1.2.3.4"], two), "1.2.3.4");
     }
 }

@@ -10,7 +10,7 @@
 //! - refuse a body over the limit from `Content-Length` before reading it, and read at most
 //!   `MAX_BODY_BYTES + 1` otherwise, before any handler runs;
 //! - shed load with a fast 503 when the worker queue is full instead of queueing forever;
-//! - stop accepting on shutdown regardless of load.
+//! - drain on shutdown within a deadline (see [`HttpServer::shutdown`]).
 //!
 //! With TLS, tiny_http's `ssl-openssl` path terminates it (see `tls.rs` for the checks made
 //! first); handlers then see `https` requests and every response carries HSTS.
@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rouille::{Request, Response};
 
@@ -47,6 +47,17 @@ pub struct HttpServer {
     shed: Option<SyncSender<tiny_http::Request>>,
     workers: Vec<JoinHandle<()>>,
     addr: SocketAddr,
+    /// Set when the drain starts: every response from then on closes its connection.
+    draining: Arc<AtomicBool>,
+}
+
+/// How a drain ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// Every request in progress was answered.
+    Complete,
+    /// The deadline passed with this many requests still in progress; they are cut off.
+    TimedOut(usize),
 }
 
 impl HttpServer {
@@ -65,31 +76,49 @@ impl HttpServer {
         let secure = tls.is_some();
         let listener = listen(addr, read_timeout)?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let hooks = tiny_http::Hooks {
+            on_refusal: Some(Arc::new(|r: &tiny_http::Refusal| {
+                log_refusal(r.remote_addr, r.status, r.reason);
+            })),
+        };
         let server = Arc::new(
-            tiny_http::Server::from_listener(listener, tls.map(TlsIdentity::ssl_config))
-                .map_err(|e| e.to_string())?,
+            tiny_http::Server::from_listener_with(
+                listener,
+                tls.map(TlsIdentity::ssl_config),
+                hooks,
+            )
+            .map_err(|e| e.to_string())?,
         );
         let (queue, jobs) = sync_channel::<tiny_http::Request>(workers * 4);
         let jobs = Arc::new(Mutex::new(jobs));
         let handler = Arc::new(handler);
+        let draining = Arc::new(AtomicBool::new(false));
         // A slow body may take this long in all, however steadily it trickles in.
         let body_deadline = read_timeout * 2;
         let mut threads = (0..workers)
             .map(|i| {
                 let jobs = Arc::clone(&jobs);
                 let handler = Arc::clone(&handler);
+                let draining = Arc::clone(&draining);
                 thread::Builder::new()
                     .name(format!("http-worker-{i}"))
-                    .spawn(move || work(&jobs, &*handler, secure, body_deadline))
+                    .spawn(move || work(&jobs, &*handler, secure, body_deadline, &draining))
                     .map_err(|e| e.to_string())
             })
             .collect::<Result<Vec<_>, _>>()?;
         let (shed, refused) = sync_channel::<tiny_http::Request>(SHED_QUEUE);
+        let shedder_draining = Arc::clone(&draining);
         threads.push(
             thread::Builder::new()
                 .name("http-shedder".into())
                 .spawn(move || {
                     for req in refused {
+                        let reason = if shedder_draining.load(Ordering::SeqCst) {
+                            "shutting down"
+                        } else {
+                            "all workers busy"
+                        };
+                        log_refusal(req.remote_addr().copied(), Some(503), reason);
                         let busy = ApiError::Unavailable
                             .into_response()
                             .with_additional_header("Retry-After", "1")
@@ -105,6 +134,7 @@ impl HttpServer {
             shed: Some(shed),
             workers: threads,
             addr,
+            draining,
         })
     }
 
@@ -119,18 +149,14 @@ impl HttpServer {
             return;
         };
         while !stop.load(Ordering::SeqCst) {
-            match self.server.recv_timeout(Duration::from_millis(100)) {
+            match self.server.recv_timeout(Duration::from_millis(50)) {
                 Ok(Some(req)) => match queue.try_send(req) {
                     Ok(()) => {}
                     Err(TrySendError::Full(req)) | Err(TrySendError::Disconnected(req)) => {
                         // Never write on this thread: a client that does not read (or
                         // trickles a body the response would wait for) would stall accepting
-                        // for everyone. If even the shedder is backed up, hang up unanswered.
-                        if let Err(TrySendError::Full(req) | TrySendError::Disconnected(req)) =
-                            shed.try_send(req)
-                        {
-                            drop(req.into_writer());
-                        }
+                        // for everyone.
+                        refuse(shed, req, "all workers busy");
                     }
                 },
                 Ok(None) => {}
@@ -139,13 +165,60 @@ impl HttpServer {
         }
     }
 
-    /// Stops the workers after they finish the requests already queued.
-    pub fn shutdown(mut self) {
-        drop(self.queue.take());
-        drop(self.shed.take());
-        for w in self.workers.drain(..) {
-            let _ = w.join();
+    /// Drains, then stops the workers. Kept-alive connections waiting for a request are
+    /// closed at once. Requests that had begun to arrive before the drain (queued, being
+    /// handled, or with headers or body still coming in) are served, with `Connection:
+    /// close`; requests begun after it, on a connection made during the drain or one that
+    /// had sent nothing yet, get `503` with `Connection: close`. Returns as soon as no
+    /// request is in progress, or at `deadline` whatever is left: a slow client cannot hold
+    /// the process past it. The listener stays open until the process exits, so a client
+    /// connecting during the drain is answered rather than refused.
+    pub fn shutdown(mut self, deadline: Instant) -> Drained {
+        self.draining.store(true, Ordering::SeqCst);
+        self.server.drain();
+        let (Some(queue), Some(shed)) = (self.queue.take(), self.shed.take()) else {
+            return Drained::Complete;
+        };
+        let outcome = loop {
+            match self.server.recv_timeout(Duration::from_millis(10)) {
+                Ok(Some(req)) if req.began_before_drain() => {
+                    if let Err(TrySendError::Full(req) | TrySendError::Disconnected(req)) =
+                        queue.try_send(req)
+                    {
+                        refuse(&shed, req, "all workers busy");
+                    }
+                }
+                Ok(Some(req)) => refuse(&shed, req, "shutting down"),
+                Ok(None) => {}
+                Err(e) => eprintln!("accept error: {e}"),
+            }
+            let left = self.server.requests_in_progress();
+            if left == 0 {
+                break Drained::Complete;
+            }
+            if Instant::now() >= deadline {
+                break Drained::TimedOut(left);
+            }
+        };
+        drop(queue);
+        drop(shed);
+        if outcome == Drained::Complete {
+            // Every request was answered, so each worker is idle and ends at once.
+            for w in self.workers.drain(..) {
+                let _ = w.join();
+            }
         }
+        // Otherwise the workers still busy are left behind; the process exits without them.
+        outcome
+    }
+}
+
+/// Hands `req` to the thread that answers 503, or, if even that is backed up, hangs up
+/// without an answer (and says so in the log).
+fn refuse(shed: &SyncSender<tiny_http::Request>, req: tiny_http::Request, reason: &'static str) {
+    if let Err(TrySendError::Full(req) | TrySendError::Disconnected(req)) = shed.try_send(req) {
+        log_refusal(req.remote_addr().copied(), None, reason);
+        drop(req.into_writer());
     }
 }
 
@@ -191,6 +264,7 @@ fn work(
     handler: &(dyn Fn(&Request) -> Response + Sync),
     secure: bool,
     body_deadline: Duration,
+    draining: &AtomicBool,
 ) {
     loop {
         let next = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
@@ -201,10 +275,32 @@ fn work(
                 handler(&rouille_req)
             }
             // The rest of the body was never read: the connection cannot carry another request.
-            Err(e) => e.into_response().with_unique_header("Connection", "close"),
+            Err(e) => {
+                log_refusal(req.remote_addr().copied(), Some(e.status()), e.code());
+                e.into_response().with_unique_header("Connection", "close")
+            }
+        };
+        // During a drain the client learns from the answer itself not to send another
+        // request on this connection, which closes after it.
+        let response = if draining.load(Ordering::SeqCst) {
+            response.with_unique_header("Connection", "close")
+        } else {
+            response
         };
         let _ = req.respond(to_tiny(response, secure));
     }
+}
+
+/// One line in the request log for a request or connection refused before routing: time,
+/// client address (the TCP peer), `refused`, status (`-` when none was sent) and a fixed
+/// reason. Nothing the client sent appears in it.
+fn log_refusal(peer: Option<SocketAddr>, status: Option<u16>, reason: &str) {
+    let peer = peer.map_or_else(|| "-".to_string(), |p| p.ip().to_string());
+    let status = status.map_or_else(|| "-".to_string(), |s| s.to_string());
+    eprintln!(
+        "{} {peer} refused {status} {reason}",
+        crate::timefmt::rfc3339(crate::timefmt::now_unix())
+    );
 }
 
 /// Reads the body within the size limit and time limit: 413 from `Content-Length` alone,

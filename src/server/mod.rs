@@ -2,9 +2,11 @@
 //!
 //! `http` runs the accept loop and a fixed worker pool; `tls` checks the certificate and
 //! key before anything listens, so a bad file stops `serve` with one clear line. Shutdown
-//! on SIGINT/SIGTERM stops accepting, lets the workers finish what is queued, then takes
-//! the store's write lock, which waits for every request already holding it, then closes
-//! the database; requests arriving after that get 503. A second Ctrl-C exits at once.
+//! on SIGINT/SIGTERM drains the HTTP server (`http::HttpServer::shutdown`: idle kept-alive
+//! connections closed at once, requests already received served, later ones 503), then
+//! takes the store's write lock, which waits for every request still holding it, then
+//! closes the database. `--shutdown-timeout` bounds all of it: past it, whatever is still
+//! in progress is cut off and the process exits. A second Ctrl-C exits at once.
 
 mod accounts;
 mod alerting;
@@ -66,8 +68,8 @@ pub enum ServeError {
 pub struct App {
     store: RwLock<Option<Store>>,
     hasher: PasswordHasher,
-    /// Take the client address from `X-Forwarded-For` (behind a trusted proxy only).
-    trust_proxy: bool,
+    /// Where the client address comes from: the peer, or `X-Forwarded-For` behind proxies.
+    trust_proxy: auth::ProxyTrust,
     rate_limiter: ratelimit::RateLimiter,
     /// Registration, the login policy and sessions.
     accounts: crate::service::accounts::Accounts,
@@ -108,10 +110,24 @@ impl App {
         self.public_url.get().map_or("", String::as_str)
     }
 
-    /// Waits for requests using the store, then closes it.
-    fn close(&self) {
-        let mut guard = self.store.write().unwrap_or_else(|p| p.into_inner());
-        drop(guard.take());
+    /// Waits for requests using the store, then closes it; false if some still held it at
+    /// `deadline`. The store is then left to the process exit, which redb recovers from like
+    /// a crash: every committed transaction is kept.
+    fn close_by(&self, deadline: Instant) -> bool {
+        use std::sync::TryLockError;
+        loop {
+            let mut guard = match self.store.try_write() {
+                Ok(guard) => guard,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+                Err(TryLockError::WouldBlock) => return false,
+            };
+            drop(guard.take());
+            return true;
+        }
     }
 }
 
@@ -166,7 +182,7 @@ pub fn run(
     let app = Arc::new(App {
         store: RwLock::new(Some(store)),
         hasher: PasswordHasher::new(config.kdf, config.hash_concurrency, config.hash_queue)?,
-        trust_proxy: config.trust_proxy,
+        trust_proxy: auth::ProxyTrust::new(config.trust_proxy, config.trusted_hops),
         rate_limiter: ratelimit::RateLimiter::new(ratelimit::Limits {
             general: ratelimit::Rate::per_second(config.rate_limit_per_sec),
             auth: ratelimit::Rate::per_minute(config.auth_rate_limit_per_min),
@@ -242,13 +258,23 @@ pub fn run(
     };
 
     server.run_until(&stop);
-    eprintln!("shutting down: finishing in-flight requests");
-    server.shutdown();
+    let timeout = Duration::from_secs(config.shutdown_timeout_secs);
+    let deadline = Instant::now() + timeout;
+    eprintln!(
+        "shutting down: finishing requests in progress (at most {} s)",
+        timeout.as_secs()
+    );
+    if let http::Drained::TimedOut(left) = server.shutdown(deadline) {
+        eprintln!("shutdown timeout: cutting off {left} requests still in progress");
+    }
     let _ = sweeper.join();
     if let Some(worker) = &alert_worker {
-        worker.drain(Duration::from_secs(5));
+        let left = deadline.saturating_duration_since(Instant::now());
+        worker.drain(left.min(Duration::from_secs(5)));
     }
-    app.close();
+    if !app.close_by(deadline) {
+        eprintln!("shutdown timeout: database left to crash recovery");
+    }
     eprintln!("stopped");
     Ok(())
 }

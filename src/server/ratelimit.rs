@@ -1,5 +1,6 @@
-//! Abuse resistance: per-client-IP token buckets, stricter for logins, registrations and
-//! share links. (Per-username throttling of failed logins is `service::login_throttle`.)
+//! Abuse resistance: per-client token buckets (an IPv4 address, or an IPv6 /64), stricter
+//! for logins, registrations and share links. (Per-username throttling of failed logins is
+//! `service::login_throttle`.)
 //!
 //! Everything is in memory and bounded: each shard keeps at most `MAX_ENTRIES_PER_SHARD`
 //! clients, evicting idle (full) buckets first, so a flood from many addresses cannot grow
@@ -108,12 +109,13 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one token for `ip` in `class`, or says how long to wait.
+    /// Takes one token for `ip`'s bucket in `class`, or says how long to wait.
     pub fn check(&self, class: Class, ip: IpAddr, now: Instant) -> Result<(), Refusal> {
         let rate = self.rate(class);
         if rate.per_sec <= 0.0 {
             return Ok(());
         }
+        let ip = bucket_key(ip);
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         (class, ip).hash(&mut hasher);
         let shard = &self.shards[hasher.finish() as usize % SHARDS];
@@ -144,6 +146,23 @@ impl RateLimiter {
             retry_after_secs: wait,
             audit,
         })
+    }
+}
+
+/// The budget an address draws from: an IPv4 address alone, an IPv6 address by its /64.
+/// One IPv6 host is routinely given a whole /64 (SLAAC, privacy addresses), so keying by
+/// the full address gave a single client 2^64 fresh buckets. An IPv4-mapped IPv6 address
+/// (`::ffff:a.b.c.d`, a dual-stack socket or a proxy's notation) is the IPv4 address.
+fn bucket_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(prefix.into())
+            }
+        },
     }
 }
 
@@ -205,6 +224,37 @@ mod tests {
                 "zero rate is unlimited"
             );
         }
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_bucket_per_64_and_mapped_ipv4_is_ipv4() {
+        let l = RateLimiter::new(Limits {
+            general: Rate::per_minute(1),
+            auth: Rate::per_minute(1),
+            share: Rate::per_minute(1),
+        });
+        let t0 = Instant::now();
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(l.check(Class::Auth, v6("2001:db8:1:2::1"), t0).is_ok());
+        assert!(
+            l.check(Class::Auth, v6("2001:db8:1:2:ffff:ffff:ffff:ffff"), t0)
+                .is_err(),
+            "same /64"
+        );
+        assert!(
+            l.check(Class::Auth, v6("2001:db8:1:3::1"), t0).is_ok(),
+            "next /64"
+        );
+        assert!(l.check(Class::Auth, v6("192.0.2.1"), t0).is_ok());
+        assert!(
+            l.check(Class::Auth, v6("::ffff:192.0.2.1"), t0).is_err(),
+            "mapped IPv4 is the IPv4 address"
+        );
+        assert!(
+            l.check(Class::Auth, v6("192.0.2.2"), t0).is_ok(),
+            "IPv4 /32"
+        );
+        assert_eq!(bucket_key(v6("2001:db8::abcd")), v6("2001:db8::"));
     }
 
     #[test]

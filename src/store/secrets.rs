@@ -36,6 +36,10 @@ pub struct NewSecret {
     pub value: SecretString,
 }
 
+/// A batch read: every secret with its value, in order, or the indexes of the ids that are
+/// missing (or another owner's).
+pub type BatchRead = Result<Vec<(SecretRecord, SecretString)>, Vec<usize>>;
+
 /// Changes to a secret; `None` leaves a field as it is. A new value bumps the version.
 #[derive(Default)]
 pub struct SecretPatch {
@@ -151,7 +155,7 @@ impl Store {
         ids: &[String],
         actor: &Actor,
         now: i64,
-    ) -> Result<Result<Vec<(SecretRecord, SecretString)>, Vec<usize>>, StoreError> {
+    ) -> Result<BatchRead, StoreError> {
         let (found, missing) = {
             let txn = self.core.db.begin_read()?;
             let secrets = txn.open_table(SECRETS)?;

@@ -128,6 +128,17 @@ impl Server {
         wait_timeout(&mut child, Duration::from_secs(20)).expect("server stops on SIGTERM")
     }
 
+    /// Sends `sig` (e.g. `TERM`) to the server without waiting for it.
+    pub fn signal(&self, sig: &str) {
+        signal(self.child.as_ref().expect("server running"), sig);
+    }
+
+    /// Waits up to `limit` for the server to exit; past that, kills it and returns `None`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take().expect("server running");
+        wait_timeout(&mut child, limit)
+    }
+
     pub fn restart(&mut self) {
         self.restart_with(&[]);
     }

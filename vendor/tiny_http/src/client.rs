@@ -39,6 +39,19 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // secretctl patch: where refused requests are reported (one line each in the server log).
+    on_refusal: Option<crate::RefusalLog>,
+
+    // secretctl patch: whether any byte of the current request has arrived; a keep-alive
+    // connection timing out while idle is not a refused request.
+    request_started: bool,
+
+    // secretctl patch: this connection's entry in the server's set, for graceful shutdown.
+    watch: Option<std::sync::Arc<crate::watch::Watched>>,
+
+    // secretctl patch: whether a request has been read (the next wait is a keep-alive one).
+    kept_alive: bool,
 }
 
 /// Error that can happen when reading a request.
@@ -48,6 +61,10 @@ enum ReadError {
     WrongHeader(HTTPVersion),
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
+    /// secretctl patch: the body's length cannot be determined reliably (400, then close).
+    AmbiguousFraming(HTTPVersion, &'static str),
+    /// secretctl patch: a transfer coding we do not implement (501, then close).
+    UnsupportedTransferCoding(HTTPVersion),
     ReadIoError(IoError),
 }
 
@@ -56,6 +73,8 @@ impl ClientConnection {
     pub fn new(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
+        on_refusal: Option<crate::RefusalLog>,
+        watch: Option<std::sync::Arc<crate::watch::Watched>>,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
@@ -70,6 +89,10 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            on_refusal,
+            request_started: false,
+            watch,
+            kept_alive: false,
         }
     }
 
@@ -93,6 +116,12 @@ impl ClientConnection {
                 Some(b) => b?,
                 None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
             };
+            if !self.request_started {
+                if let Some(watch) = &self.watch {
+                    watch.busy();
+                }
+            }
+            self.request_started = true;
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
@@ -114,6 +143,7 @@ impl ClientConnection {
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
+        self.request_started = false;
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
@@ -139,6 +169,17 @@ impl ClientConnection {
                     if line.is_empty() {
                         break;
                     };
+                    // secretctl patch: obsolete line folding (a line starting with a space
+                    // or tab continues the previous header) is refused, as RFC 9112 §5.2
+                    // allows. Upstream trimmed the line and took it as a header of its own,
+                    // so ` Transfer-Encoding: chunked` framed the body for us while a proxy
+                    // saw only a continuation line.
+                    if line.as_bytes().first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+                        return Err(ReadError::AmbiguousFraming(
+                            version,
+                            "obsolete header line folding",
+                        ));
+                    }
                     // secretctl patch: and so is the number of header lines.
                     if headers.len() >= MAX_HEADERS {
                         return Err(ReadError::WrongHeader(version.clone()));
@@ -181,11 +222,18 @@ impl ClientConnection {
                 request::RequestCreationError::ExpectationFailed => {
                     ReadError::ExpectationFailed(version)
                 }
+                request::RequestCreationError::AmbiguousFraming(why) => {
+                    ReadError::AmbiguousFraming(version, why)
+                }
+                request::RequestCreationError::UnsupportedTransferCoding => {
+                    ReadError::UnsupportedTransferCoding(version)
+                }
             }
         })?;
 
         // return the request
-        Ok(request)
+        let began = self.watch.as_ref().is_some_and(|w| w.began_before_drain());
+        Ok(request.with_began_before_drain(began))
     }
 }
 
@@ -203,41 +251,71 @@ impl Iterator for ClientConnection {
             return None;
         }
 
+        // secretctl patch: a kept-alive connection closes instead of waiting for another
+        // request once the server is draining.
+        if self.kept_alive {
+            if let Some(watch) = &self.watch {
+                if !watch.idle() {
+                    return None;
+                }
+            }
+        }
+        self.kept_alive = true;
+
         loop {
             let rq = match self.read() {
+                // secretctl patch: every refusal below is a JSON error with `Connection:
+                // close`, reported to the server log: after a malformed request nothing
+                // says where the next one would start.
                 Err(ReadError::WrongRequestLine) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
+                    return self.refuse(
+                        400,
+                        HTTPVersion(1, 1),
+                        "bad_request",
+                        "malformed request line",
+                    );
                 }
 
                 Err(ReadError::WrongHeader(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, ver, &[], false, None).ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
+                    return self.refuse(400, ver, "bad_request", "malformed or oversized header");
                 }
 
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // closing the connection
+                Err(ReadError::ReadIoError(ref err))
+                    if matches!(err.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) =>
+                {
+                    if !self.request_started {
+                        // An idle kept-alive connection reaching its timeout: no request
+                        // was refused. Closed without an answer a client could take for
+                        // the response to a request it is sending just now.
+                        return None;
+                    }
+                    return self.refuse(
+                        408,
+                        HTTPVersion(1, 1),
+                        "request_timeout",
+                        "the request arrived too slowly",
+                    );
                 }
 
                 Err(ReadError::ExpectationFailed(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(417));
-                    response.raw_print(writer, ver, &[], true, None).ok();
-                    return None; // TODO: should be recoverable, but needs handling in case of body
+                    return self.refuse(
+                        417,
+                        ver,
+                        "expectation_failed",
+                        "only Expect: 100-continue is supported",
+                    );
+                }
+
+                Err(ReadError::AmbiguousFraming(ver, why)) => {
+                    return self.refuse(400, ver, "bad_request", why);
+                }
+                Err(ReadError::UnsupportedTransferCoding(ver)) => {
+                    return self.refuse(
+                        501,
+                        ver,
+                        "not_implemented",
+                        "only the chunked transfer coding is supported",
+                    );
                 }
 
                 Err(ReadError::ReadIoError(_)) => return None,
@@ -247,15 +325,15 @@ impl Iterator for ClientConnection {
 
             // checking HTTP version
             if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
-                let response = Response::from_string(
-                    "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
-                )
-                .with_status_code(StatusCode(505));
-                response
-                    .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                    .ok();
-                continue;
+                // secretctl patch: refused like any other bad request, and the connection
+                // closed (upstream read on from wherever the rejected request ended).
+                rq.discard();
+                return self.refuse(
+                    505,
+                    HTTPVersion(1, 1),
+                    "http_version_not_supported",
+                    "only HTTP/1.0 and HTTP/1.1 are supported",
+                );
             }
 
             // updating the status of the connection
@@ -269,7 +347,6 @@ impl Iterator for ClientConnection {
 
             match lowercase {
                 Some(ref val) if val.contains("close") => self.no_more_requests = true,
-                Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
                 Some(ref val)
                     if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
                 {
@@ -282,6 +359,48 @@ impl Iterator for ClientConnection {
             // returning the request
             return Some(rq);
         }
+    }
+}
+
+impl ClientConnection {
+    /// secretctl patch: answers a request the library refuses with a JSON error body (the
+    /// API's error shape) and `Connection: close`, then ends the connection: the caller
+    /// returns the `None` this gives.
+    fn refuse(
+        &mut self,
+        status: u16,
+        version: HTTPVersion,
+        code: &'static str,
+        message: &'static str,
+    ) -> Option<Request> {
+        use crate::{Header, Response, StatusCode};
+        use std::io::Write;
+        let body = format!("{{\"error\":\"{code}\",\"message\":\"{message}\"}}");
+        let mut response = Response::from_string(body).with_status_code(StatusCode(status));
+        for (field, value) in [
+            ("Content-Type", "application/json"),
+            ("Connection", "close"),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ] {
+            if let Ok(h) = Header::from_bytes(field, value) {
+                response.add_header(h);
+            }
+        }
+        if let Some(mut writer) = self.sink.next() {
+            if response.raw_print(&mut writer, version, &[], false, None).is_ok() {
+                let _ = writer.flush();
+            }
+        }
+        if let Some(log) = &self.on_refusal {
+            log(&crate::Refusal {
+                remote_addr: self.remote_addr.as_ref().ok().copied().flatten(),
+                status: Some(status),
+                reason: message,
+            });
+        }
+        self.no_more_requests = true;
+        None
     }
 }
 

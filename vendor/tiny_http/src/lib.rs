@@ -126,6 +126,26 @@ mod response;
 mod ssl;
 mod test;
 mod util;
+mod watch;
+
+/// secretctl patch: a connection or request the library turned away on its own, reported
+/// so the embedding server can log it. Holds nothing the client sent.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub remote_addr: Option<std::net::SocketAddr>,
+    /// The status answered, or `None` when the connection was dropped without an answer.
+    pub status: Option<u16>,
+    pub reason: &'static str,
+}
+
+/// secretctl patch: receives every [`Refusal`].
+pub type RefusalLog = Arc<dyn Fn(&Refusal) + Send + Sync>;
+
+/// secretctl patch: what the embedding server hooks into the connection threads.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    pub on_refusal: Option<RefusalLog>,
+}
 
 /// The main class of this library.
 ///
@@ -142,6 +162,9 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // secretctl patch: the open connections, for a graceful shutdown.
+    connections: Arc<watch::Connections>,
 }
 
 enum Message {
@@ -245,6 +268,15 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::from_listener_with(listener, ssl_config, Hooks::default())
+    }
+
+    /// secretctl patch: [`Server::from_listener`] with hooks into the connection threads.
+    pub fn from_listener_with<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        hooks: Hooks,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -287,6 +319,8 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
+        let connections = Arc::new(watch::Connections::default());
+        let inside_connections = Arc::clone(&connections);
         // secretctl patch: the context is shared with the connection threads, which now run
         // the TLS handshake themselves.
         let ssl = ssl.map(Arc::new);
@@ -296,8 +330,8 @@ impl Server {
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
-                let sock = match server.accept() {
-                    Ok((sock, _)) => sock,
+                let (sock, peer) = match server.accept() {
+                    Ok(accepted) => accepted,
                     // secretctl patch: with a receive timeout on the listener (inherited by
                     // accepted sockets, to bound slow clients), an idle accept() times out;
                     // that and an aborted connection are not reasons to stop accepting.
@@ -325,9 +359,36 @@ impl Server {
                 let messages = inside_messages.clone();
                 #[allow(clippy::redundant_clone)]
                 let ssl = ssl.clone();
+                // secretctl patch: registered before its thread starts, so a drain beginning
+                // now already sees it.
+                let Ok(watched) = sock.try_clone() else {
+                    if let Some(log) = &hooks.on_refusal {
+                        log(&Refusal {
+                            remote_addr: peer,
+                            status: None,
+                            reason: "cannot duplicate the socket (out of file descriptors?)",
+                        });
+                    }
+                    continue;
+                };
+                let mut registration = Some(inside_connections.register(watched));
                 let mut sock = Some(sock);
+                let on_refusal = hooks.on_refusal.clone();
+                let refused = move |reason| {
+                    if let Some(log) = &on_refusal {
+                        log(&Refusal {
+                            remote_addr: peer,
+                            status: None,
+                            reason,
+                        });
+                    }
+                };
+                let on_refusal = hooks.on_refusal.clone();
                 tasks_pool.spawn(Box::new(move || {
                     let Some(sock) = sock.take() else { return };
+                    let Some(registration) = registration.take() else {
+                        return;
+                    };
                     use util::RefinedTcpStream;
                     // secretctl patch: the handshake runs here, on this connection's own
                     // thread, so a client that connects and stays silent (or handshakes
@@ -337,7 +398,7 @@ impl Server {
                         #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
                         Some(ref ssl) => match ssl.accept(sock) {
                             Ok(s) => RefinedTcpStream::new(s),
-                            Err(_) => return,
+                            Err(_) => return refused("TLS handshake failed"),
                         },
                         #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
                         Some(ref _ssl) => unreachable!(),
@@ -345,9 +406,14 @@ impl Server {
                     // secretctl patch: splitting the socket dups a descriptor, which fails
                     // when they run out; drop this connection instead of panicking.
                     let Ok((read_closable, write_closable)) = halves else {
-                        return;
+                        return refused("cannot split the socket (out of file descriptors?)");
                     };
-                    let client = ClientConnection::new(write_closable, read_closable);
+                    let client = ClientConnection::new(
+                        write_closable,
+                        read_closable,
+                        on_refusal.clone(),
+                        Some(Arc::clone(&registration.conn)),
+                    );
                     // secretctl patch: one request in flight per connection, for HTTP as
                     // upstream already does for HTTPS. Without it a client can pipeline
                     // many requests and never read the answers, and every worker that
@@ -355,7 +421,8 @@ impl Server {
                     let (sender, receiver) = mpsc::channel();
                     for rq in client {
                         messages.push(rq.with_notify_sender(sender.clone()).into());
-                        if receiver.recv().is_err() {
+                        // secretctl patch: and none after a response that closes it.
+                        if receiver.recv() != Ok(true) {
                             return;
                         }
                     }
@@ -369,7 +436,22 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            connections,
         })
+    }
+
+    /// secretctl patch: starts a graceful shutdown. Kept-alive connections waiting for a
+    /// request are closed now; every other connection closes once its current request is
+    /// answered. New connections are still accepted and their requests still delivered, so
+    /// the caller can answer them (say, 503) until it drops the server.
+    pub fn drain(&self) {
+        self.connections.drain();
+    }
+
+    /// secretctl patch: how many connections have a request in progress (partly received,
+    /// waiting in the queue, being handled, or being answered).
+    pub fn requests_in_progress(&self) -> usize {
+        self.connections.busy()
     }
 
     /// Returns an iterator for all the incoming requests.

@@ -72,12 +72,16 @@ pub struct Request {
     // true if a `100 Continue` response must be sent when `as_reader()` is called
     must_send_continue: bool,
 
+    // secretctl patch: the request began to arrive before `Server::drain` was called.
+    began_before_drain: bool,
+
     // If Some, a message must be sent after responding
-    notify_when_responded: Option<Sender<()>>,
+    // secretctl patch: the message says whether the connection may carry another request.
+    notify_when_responded: Option<Sender<bool>>,
 }
 
 struct NotifyOnDrop<R> {
-    sender: Sender<()>,
+    sender: Sender<bool>,
     inner: R,
 }
 
@@ -96,7 +100,10 @@ impl<R: Write> Write for NotifyOnDrop<R> {
 }
 impl<R> Drop for NotifyOnDrop<R> {
     fn drop(&mut self) {
-        self.sender.send(()).unwrap();
+        // secretctl patch: after a raw writer or an upgrade nothing says where the next
+        // request would start, so the connection ends; nor does a send to a connection
+        // thread that is gone panic.
+        self.sender.send(false).ok();
     }
 }
 
@@ -108,6 +115,72 @@ pub enum RequestCreationError {
 
     /// Error while reading data from the socket during the creation of the `Request`.
     CreationIoError(IoError),
+
+    /// secretctl patch: the headers do not say unambiguously where the body ends (RFC 9112
+    /// §6.3); answered 400 and the connection closed.
+    AmbiguousFraming(&'static str),
+
+    /// secretctl patch: a transfer coding other than a lone `chunked`, ending in `chunked`
+    /// (e.g. `gzip, chunked`); answered 501 and the connection closed.
+    UnsupportedTransferCoding,
+}
+
+/// secretctl patch: how the body of a request is delimited.
+#[derive(Debug, PartialEq)]
+enum Framing {
+    NoBody,
+    Length(usize),
+    Chunked,
+}
+
+/// secretctl patch: decides the body's framing strictly, per RFC 9112 §6.3. Upstream let
+/// the first `Content-Length` win, parsed it with `usize::from_str` (so `+34` was 34 and an
+/// unparsable value meant "no body", leaving the body to be read as the next request),
+/// and took any `Transfer-Encoding` at all (`gzip`, `xchunked`) to mean chunked: each a
+/// building block for request smuggling when a proxy reads the message differently.
+/// Only a lone `chunked`, or exactly one `Content-Length` of plain digits, is accepted.
+fn framing(headers: &[Header], version: &HTTPVersion) -> Result<Framing, RequestCreationError> {
+    use RequestCreationError::{AmbiguousFraming, UnsupportedTransferCoding};
+    let values = |name: &'static str| {
+        headers
+            .iter()
+            .filter(move |h| h.field.equiv(name))
+            .map(|h| h.value.as_str())
+    };
+    let lengths: Vec<&str> = values("Content-Length").collect();
+    let codings: Vec<String> = values("Transfer-Encoding")
+        .flat_map(|v| v.split(','))
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
+    if !codings.is_empty() {
+        if !lengths.is_empty() {
+            return Err(AmbiguousFraming(
+                "both Content-Length and Transfer-Encoding",
+            ));
+        }
+        if *version < HTTPVersion(1, 1) {
+            return Err(AmbiguousFraming("Transfer-Encoding in an HTTP/1.0 request"));
+        }
+        let chunked = codings.iter().filter(|c| *c == "chunked").count();
+        return match (codings.last().map(String::as_str), chunked) {
+            (Some("chunked"), 1) if codings.len() == 1 => Ok(Framing::Chunked),
+            (Some("chunked"), 1) if codings.iter().all(|c| !c.is_empty()) => {
+                Err(UnsupportedTransferCoding)
+            }
+            _ => Err(AmbiguousFraming(
+                "Transfer-Encoding must be exactly chunked",
+            )),
+        };
+    }
+    match lengths.as_slice() {
+        [] => Ok(Framing::NoBody),
+        [one] if !one.is_empty() && one.bytes().all(|b| b.is_ascii_digit()) => one
+            .parse()
+            .map(Framing::Length)
+            .map_err(|_| AmbiguousFraming("Content-Length out of range")),
+        [_] => Err(AmbiguousFraming("Content-Length must be plain digits")),
+        _ => Err(AmbiguousFraming("more than one Content-Length")),
+    }
 }
 
 impl From<IoError> for RequestCreationError {
@@ -140,22 +213,10 @@ where
     R: Read + Send + 'static,
     W: Write + Send + 'static,
 {
-    // finding the transfer-encoding header
-    let transfer_encoding = headers
-        .iter()
-        .find(|h: &&Header| h.field.equiv("Transfer-Encoding"))
-        .map(|h| h.value.clone());
-
-    // finding the content-length header
-    let content_length = if transfer_encoding.is_some() {
-        // if transfer-encoding is specified, the Content-Length
-        // header must be ignored (RFC2616 #4.4)
-        None
-    } else {
-        headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Content-Length"))
-            .and_then(|h| FromStr::from_str(h.value.as_str()).ok())
+    let framing = framing(&headers, &version)?;
+    let content_length = match framing {
+        Framing::Length(n) => Some(n),
+        Framing::NoBody | Framing::Chunked => None,
     };
 
     // true if the client sent a `Expect: 100-continue` header
@@ -171,24 +232,11 @@ where
         }
     };
 
-    // true if the client sent a `Connection: upgrade` header
-    let connection_upgrade = {
-        match headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Connection"))
-            .map(|h| h.value.as_str())
-        {
-            Some(v) if v.to_ascii_lowercase().contains("upgrade") => true,
-            _ => false,
-        }
-    };
-
-    // we wrap `source_data` around a reading whose nature depends on the transfer-encoding and
-    // content-length headers
-    let reader = if connection_upgrade {
-        // if we have a `Connection: upgrade`, always keeping the whole reader
-        Box::new(source_data) as Box<dyn Read + Send + 'static>
-    } else if let Some(content_length) = content_length {
+    // secretctl patch: only the framing headers say whether there is a body. Upstream handed
+    // the raw socket over as the body of any request saying `Connection: upgrade`, so reading
+    // it tied a worker up until the client's timeout, without authentication or a log line.
+    // Nothing here is ever upgraded: such a request is answered like any other.
+    let reader = if let Some(content_length) = content_length {
         if content_length == 0 {
             Box::new(io::empty()) as Box<dyn Read + Send + 'static>
         } else if content_length <= 1024 && !expects_continue {
@@ -215,9 +263,7 @@ where
             let (data_reader, _) = EqualReader::new(source_data, content_length); // TODO:
             Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>
         }
-    } else if transfer_encoding.is_some() {
-        // if a transfer-encoding was specified, then "chunked" is ALWAYS applied
-        // over the message (RFC2616 #3.6)
+    } else if framing == Framing::Chunked {
         Box::new(FusedReader::new(Decoder::new(source_data))) as Box<dyn Read + Send + 'static>
     } else {
         // if we have neither a Content-Length nor a Transfer-Encoding,
@@ -237,6 +283,7 @@ where
         headers,
         body_length: content_length,
         must_send_continue: expects_continue,
+        began_before_drain: false,
         notify_when_responded: None,
     })
 }
@@ -433,9 +480,13 @@ impl Request {
     where
         R: Read,
     {
+        // secretctl patch: a response saying `Connection: close` ends the connection (upstream
+        // dropped that header and read on, so a body left unread after a 413 or 503 was
+        // parsed as the next request).
+        let keep_alive = !response.closes_connection();
         let res = self.respond_impl(response);
         if let Some(sender) = self.notify_when_responded.take() {
-            sender.send(()).unwrap();
+            sender.send(keep_alive && res.is_ok()).ok();
         }
         res
     }
@@ -469,7 +520,25 @@ impl Request {
         })
     }
 
-    pub(crate) fn with_notify_sender(mut self, sender: Sender<()>) -> Self {
+    /// secretctl patch: whether this request began to arrive before `Server::drain` was
+    /// called (a graceful shutdown serves those and may refuse the others).
+    pub fn began_before_drain(&self) -> bool {
+        self.began_before_drain
+    }
+
+    /// secretctl patch: drops a request the library answers itself, without the automatic
+    /// `500` that dropping an unanswered request sends.
+    pub(crate) fn discard(mut self) {
+        self.response_writer = None;
+        self.notify_when_responded = None;
+    }
+
+    pub(crate) fn with_began_before_drain(mut self, began: bool) -> Self {
+        self.began_before_drain = began;
+        self
+    }
+
+    pub(crate) fn with_notify_sender(mut self, sender: Sender<bool>) -> Self {
         self.notify_when_responded = Some(sender);
         self
     }
@@ -491,7 +560,7 @@ impl Drop for Request {
             let response = Response::empty(500);
             let _ = self.respond_impl(response); // ignoring any potential error
             if let Some(sender) = self.notify_when_responded.take() {
-                sender.send(()).unwrap();
+                sender.send(false).ok();
             }
         }
     }

@@ -254,6 +254,16 @@ where
     {
         let header = header.into();
 
+        // secretctl patch: `Connection: close` is kept, sent, and ends the connection after
+        // this response (`Request::respond`); other `Connection` values are still ignored.
+        if header.field.equiv("Connection") && header.value.as_str().eq_ignore_ascii_case("close")
+        {
+            if !self.closes_connection() {
+                self.headers.push(header);
+            }
+            return;
+        }
+
         // ignoring forbidden headers
         if header.field.equiv("Connection")
             || header.field.equiv("Trailer")
@@ -283,6 +293,13 @@ where
         }
 
         self.headers.push(header);
+    }
+
+    /// secretctl patch: whether this response carries `Connection: close`.
+    pub fn closes_connection(&self) -> bool {
+        self.headers.iter().any(|h| {
+            h.field.equiv("Connection") && h.value.as_str().eq_ignore_ascii_case("close")
+        })
     }
 
     /// Returns the same request, but with an additional header.
