@@ -8,6 +8,7 @@
 //! detecting 1% regressions. Store benchmarks use a temporary directory on the same
 //! filesystem as `/tmp`, so `create_secret` pays a real fsync per commit there.
 
+use secretctl::ids::{SecretId, UserId};
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -130,11 +131,12 @@ fn store_ops(c: &mut Criterion) {
         &dir.path().join("master.key"),
     )
     .expect("open store");
-    let ids: Vec<String> = (0..PRELOADED_SECRETS)
+    let owner = UserId::new(OWNER);
+    let ids: Vec<SecretId> = (0..PRELOADED_SECRETS)
         .map(|i| {
             store
                 .create_secret(
-                    OWNER,
+                    &owner,
                     new_secret(format!("preloaded/{i:04}")),
                     &bench_actor(),
                     0,
@@ -146,11 +148,11 @@ fn store_ops(c: &mut Criterion) {
     let target = &ids[ids.len() / 2];
     // Listing cost grows with the owner's secret count; keep a separate owner at exactly 100
     // so the create benchmark below does not change what the list benchmark measures.
-    let list_owner = "bench-list-owner";
+    let list_owner = UserId::new("bench-list-owner");
     for i in 0..PRELOADED_SECRETS {
         store
             .create_secret(
-                list_owner,
+                &list_owner,
                 new_secret(format!("list/{i:04}")),
                 &bench_actor(),
                 0,
@@ -169,21 +171,21 @@ fn store_ops(c: &mut Criterion) {
         b.iter(|| {
             let n = counter.fetch_add(1, Ordering::Relaxed);
             store
-                .create_secret(OWNER, new_secret(format!("bench/{n}")), &bench_actor(), 0)
+                .create_secret(&owner, new_secret(format!("bench/{n}")), &bench_actor(), 0)
                 .expect("create secret")
         })
     });
     group.bench_function("get_secret_1KiB", |b| {
         b.iter(|| {
             store
-                .get_secret(OWNER, black_box(target), &bench_actor(), 0)
+                .get_secret(&owner, black_box(target), &bench_actor(), 0)
                 .expect("get secret")
         })
     });
     group.bench_function("list_secrets_100", |b| {
         b.iter(|| {
             let listed = store
-                .list_secrets(black_box(list_owner), None, None)
+                .list_secrets(black_box(&list_owner), None, None)
                 .expect("list secrets");
             assert_eq!(listed.len(), PRELOADED_SECRETS);
             listed

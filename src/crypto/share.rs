@@ -6,6 +6,7 @@
 //! so the stored lookup reveals nothing about the key; the database plus the master key
 //! cannot open a share, and with a passphrase the link alone cannot either.
 
+use crate::ids::ShareLookup;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -35,11 +36,11 @@ pub fn plausible_token(token: &str) -> bool {
 }
 
 /// The row key stored for a token.
-pub fn lookup(token: &str) -> [u8; 32] {
+pub fn lookup(token: &str) -> ShareLookup {
     let mut h = Sha256::new();
     h.update(LOOKUP_DOMAIN);
     h.update(token.as_bytes());
-    h.finalize().into()
+    ShareLookup::from_bytes(h.finalize().into())
 }
 
 /// The snapshot key for a token and, when the share has one, the stretched passphrase.
@@ -97,7 +98,7 @@ mod tests {
         assert!(plausible_token(t), "{t}");
         assert!(!plausible_token("short"));
         let k = snapshot_key(t, None);
-        assert_ne!(lookup(t), *k);
+        assert_ne!(lookup(t).as_bytes(), &*k);
         let sealed = seal_snapshot(&k, "share1", b"payload").unwrap();
         assert_eq!(
             open_snapshot(&k, "share1", &sealed).unwrap().as_slice(),

@@ -4,6 +4,7 @@
 //! can spot a leaked one. The server stores only their SHA-256: a token has full entropy, so
 //! a fast hash is enough, and a stolen database yields nothing that authenticates.
 
+use crate::ids::TokenHash;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
@@ -26,8 +27,8 @@ pub fn new_token(prefix: &str) -> Result<SecretString, CryptoError> {
 }
 
 /// The lookup key stored in place of a token.
-pub fn token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+pub fn token_hash(token: &str) -> TokenHash {
+    TokenHash::from_bytes(Sha256::digest(token.as_bytes()).into())
 }
 
 /// A random opaque identifier (128 bits, lowercase hex).

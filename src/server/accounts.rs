@@ -22,7 +22,7 @@ pub fn register(req: &Request, app: &App) -> Result<Response, ApiError> {
     Ok(respond::json(
         201,
         &User {
-            id: user.id,
+            id: user.id.into_string(),
             username: user.username,
             created_at: rfc3339(user.created_at),
         },

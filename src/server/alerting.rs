@@ -3,6 +3,7 @@
 //! reference to the `App`, set once the app exists; it runs on the delivery thread only, never
 //! inside the observer (which runs right after a commit, on a request thread).
 
+use crate::ids::UserId;
 use std::sync::{Arc, OnceLock, Weak};
 
 use super::{App, ServeError};
@@ -34,7 +35,7 @@ fn recipient(app: &AppSlot, user_id: &str) -> Option<Recipient> {
     let app = app.get()?.upgrade()?;
     // `Err` here means shutting down: the alert still goes to the webhook, unnamed.
     let store = app.store().ok()?;
-    let user = match store.find_user_by_id(user_id) {
+    let user = match store.find_user_by_id(&UserId::new(user_id)) {
         Ok(user) => user?,
         Err(e) => {
             eprintln!("alerts: cannot look up user {user_id}: {e}");

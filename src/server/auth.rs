@@ -1,6 +1,7 @@
 //! Who is calling: the bearer token's user, and the client address and user agent that go
 //! into the audit trail.
 
+use crate::ids::UserId;
 use std::net::IpAddr;
 
 use rouille::Request;
@@ -14,7 +15,7 @@ const MAX_TOKEN_LEN: usize = 256;
 
 /// An authenticated caller.
 pub struct Caller {
-    pub user_id: String,
+    pub user_id: UserId,
     pub actor: Actor,
 }
 
@@ -35,7 +36,7 @@ pub fn caller(req: &Request, app: &App) -> Result<Caller, ApiError> {
         .find_session(&token_hash(token), app.now())?
         .ok_or(ApiError::Unauthorized)?;
     let mut actor = anonymous(req, app);
-    actor.user_id = Some(session.user_id.clone());
+    actor.user_id = Some(session.user_id.to_string());
     Ok(Caller {
         user_id: session.user_id,
         actor,

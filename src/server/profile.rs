@@ -9,7 +9,7 @@ use crate::store::UserRecord;
 
 fn account(user: UserRecord) -> Account {
     Account {
-        id: user.id,
+        id: user.id.into_string(),
         username: user.username,
         email: user.email,
     }

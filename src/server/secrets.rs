@@ -1,5 +1,6 @@
 //! `/secrets`, `/secrets/{id}` and `/secrets/read`: a user's own secrets only.
 
+use crate::ids::{SecretId, UserId};
 use rouille::{Request, Response};
 
 use super::{ApiError, App, auth, body, respond, validate};
@@ -12,7 +13,7 @@ use crate::timefmt::rfc3339;
 
 fn meta(rec: SecretRecord) -> SecretMeta {
     SecretMeta {
-        id: rec.id,
+        id: rec.id.into_string(),
         name: rec.name,
         description: rec.description,
         tags: rec.tags,
@@ -25,7 +26,7 @@ fn meta(rec: SecretRecord) -> SecretMeta {
 /// `POST /secrets`.
 pub fn create(req: &Request, app: &App) -> Result<Response, ApiError> {
     let caller = auth::caller(req, app)?;
-    let user = caller.user_id.as_str();
+    let user = &caller.user_id;
     let input: CreateSecret = body::read_json(req)?;
     validate::secret_name(&input.name)?;
     validate::value(&input.value)?;
@@ -49,7 +50,7 @@ pub fn create(req: &Request, app: &App) -> Result<Response, ApiError> {
 /// `GET /secrets[?tag=T][&name=N]`: metadata only, sorted by name.
 pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
     let caller = auth::caller(req, app)?;
-    let user = caller.user_id.as_str();
+    let user = &caller.user_id;
     let tag = req.get_param("tag");
     if let Some(t) = &tag {
         validate::tag(t)?;
@@ -70,10 +71,10 @@ pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
 /// `GET /secrets/{id}`: metadata and value.
 pub fn get(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
     let caller = auth::caller(req, app)?;
-    let user = caller.user_id.as_str();
-    let (rec, value) = app
-        .store()?
-        .get_secret(user, id, &caller.actor, app.now())?;
+    let user = &caller.user_id;
+    let (rec, value) =
+        app.store()?
+            .get_secret(user, &SecretId::new(id), &caller.actor, app.now())?;
     Ok(respond::json(
         200,
         &SecretWithValue {
@@ -86,7 +87,7 @@ pub fn get(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
 /// `PUT /secrets/{id}`: any of name, description, tags, value.
 pub fn update(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
     let caller = auth::caller(req, app)?;
-    let user = caller.user_id.as_str();
+    let user = &caller.user_id;
     let input: UpdateSecret = body::read_json(req)?;
     if input.name.is_none()
         && input.description.is_none()
@@ -109,7 +110,7 @@ pub fn update(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> 
     let tags = input.tags.map(validate::tags).transpose()?;
     let rec = app.store()?.update_secret(
         user,
-        id,
+        &SecretId::new(id),
         SecretPatch {
             name: input.name,
             description: input.description,
@@ -125,9 +126,9 @@ pub fn update(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> 
 /// `DELETE /secrets/{id}`.
 pub fn delete(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
     let caller = auth::caller(req, app)?;
-    let user = caller.user_id.as_str();
+    let user = &caller.user_id;
     app.store()?
-        .delete_secret(user, id, &caller.actor, app.now())?;
+        .delete_secret(user, &SecretId::new(id), &caller.actor, app.now())?;
     Ok(respond::no_content())
 }
 
@@ -136,11 +137,11 @@ pub fn delete(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> 
 /// each value read is then audited like `GET /secrets/{id}`.
 pub fn read_many(req: &Request, app: &App) -> Result<Response, ApiError> {
     let caller = auth::caller(req, app)?;
-    let user = caller.user_id.as_str();
+    let user = &caller.user_id;
     let input: ReadSecrets = body::read_json(req)?;
     let store = app.store()?;
     let selected = resolve_refs(&store, user, &input)?;
-    let ids: Vec<String> = selected.iter().map(|(_, rec)| rec.id.clone()).collect();
+    let ids: Vec<SecretId> = selected.iter().map(|(_, rec)| rec.id.clone()).collect();
     let read = store.read_secrets(user, &ids, &caller.actor, app.now())?;
     let values = match read {
         Ok(values) => values,
@@ -171,7 +172,7 @@ pub fn read_many(req: &Request, app: &App) -> Result<Response, ApiError> {
 /// missing name, so team names cannot be probed.
 fn resolve_refs(
     store: &Store,
-    owner: &str,
+    owner: &UserId,
     input: &ReadSecrets,
 ) -> Result<Vec<(String, SecretRecord)>, ApiError> {
     if input.refs.is_empty() && input.prefix.is_none() {

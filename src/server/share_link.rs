@@ -120,7 +120,7 @@ fn confirmation(req: &Request, app: &App, token: &str, error: Option<&str>) -> R
             }
             let nonce = app
                 .reveal_nonces
-                .issue(&lookup, app.now(), share.views_left);
+                .issue(lookup.as_bytes(), app.now(), share.views_left);
             share_page::confirm(
                 share.views_left,
                 share.expires_at,
@@ -151,7 +151,7 @@ fn reveal_from_form(req: &Request, app: &App, token: &str) -> Response {
         })) => field("nonce")
             .is_some_and(|n| {
                 app.reveal_nonces
-                    .check(n, &lookup, app.now(), share.views_left)
+                    .check(n, lookup.as_bytes(), app.now(), share.views_left)
             })
             .then_some(share.views_left),
         Ok(None) => return share_page::not_found(None),

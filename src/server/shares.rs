@@ -1,6 +1,7 @@
 //! Owner side of share links: create, list, revoke. The link rules live in
 //! `service::shares`; this file parses and renders.
 
+use crate::ids::{SecretId, ShareId};
 use rouille::{Request, Response};
 
 use super::{ApiError, App, auth, body, respond};
@@ -12,7 +13,7 @@ use crate::timefmt::rfc3339;
 
 fn info(s: &ShareRecord) -> ShareInfo {
     ShareInfo {
-        id: s.id.clone(),
+        id: s.id.to_string(),
         created_at: rfc3339(s.created_at),
         expires_at: rfc3339(s.expires_at),
         max_views: s.max_views,
@@ -30,7 +31,7 @@ pub fn create(req: &Request, app: &App, secret_id: &str) -> Result<Response, Api
         &app.ctx(&store),
         &caller.actor,
         &caller.user_id,
-        secret_id,
+        &SecretId::new(secret_id),
         ShareRequest {
             expires_in: input.expires_in,
             max_views: input.max_views,
@@ -46,7 +47,7 @@ pub fn create(req: &Request, app: &App, secret_id: &str) -> Result<Response, Api
     Ok(respond::json(
         201,
         &ShareCreated {
-            id: record.id,
+            id: record.id.into_string(),
             token: new.token,
             url,
             expires_at: rfc3339(record.expires_at),
@@ -61,7 +62,7 @@ pub fn list(req: &Request, app: &App, secret_id: &str) -> Result<Response, ApiEr
     let caller = auth::caller(req, app)?;
     let shares = app
         .store()?
-        .list_shares(&caller.user_id, secret_id, app.now())?;
+        .list_shares(&caller.user_id, &SecretId::new(secret_id), app.now())?;
     Ok(respond::json(
         200,
         &ShareList {
@@ -73,7 +74,11 @@ pub fn list(req: &Request, app: &App, secret_id: &str) -> Result<Response, ApiEr
 /// `DELETE /shares/{share_id}`: the link stops working at once.
 pub fn revoke(req: &Request, app: &App, share_id: &str) -> Result<Response, ApiError> {
     let caller = auth::caller(req, app)?;
-    app.store()?
-        .revoke_share(&caller.user_id, share_id, &caller.actor, app.now())?;
+    app.store()?.revoke_share(
+        &caller.user_id,
+        &ShareId::new(share_id),
+        &caller.actor,
+        app.now(),
+    )?;
     Ok(respond::no_content())
 }

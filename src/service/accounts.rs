@@ -6,6 +6,7 @@
 //! owner when the name exists, never with the typed text otherwise).
 
 use crate::crypto::token::{self, SESSION_PREFIX};
+use crate::ids::UserId;
 use crate::sensitive::{ExposeSecret, SecretString};
 use crate::store::{Action, Actor, Event, Outcome, Session, UserRecord};
 
@@ -63,7 +64,7 @@ impl Accounts {
             return Err(ServiceError::UsernameTaken);
         }
         let user = UserRecord {
-            id: token::new_id()?,
+            id: UserId::new(token::new_id()?),
             username,
             password_hash: ctx.hasher.hash(password)?,
             created_at: ctx.now,
@@ -132,7 +133,7 @@ impl Accounts {
             expires_at: ctx.now + self.session_ttl_secs,
         };
         let actor = Actor {
-            user_id: Some(user.id),
+            user_id: Some(user.id.into_string()),
             ..actor.clone()
         };
         ctx.store
@@ -201,7 +202,7 @@ mod tests {
     fn actions(f: &Fixture, user: &str) -> Vec<String> {
         f.temp
             .store
-            .audit_for_user(user, 100, None)
+            .audit_for_user(&user.into(), 100, None)
             .unwrap()
             .into_iter()
             .map(|r| format!("{}:{}", r.body.action, r.body.outcome))

@@ -7,6 +7,7 @@
 //! consumes nothing; a wrong one counts towards destroying the link; unknown, expired,
 //! used-up and revoked links are one `NotFound`. Every outcome is audited by the store.
 
+use crate::ids::{SecretId, ShareId, ShareLookup, UserId};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -50,7 +51,7 @@ pub struct NewShare {
 
 /// A live link found by its token: its lookup hash and record.
 pub struct LiveShare {
-    pub lookup: [u8; 32],
+    pub lookup: ShareLookup,
     pub record: ShareRecord,
 }
 
@@ -94,8 +95,8 @@ fn check(req: &ShareRequest) -> Result<(u64, u32), ServiceError> {
 pub fn create(
     ctx: &Ctx,
     actor: &Actor,
-    owner: &str,
-    secret_id: &str,
+    owner: &UserId,
+    secret_id: &SecretId,
     req: ShareRequest,
 ) -> Result<NewShare, ServiceError> {
     let (expires_in, max_views) = check(&req)?;
@@ -122,9 +123,9 @@ pub fn create(
     };
     let key = share::snapshot_key(tok_text, stretched.as_deref());
     let record = ShareRecord {
-        id: token::new_id()?,
+        id: ShareId::new(token::new_id()?),
         secret_id: secret.id.clone(),
-        owner: owner.to_string(),
+        owner: owner.clone(),
         created_at: ctx.now,
         expires_at: ctx.now + expires_in as i64,
         max_views,
@@ -247,7 +248,7 @@ mod tests {
         temp: TempStore,
         hasher: PasswordHasher,
         anonymous: AnonymousAudit,
-        secret_id: String,
+        secret_id: SecretId,
     }
 
     impl Fixture {
@@ -256,7 +257,7 @@ mod tests {
             let secret = temp
                 .store
                 .create_secret(
-                    "u1",
+                    &crate::ids::UserId::new("u1"),
                     NewSecret {
                         name: "db/password".into(),
                         description: String::new(),
@@ -286,7 +287,7 @@ mod tests {
         }
 
         fn share(&self, req: ShareRequest) -> Result<NewShare, ServiceError> {
-            create(&self.ctx(), &actor(), "u1", &self.secret_id, req)
+            create(&self.ctx(), &actor(), &"u1".into(), &self.secret_id, req)
         }
     }
 
@@ -345,7 +346,7 @@ mod tests {
         let used_up = |f: &Fixture| {
             f.temp
                 .store
-                .audit_for_user("u1", 100, None)
+                .audit_for_user(&crate::ids::UserId::new("u1"), 100, None)
                 .unwrap()
                 .iter()
                 .filter(|r| {
@@ -478,7 +479,7 @@ mod tests {
         let e = create(
             &f.ctx(),
             &actor(),
-            "u2",
+            &"u2".into(),
             &f.secret_id,
             ShareRequest::default(),
         )

@@ -29,6 +29,7 @@ use super::audit_keys::{self, AuditKeys};
 use super::tables::{AUDIT, AUDIT_BY_USER, AUDIT_KEYS, META, META_SCHEMA_VERSION};
 use super::{Store, StoreError};
 use crate::crypto::master::MasterKey;
+use crate::ids::UserId;
 
 /// `actor` of events without an authenticated user.
 pub const ANONYMOUS: &str = "anonymous";
@@ -286,7 +287,7 @@ impl Store {
     /// `limit`, only those with `seq < before` when given.
     pub fn audit_for_user(
         &self,
-        user: &str,
+        user: &UserId,
         limit: usize,
         before: Option<u64>,
     ) -> Result<Vec<AuditRecord>, StoreError> {
@@ -295,7 +296,10 @@ impl Store {
         let audit = txn.open_table(AUDIT)?;
         let upper = before.unwrap_or(u64::MAX);
         let mut out = Vec::new();
-        for entry in index.range((user, 0)..(user, upper))?.rev() {
+        for entry in index
+            .range((user.as_str(), 0)..(user.as_str(), upper))?
+            .rev()
+        {
             if out.len() >= limit {
                 break;
             }
@@ -570,7 +574,9 @@ mod tests {
         let store = Store::open(&db_path, &key).unwrap();
         let event = Event::ok(Action::SecretRead, None, Some("u1"));
         store.record_event(&actor(), event, 20).unwrap();
-        let newest = store.audit_for_user("u1", 1, None).unwrap();
+        let newest = store
+            .audit_for_user(&crate::ids::UserId::new("u1"), 1, None)
+            .unwrap();
         assert_eq!(newest[0].body.key, Some(1), "new records are keyed");
         drop(store);
         assert!(matches!(

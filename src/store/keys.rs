@@ -257,7 +257,7 @@ mod tests {
         let store = Store::open(&db, &key).unwrap();
         store
             .create_secret(
-                "alice",
+                &crate::ids::UserId::new("alice"),
                 NewSecret {
                     name: "db".into(),
                     description: String::new(),

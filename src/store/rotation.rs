@@ -537,7 +537,7 @@ mod tests {
             let mut values = txn.open_table(SECRET_VALUES).unwrap();
             for i in 0..n {
                 let rec = SecretRecord {
-                    id: crate::crypto::token::new_id().unwrap(),
+                    id: crate::crypto::token::new_id().unwrap().into(),
                     owner: owner.into(),
                     name: format!("bulk/{i:05}"),
                     description: String::new(),
@@ -568,7 +568,7 @@ mod tests {
     }
 
     struct PendingShare {
-        lookup: [u8; 32],
+        lookup: crate::ids::ShareLookup,
         token: SecretString,
         id: String,
     }
@@ -581,7 +581,7 @@ mod tests {
         let key = share::snapshot_key(token.expose_secret(), None);
         let snapshot = share::seal_snapshot(&key, &id, plaintext.as_bytes()).unwrap();
         let record = ShareRecord {
-            id: id.clone(),
+            id: id.clone().into(),
             secret_id: rec.id.clone(),
             owner: rec.owner.clone(),
             created_at: 0,
@@ -658,7 +658,7 @@ mod tests {
                 "share",
             )
             .unwrap();
-            payloads.push((sealed.value().to_vec(), share.id));
+            payloads.push((sealed.value().to_vec(), share.id.into_string()));
         }
         (values, payloads)
     }
@@ -686,7 +686,7 @@ mod tests {
         // One at version 2, so the version stays bound through the rotation.
         let bumped = store
             .update_secret(
-                "alice",
+                &crate::ids::UserId::new("alice"),
                 &recs[0].id,
                 SecretPatch {
                     value: Some(SecretString::from("version-two")),
@@ -699,7 +699,7 @@ mod tests {
         assert_eq!(bumped.version, 2);
         let bob = store
             .create_secret(
-                "bob",
+                &crate::ids::UserId::new("bob"),
                 NewSecret {
                     name: "b".into(),
                     description: String::new(),
@@ -766,7 +766,12 @@ mod tests {
         // The same store keeps working, and so does a fresh open from disk.
         assert_eq!(
             store
-                .get_secret("alice", &recs[0].id, &test_actor(), 0)
+                .get_secret(
+                    &crate::ids::UserId::new("alice"),
+                    &recs[0].id,
+                    &test_actor(),
+                    0
+                )
                 .unwrap()
                 .1
                 .expose_secret(),
@@ -780,7 +785,7 @@ mod tests {
             let i: usize = rec.name["bulk/".len()..].parse().unwrap();
             assert_eq!(
                 reopened
-                    .get_secret("alice", &rec.id, &test_actor(), 0)
+                    .get_secret(&crate::ids::UserId::new("alice"), &rec.id, &test_actor(), 0)
                     .unwrap()
                     .1
                     .expose_secret(),
@@ -844,7 +849,7 @@ mod tests {
         let store = Store::open(&db, &key).unwrap();
         assert_eq!(
             store
-                .get_secret("alice", &rec.id, &test_actor(), 0)
+                .get_secret(&crate::ids::UserId::new("alice"), &rec.id, &test_actor(), 0)
                 .unwrap()
                 .1
                 .expose_secret(),
@@ -875,7 +880,7 @@ mod tests {
         let store = Store::open(&db, &key).unwrap();
         let after = store
             .create_secret(
-                "alice",
+                &crate::ids::UserId::new("alice"),
                 NewSecret {
                     name: "after".into(),
                     description: String::new(),
@@ -977,7 +982,7 @@ mod tests {
         let store = Store::open(&db, &key).unwrap();
         assert_eq!(
             store
-                .get_secret("alice", &rec.id, &test_actor(), 0)
+                .get_secret(&crate::ids::UserId::new("alice"), &rec.id, &test_actor(), 0)
                 .unwrap()
                 .1
                 .expose_secret(),
@@ -1035,7 +1040,7 @@ mod tests {
         let (store, _) = Store::open_with_key(&db, &key, Some(&passphrase)).unwrap();
         assert_eq!(
             store
-                .get_secret("alice", &rec.id, &test_actor(), 0)
+                .get_secret(&crate::ids::UserId::new("alice"), &rec.id, &test_actor(), 0)
                 .unwrap()
                 .1
                 .expose_secret(),

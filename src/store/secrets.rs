@@ -11,6 +11,7 @@ use super::tables::{SECRET_NAMES, SECRET_VALUES, SECRETS};
 use super::{Store, StoreError, Tx};
 use crate::crypto::keyring::{Keyring, SealContext};
 use crate::crypto::token;
+use crate::ids::{SecretId, UserId};
 use crate::sensitive::{ExposeSecret, SecretString};
 
 pub(super) const SEAL_PURPOSE: &str = "secretctl/secret-value/v1";
@@ -18,8 +19,8 @@ pub(super) const SEAL_PURPOSE: &str = "secretctl/secret-value/v1";
 /// Metadata of a stored secret (never its value).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SecretRecord {
-    pub id: String,
-    pub owner: String,
+    pub id: SecretId,
+    pub owner: UserId,
     pub name: String,
     pub description: String,
     pub tags: Vec<String>,
@@ -66,14 +67,14 @@ impl Store {
     /// Stores a new secret for `owner`; `Conflict("secret name")` when the name is taken.
     pub fn create_secret(
         &self,
-        owner: &str,
+        owner: &UserId,
         new: NewSecret,
         actor: &Actor,
         now: i64,
     ) -> Result<SecretRecord, StoreError> {
         let rec = SecretRecord {
-            id: token::new_id()?,
-            owner: owner.to_string(),
+            id: SecretId::new(token::new_id()?),
+            owner: owner.clone(),
             name: new.name,
             description: new.description,
             tags: new.tags,
@@ -93,7 +94,7 @@ impl Store {
     /// `owner`'s secrets sorted by name, optionally only those with `tag` or named `name`.
     pub fn list_secrets(
         &self,
-        owner: &str,
+        owner: &UserId,
         tag: Option<&str>,
         name: Option<&str>,
     ) -> Result<Vec<SecretRecord>, StoreError> {
@@ -101,7 +102,7 @@ impl Store {
         let names = txn.open_table(SECRET_NAMES)?;
         let secrets = txn.open_table(SECRETS)?;
         let mut out = Vec::new();
-        for entry in names.range((owner, "")..)? {
+        for entry in names.range((owner.as_str(), "")..)? {
             let (key, id) = entry?;
             let (entry_owner, entry_name) = key.value();
             if entry_owner != owner {
@@ -126,8 +127,8 @@ impl Store {
     /// audited too, visible to the real owner if any.
     pub fn get_secret(
         &self,
-        owner: &str,
-        id: &str,
+        owner: &UserId,
+        id: &SecretId,
         actor: &Actor,
         now: i64,
     ) -> Result<(SecretRecord, SecretString), StoreError> {
@@ -151,8 +152,8 @@ impl Store {
     /// write (one commit however many) before the values are returned, in order.
     pub fn read_secrets(
         &self,
-        owner: &str,
-        ids: &[String],
+        owner: &UserId,
+        ids: &[SecretId],
         actor: &Actor,
         now: i64,
     ) -> Result<BatchRead, StoreError> {
@@ -176,7 +177,7 @@ impl Store {
         if !missing.is_empty() {
             return Ok(Err(missing));
         }
-        let (owner, ids) = (owner.to_string(), ids.to_vec());
+        let (owner, ids) = (owner.clone(), ids.to_vec());
         self.write(actor, now, move |tx| {
             for id in &ids {
                 let target = Some(format!("secret:{id}"));
@@ -191,16 +192,16 @@ impl Store {
     /// event covers the read (a share snapshot is recorded as `share.create`).
     pub fn peek_secret(
         &self,
-        owner: &str,
-        id: &str,
+        owner: &UserId,
+        id: &SecretId,
     ) -> Result<(SecretRecord, SecretString), StoreError> {
         self.peek_owned(owner, id)?.ok_or(StoreError::NotFound)
     }
 
     fn peek_owned(
         &self,
-        owner: &str,
-        id: &str,
+        owner: &UserId,
+        id: &SecretId,
     ) -> Result<Option<(SecretRecord, SecretString)>, StoreError> {
         let txn = self.core.db.begin_read()?;
         let rec = match owned_record(&txn.open_table(SECRETS)?, owner, id) {
@@ -214,7 +215,13 @@ impl Store {
 
     /// Audits a miss on secret `id` in a write of its own; returns the `NotFound` (or the
     /// audit failure) to hand back to the caller.
-    pub fn record_miss(&self, actor: &Actor, action: Action, id: &str, now: i64) -> StoreError {
+    pub fn record_miss(
+        &self,
+        actor: &Actor,
+        action: Action,
+        id: &SecretId,
+        now: i64,
+    ) -> StoreError {
         let id = id.to_string();
         match self.write(actor, now, move |tx| tx.audit_miss(action, &id)) {
             Err(e) => e,
@@ -225,13 +232,13 @@ impl Store {
     /// Applies `patch` to `owner`'s secret `id` in one transaction.
     pub fn update_secret(
         &self,
-        owner: &str,
-        id: &str,
+        owner: &UserId,
+        id: &SecretId,
         patch: SecretPatch,
         actor: &Actor,
         now: i64,
     ) -> Result<SecretRecord, StoreError> {
-        let (owner, id) = (owner.to_string(), id.to_string());
+        let (owner, id) = (owner.clone(), id.clone());
         self.write(actor, now, move |tx| {
             let Some(mut rec) = tx.secret(&owner, &id)? else {
                 tx.audit_miss(Action::SecretUpdate, &id)?;
@@ -267,12 +274,12 @@ impl Store {
     /// Deletes `owner`'s secret `id`, its value, and every link to it.
     pub fn delete_secret(
         &self,
-        owner: &str,
-        id: &str,
+        owner: &UserId,
+        id: &SecretId,
         actor: &Actor,
         now: i64,
     ) -> Result<(), StoreError> {
-        let (owner, id) = (owner.to_string(), id.to_string());
+        let (owner, id) = (owner.clone(), id.clone());
         self.write(actor, now, move |tx| {
             let Some(rec) = tx.secret(&owner, &id)? else {
                 tx.audit_miss(Action::SecretDelete, &id)?;
@@ -294,7 +301,11 @@ impl Store {
 /// Typed operations on secrets, for closures given to `Store::write`.
 impl Tx<'_> {
     /// `owner`'s secret `id`; `None` for a missing id and another owner's alike.
-    pub fn secret(&self, owner: &str, id: &str) -> Result<Option<SecretRecord>, StoreError> {
+    pub fn secret(
+        &self,
+        owner: &UserId,
+        id: &SecretId,
+    ) -> Result<Option<SecretRecord>, StoreError> {
         match owned_record(&self.txn.open_table(SECRETS)?, owner, id) {
             Ok(rec) => Ok(Some(rec)),
             Err(StoreError::NotFound) => Ok(None),
@@ -454,38 +465,62 @@ mod tests {
         let t = temp_store("secrets");
         let s = &t.store;
         let a = s
-            .create_secret("alice", new("db/password", "pw-1", &["prod"]), &actor(), 10)
+            .create_secret(
+                &crate::ids::UserId::new("alice"),
+                new("db/password", "pw-1", &["prod"]),
+                &actor(),
+                10,
+            )
             .unwrap();
-        s.create_secret("alice", new("api-key", "k", &[]), &actor(), 10)
-            .unwrap();
-        s.create_secret("bob", new("db/password", "bob-pw", &["prod"]), &actor(), 10)
-            .unwrap();
+        s.create_secret(
+            &crate::ids::UserId::new("alice"),
+            new("api-key", "k", &[]),
+            &actor(),
+            10,
+        )
+        .unwrap();
+        s.create_secret(
+            &crate::ids::UserId::new("bob"),
+            new("db/password", "bob-pw", &["prod"]),
+            &actor(),
+            10,
+        )
+        .unwrap();
         assert!(matches!(
-            s.create_secret("alice", new("db/password", "x", &[]), &actor(), 10),
+            s.create_secret(
+                &crate::ids::UserId::new("alice"),
+                new("db/password", "x", &[]),
+                &actor(),
+                10
+            ),
             Err(StoreError::Conflict(_))
         ));
         let names: Vec<_> = s
-            .list_secrets("alice", None, None)
+            .list_secrets(&crate::ids::UserId::new("alice"), None, None)
             .unwrap()
             .into_iter()
             .map(|r| r.name)
             .collect();
         assert_eq!(names, ["api-key", "db/password"]);
         assert_eq!(
-            s.list_secrets("alice", Some("prod"), None).unwrap().len(),
-            1
-        );
-        assert_eq!(
-            s.list_secrets("alice", None, Some("api-key"))
+            s.list_secrets(&crate::ids::UserId::new("alice"), Some("prod"), None)
                 .unwrap()
                 .len(),
             1
         );
-        let (rec, value) = s.get_secret("alice", &a.id, &actor(), 50).unwrap();
+        assert_eq!(
+            s.list_secrets(&crate::ids::UserId::new("alice"), None, Some("api-key"))
+                .unwrap()
+                .len(),
+            1
+        );
+        let (rec, value) = s
+            .get_secret(&crate::ids::UserId::new("alice"), &a.id, &actor(), 50)
+            .unwrap();
         assert_eq!(rec, a);
         assert_eq!(value.expose_secret(), "pw-1");
         assert!(matches!(
-            s.get_secret("bob", &a.id, &actor(), 50),
+            s.get_secret(&crate::ids::UserId::new("bob"), &a.id, &actor(), 50),
             Err(StoreError::NotFound)
         ));
 
@@ -495,14 +530,20 @@ mod tests {
             ..Default::default()
         };
         let up = s
-            .update_secret("alice", &a.id, patch, &actor(), 20)
+            .update_secret(
+                &crate::ids::UserId::new("alice"),
+                &a.id,
+                patch,
+                &actor(),
+                20,
+            )
             .unwrap();
         assert_eq!(
             (up.version, up.updated_at, up.name.as_str()),
             (2, 20, "db/main")
         );
         assert_eq!(
-            s.get_secret("alice", &a.id, &actor(), 50)
+            s.get_secret(&crate::ids::UserId::new("alice"), &a.id, &actor(), 50)
                 .unwrap()
                 .1
                 .expose_secret(),
@@ -510,7 +551,7 @@ mod tests {
         );
         assert!(matches!(
             s.update_secret(
-                "alice",
+                &crate::ids::UserId::new("alice"),
                 &a.id,
                 SecretPatch {
                     name: Some("api-key".into()),
@@ -522,16 +563,22 @@ mod tests {
             Err(StoreError::Conflict(_))
         ));
         assert!(matches!(
-            s.delete_secret("bob", &a.id, &actor(), 60),
+            s.delete_secret(&crate::ids::UserId::new("bob"), &a.id, &actor(), 60),
             Err(StoreError::NotFound)
         ));
-        s.delete_secret("alice", &a.id, &actor(), 60).unwrap();
+        s.delete_secret(&crate::ids::UserId::new("alice"), &a.id, &actor(), 60)
+            .unwrap();
         assert!(matches!(
-            s.get_secret("alice", &a.id, &actor(), 50),
+            s.get_secret(&crate::ids::UserId::new("alice"), &a.id, &actor(), 50),
             Err(StoreError::NotFound)
         ));
         // The name is free again.
-        s.create_secret("alice", new("db/main", "again", &[]), &actor(), 40)
-            .unwrap();
+        s.create_secret(
+            &crate::ids::UserId::new("alice"),
+            new("db/main", "again", &[]),
+            &actor(),
+            40,
+        )
+        .unwrap();
     }
 }

@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use super::audit::{Action, Actor, Event};
 use super::tables::SESSIONS;
 use super::{Store, StoreError};
+use crate::ids::{TokenHash, UserId};
 
 /// A live session.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Session {
-    pub user_id: String,
+    pub user_id: UserId,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -19,7 +20,7 @@ impl Store {
     /// Records a session under the hash of its token (a successful login).
     pub fn create_session(
         &self,
-        token_hash: &[u8; 32],
+        token_hash: &TokenHash,
         session: &Session,
         actor: &Actor,
     ) -> Result<(), StoreError> {
@@ -40,7 +41,7 @@ impl Store {
     /// The session for this token hash, unless it is unknown or expired at `now`.
     pub fn find_session(
         &self,
-        token_hash: &[u8; 32],
+        token_hash: &TokenHash,
         now: i64,
     ) -> Result<Option<Session>, StoreError> {
         let txn = self.core.db.begin_read()?;
@@ -55,7 +56,7 @@ impl Store {
     /// Revokes a session (a logout); false when there was none.
     pub fn delete_session(
         &self,
-        token_hash: &[u8; 32],
+        token_hash: &TokenHash,
         actor: &Actor,
         now: i64,
     ) -> Result<bool, StoreError> {
@@ -102,10 +103,12 @@ mod tests {
             created_at: 100,
             expires_at: 200,
         };
-        t.store.create_session(&[1; 32], &s, &actor()).unwrap();
+        t.store
+            .create_session(&crate::ids::TokenHash::from_bytes([1; 32]), &s, &actor())
+            .unwrap();
         t.store
             .create_session(
-                &[2; 32],
+                &crate::ids::TokenHash::from_bytes([2; 32]),
                 &Session {
                     expires_at: 500,
                     ..s.clone()
@@ -113,11 +116,34 @@ mod tests {
                 &actor(),
             )
             .unwrap();
-        assert_eq!(t.store.find_session(&[1; 32], 150).unwrap(), Some(s));
-        assert_eq!(t.store.find_session(&[1; 32], 200).unwrap(), None);
+        assert_eq!(
+            t.store
+                .find_session(&crate::ids::TokenHash::from_bytes([1; 32]), 150)
+                .unwrap(),
+            Some(s)
+        );
+        assert_eq!(
+            t.store
+                .find_session(&crate::ids::TokenHash::from_bytes([1; 32]), 200)
+                .unwrap(),
+            None
+        );
         assert_eq!(t.store.purge_expired_sessions(300).unwrap(), 1);
-        assert!(t.store.delete_session(&[2; 32], &actor(), 300).unwrap());
-        assert!(!t.store.delete_session(&[2; 32], &actor(), 300).unwrap());
-        assert_eq!(t.store.find_session(&[2; 32], 300).unwrap(), None);
+        assert!(
+            t.store
+                .delete_session(&crate::ids::TokenHash::from_bytes([2; 32]), &actor(), 300)
+                .unwrap()
+        );
+        assert!(
+            !t.store
+                .delete_session(&crate::ids::TokenHash::from_bytes([2; 32]), &actor(), 300)
+                .unwrap()
+        );
+        assert_eq!(
+            t.store
+                .find_session(&crate::ids::TokenHash::from_bytes([2; 32]), 300)
+                .unwrap(),
+            None
+        );
     }
 }

@@ -14,6 +14,7 @@ use super::tables::{SECRET_SHARES, SECRETS, SHARE_IDS, SHARE_PAYLOADS, SHARE_TOM
 use super::{Store, StoreError, Tx};
 use crate::crypto::CryptoError;
 use crate::crypto::keyring::SealContext;
+use crate::ids::{SecretId, ShareId, ShareLookup, UserId};
 
 const PAYLOAD_PURPOSE: &str = "secretctl/share-payload/v1";
 /// Wrong passphrases tolerated before the link is destroyed.
@@ -22,9 +23,9 @@ pub const MAX_WRONG_PASSPHRASES: u32 = 5;
 /// A share link as stored (never its token or its plaintext).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ShareRecord {
-    pub id: String,
-    pub secret_id: String,
-    pub owner: String,
+    pub id: ShareId,
+    pub secret_id: SecretId,
+    pub owner: UserId,
     pub created_at: i64,
     pub expires_at: i64,
     pub max_views: u32,
@@ -78,9 +79,9 @@ impl DeathReason {
 /// against its owner, nothing that opens anything.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Tombstone {
-    share_id: String,
-    secret_id: String,
-    owner: String,
+    share_id: ShareId,
+    secret_id: SecretId,
+    owner: UserId,
     reason: DeathReason,
     dead_at: i64,
 }
@@ -104,8 +105,8 @@ impl Store {
     /// it is sealed once more under the data key so key rotation covers pending shares too.
     pub fn create_share(
         &self,
-        owner: &str,
-        lookup: &[u8; 32],
+        owner: &UserId,
+        lookup: &ShareLookup,
         share: &ShareRecord,
         snapshot: &[u8],
         actor: &Actor,
@@ -114,14 +115,14 @@ impl Store {
             .core
             .keyring
             .seal(snapshot, &payload_ctx(&[share.id.as_bytes()]))?;
-        let (owner, lookup, share) = (owner.to_string(), *lookup, share.clone());
+        let (owner, lookup, share) = (owner.clone(), *lookup, share.clone());
         self.write(actor, share.created_at, move |tx| {
             // The secret must still exist and be the caller's at commit time.
             if tx.secret(&owner, &share.secret_id)?.is_none() {
                 tx.audit_miss(Action::ShareCreate, &share.secret_id)?;
                 return Ok(Err(StoreError::NotFound));
             }
-            tx.insert_share(&lookup, &share, &payload)?;
+            tx.insert_share(lookup.as_bytes(), &share, &payload)?;
             tx.audit(Event::ok(
                 Action::ShareCreate,
                 share_target(&share),
@@ -134,7 +135,7 @@ impl Store {
     /// The live share behind `lookup`, if any (expired counts as none).
     pub fn find_share(
         &self,
-        lookup: &[u8; 32],
+        lookup: &ShareLookup,
         now: i64,
     ) -> Result<Option<ShareRecord>, StoreError> {
         let txn = self.core.db.begin_read()?;
@@ -155,7 +156,7 @@ impl Store {
     /// one-view link give exactly one `Redeemed`.
     pub fn redeem_share<F>(
         &self,
-        lookup: &[u8; 32],
+        lookup: &ShareLookup,
         expected_views: Option<u32>,
         actor: &Actor,
         now: i64,
@@ -166,15 +167,15 @@ impl Store {
     {
         let lookup = *lookup;
         self.write(actor, now, move |tx| {
-            tx.redeem(&lookup, expected_views, &open_snapshot)
+            tx.redeem(lookup.as_bytes(), expected_views, &open_snapshot)
         })
     }
 
     /// The live shares of `owner`'s secret `secret_id`, oldest first.
     pub fn list_shares(
         &self,
-        owner: &str,
-        secret_id: &str,
+        owner: &UserId,
+        secret_id: &SecretId,
         now: i64,
     ) -> Result<Vec<ShareRecord>, StoreError> {
         let txn = self.core.db.begin_read()?;
@@ -183,7 +184,7 @@ impl Store {
         let ids = txn.open_table(SHARE_IDS)?;
         let shares = txn.open_table(SHARES)?;
         let mut out = Vec::new();
-        for entry in index.range((secret_id, "")..)? {
+        for entry in index.range((secret_id.as_str(), "")..)? {
             let (key, _) = entry?;
             let (sid, share_id) = key.value();
             if sid != secret_id {
@@ -207,12 +208,12 @@ impl Store {
     /// Revokes `owner`'s share `share_id`; another user's share is `NotFound`.
     pub fn revoke_share(
         &self,
-        owner: &str,
-        share_id: &str,
+        owner: &UserId,
+        share_id: &ShareId,
         actor: &Actor,
         now: i64,
     ) -> Result<ShareRecord, StoreError> {
-        let (owner, share_id) = (owner.to_string(), share_id.to_string());
+        let (owner, share_id) = (owner.clone(), share_id.clone());
         self.write(actor, now, move |tx| {
             let (lookup, share) = match tx.share_by_id(&share_id)? {
                 Some((lookup, share)) if share.owner == owner => (lookup, share),

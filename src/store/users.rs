@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 use super::audit::{Action, Actor, Event};
 use super::tables::{USERNAMES, USERS};
 use super::{Store, StoreError, Tx};
+use crate::ids::UserId;
 
 /// A user as stored. The password hash never leaves the server and is not `Debug`.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct UserRecord {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub password_hash: String,
     pub created_at: i64,
@@ -53,10 +54,10 @@ impl Store {
     }
 
     /// The user with this id, if any.
-    pub fn find_user_by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+    pub fn find_user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
         let txn = self.core.db.begin_read()?;
         let users = txn.open_table(USERS)?;
-        let Some(row) = users.get(id)? else {
+        let Some(row) = users.get(id.as_str())? else {
             return Ok(None);
         };
         Self::decode(row.value(), "user").map(Some)
@@ -67,12 +68,12 @@ impl Store {
     /// other piece of account data. `NotFound` when there is no such user.
     pub fn set_email(
         &self,
-        id: &str,
+        id: &UserId,
         email: Option<&str>,
         actor: &Actor,
         now: i64,
     ) -> Result<UserRecord, StoreError> {
-        let (id, email) = (id.to_string(), email.map(str::to_string));
+        let (id, email) = (id.clone(), email.map(str::to_string));
         self.write(actor, now, move |tx| {
             let Some(mut user) = tx.user(&id)? else {
                 return Err(StoreError::NotFound);
@@ -89,9 +90,9 @@ impl Store {
 /// Typed operations on users, for closures given to `Store::write`.
 impl Tx<'_> {
     /// The user with id `id`, if any.
-    pub fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+    pub fn user(&self, id: &UserId) -> Result<Option<UserRecord>, StoreError> {
         let users = self.txn.open_table(USERS)?;
-        let row = users.get(id)?;
+        let row = users.get(id.as_str())?;
         match row {
             Some(row) => Ok(Some(Store::decode(row.value(), "user")?)),
             None => Ok(None),
@@ -150,26 +151,41 @@ mod tests {
         t.store.create_user(&u, &actor()).unwrap();
         let set = t
             .store
-            .set_email("u1", Some("alice@example.com"), &actor(), 2)
+            .set_email(
+                &crate::ids::UserId::new("u1"),
+                Some("alice@example.com"),
+                &actor(),
+                2,
+            )
             .unwrap();
         assert_eq!(set.email.as_deref(), Some("alice@example.com"));
-        let found = t.store.find_user_by_id("u1").unwrap().unwrap();
+        let found = t
+            .store
+            .find_user_by_id(&crate::ids::UserId::new("u1"))
+            .unwrap()
+            .unwrap();
         assert_eq!(found.email.as_deref(), Some("alice@example.com"));
         assert_eq!(found.password_hash, "$scrypt$x");
-        t.store.set_email("u1", None, &actor(), 3).unwrap();
+        t.store
+            .set_email(&crate::ids::UserId::new("u1"), None, &actor(), 3)
+            .unwrap();
         assert!(
             t.store
-                .find_user_by_id("u1")
+                .find_user_by_id(&crate::ids::UserId::new("u1"))
                 .unwrap()
                 .unwrap()
                 .email
                 .is_none()
         );
         assert!(matches!(
-            t.store.set_email("nobody", Some("x@y"), &actor(), 4),
+            t.store
+                .set_email(&crate::ids::UserId::new("nobody"), Some("x@y"), &actor(), 4),
             Err(StoreError::NotFound)
         ));
-        let trail = t.store.audit_for_user("u1", 10, None).unwrap();
+        let trail = t
+            .store
+            .audit_for_user(&crate::ids::UserId::new("u1"), 10, None)
+            .unwrap();
         let sets: Vec<_> = trail
             .iter()
             .filter(|r| r.body.action == Action::AccountSetEmail)
