@@ -222,6 +222,7 @@ impl Store {
                 audit_log: None,
                 observers: Vec::new(),
                 stats: Arc::default(),
+                writer: std::sync::Mutex::new(None),
             }),
             committer: OnceLock::new(),
         }
@@ -383,15 +384,26 @@ fn preflight(
     Ok(())
 }
 
+/// Bytes of redb page cache (see `open_database`).
+const CACHE_BYTES: usize = 32 << 20;
+
 /// Opens (or creates) the redb file, mapping a lock held by another process to `AlreadyInUse`.
 fn open_database(db_path: &Path) -> Result<Database, StoreError> {
-    let db = Database::create(db_path).map_err(|e| match e {
-        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyInUse(db_path.to_path_buf()),
-        source => StoreError::DbFile {
-            path: db_path.to_path_buf(),
-            source,
-        },
-    })?;
+    // redb's page cache grows to 1 GiB by default, i.e. the whole file for any real secrets
+    // database; 32 MiB holds the hot metadata and indexes of hundreds of thousands of secrets,
+    // and the kernel's page cache serves the rest.
+    let db = redb::Builder::new()
+        .set_cache_size(CACHE_BYTES)
+        .create(db_path)
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => {
+                StoreError::AlreadyInUse(db_path.to_path_buf())
+            }
+            source => StoreError::DbFile {
+                path: db_path.to_path_buf(),
+                source,
+            },
+        })?;
     restrict_to_owner(db_path)?;
     Ok(db)
 }
