@@ -11,7 +11,9 @@ mod account;
 mod alerts;
 mod client_opts;
 
-pub use account::AccountCommand;
+pub use account::{
+    AccountCommand, DeleteAccountArgs, PasswdArgs, RevokeSessionArgs, SessionsAction, SessionsArgs,
+};
 pub use alerts::{AlertArgs, SmtpTlsArg};
 pub use client_opts::{ClientOpts, JsonOpt, LeadingFlags};
 
@@ -74,7 +76,8 @@ pub enum Command {
     Login(AccountArgs),
     /// Revoke the cached session and forget it.
     Logout(ClientOpts),
-    /// Show your account, or set the email address security alerts are mailed to.
+    /// Your account: show it, set the alert email address, change the password, list and
+    /// revoke sessions, delete it.
     #[command(subcommand)]
     Account(AccountCommand),
     /// Store a new secret; the value comes from --value, --from-file, or stdin.
