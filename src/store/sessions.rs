@@ -49,8 +49,8 @@ impl Session {
 
     /// Whether a request at `now` should refresh "last used".
     pub fn needs_touch(&self, now: i64) -> bool {
-        let last = self.last_used_at.unwrap_or(self.created_at);
-        self.last_used_at.is_none() || now - last >= LAST_USED_GRANULARITY_SECS
+        self.last_used_at
+            .is_none_or(|last| now - last >= LAST_USED_GRANULARITY_SECS)
     }
 }
 
