@@ -85,8 +85,17 @@ _secretctl() {
             secretctl,update)
                 cmd="secretctl__subcmd__update"
                 ;;
+            secretctl__subcmd__account,delete)
+                cmd="secretctl__subcmd__account__subcmd__delete"
+                ;;
             secretctl__subcmd__account,help)
                 cmd="secretctl__subcmd__account__subcmd__help"
+                ;;
+            secretctl__subcmd__account,passwd)
+                cmd="secretctl__subcmd__account__subcmd__passwd"
+                ;;
+            secretctl__subcmd__account,sessions)
+                cmd="secretctl__subcmd__account__subcmd__sessions"
                 ;;
             secretctl__subcmd__account,set-email)
                 cmd="secretctl__subcmd__account__subcmd__set__subcmd__email"
@@ -94,14 +103,38 @@ _secretctl() {
             secretctl__subcmd__account,show)
                 cmd="secretctl__subcmd__account__subcmd__show"
                 ;;
+            secretctl__subcmd__account__subcmd__help,delete)
+                cmd="secretctl__subcmd__account__subcmd__help__subcmd__delete"
+                ;;
             secretctl__subcmd__account__subcmd__help,help)
                 cmd="secretctl__subcmd__account__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__account__subcmd__help,passwd)
+                cmd="secretctl__subcmd__account__subcmd__help__subcmd__passwd"
+                ;;
+            secretctl__subcmd__account__subcmd__help,sessions)
+                cmd="secretctl__subcmd__account__subcmd__help__subcmd__sessions"
                 ;;
             secretctl__subcmd__account__subcmd__help,set-email)
                 cmd="secretctl__subcmd__account__subcmd__help__subcmd__set__subcmd__email"
                 ;;
             secretctl__subcmd__account__subcmd__help,show)
                 cmd="secretctl__subcmd__account__subcmd__help__subcmd__show"
+                ;;
+            secretctl__subcmd__account__subcmd__help__subcmd__sessions,revoke)
+                cmd="secretctl__subcmd__account__subcmd__help__subcmd__sessions__subcmd__revoke"
+                ;;
+            secretctl__subcmd__account__subcmd__sessions,help)
+                cmd="secretctl__subcmd__account__subcmd__sessions__subcmd__help"
+                ;;
+            secretctl__subcmd__account__subcmd__sessions,revoke)
+                cmd="secretctl__subcmd__account__subcmd__sessions__subcmd__revoke"
+                ;;
+            secretctl__subcmd__account__subcmd__sessions__subcmd__help,help)
+                cmd="secretctl__subcmd__account__subcmd__sessions__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__account__subcmd__sessions__subcmd__help,revoke)
+                cmd="secretctl__subcmd__account__subcmd__sessions__subcmd__help__subcmd__revoke"
                 ;;
             secretctl__subcmd__admin,help)
                 cmd="secretctl__subcmd__admin__subcmd__help"
@@ -208,11 +241,23 @@ _secretctl() {
             secretctl__subcmd__help,update)
                 cmd="secretctl__subcmd__help__subcmd__update"
                 ;;
+            secretctl__subcmd__help__subcmd__account,delete)
+                cmd="secretctl__subcmd__help__subcmd__account__subcmd__delete"
+                ;;
+            secretctl__subcmd__help__subcmd__account,passwd)
+                cmd="secretctl__subcmd__help__subcmd__account__subcmd__passwd"
+                ;;
+            secretctl__subcmd__help__subcmd__account,sessions)
+                cmd="secretctl__subcmd__help__subcmd__account__subcmd__sessions"
+                ;;
             secretctl__subcmd__help__subcmd__account,set-email)
                 cmd="secretctl__subcmd__help__subcmd__account__subcmd__set__subcmd__email"
                 ;;
             secretctl__subcmd__help__subcmd__account,show)
                 cmd="secretctl__subcmd__help__subcmd__account__subcmd__show"
+                ;;
+            secretctl__subcmd__help__subcmd__account__subcmd__sessions,revoke)
+                cmd="secretctl__subcmd__help__subcmd__account__subcmd__sessions__subcmd__revoke"
                 ;;
             secretctl__subcmd__help__subcmd__admin,rotate-data-key)
                 cmd="secretctl__subcmd__help__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key"
@@ -262,7 +307,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__account)
-            opts="-h --help show set-email help"
+            opts="-h --help show set-email passwd sessions delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -275,9 +320,49 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        secretctl__subcmd__account__subcmd__help)
-            opts="show set-email help"
+        secretctl__subcmd__account__subcmd__delete)
+            opts="-v -h --yes --password-stdin --insecure-http --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help)
+            opts="show set-email passwd sessions delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -292,6 +377,48 @@ _secretctl() {
         secretctl__subcmd__account__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help__subcmd__passwd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help__subcmd__sessions)
+            opts="revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__help__subcmd__sessions__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -324,6 +451,126 @@ _secretctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__passwd)
+            opts="-v -h --password-stdin --insecure-http --server --ca-cert --json --retry-for --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__sessions)
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__sessions__subcmd__help)
+            opts="revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__sessions__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__sessions__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__account__subcmd__sessions__subcmd__revoke)
+            opts="-v -h --all-others --server --ca-cert --json --retry-for --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -776,8 +1023,64 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help__subcmd__account)
-            opts="show set-email"
+            opts="show set-email passwd sessions delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__account__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__account__subcmd__passwd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__account__subcmd__sessions)
+            opts="revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__account__subcmd__sessions__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -260,6 +260,53 @@ pub struct SetEmail {
     pub email: Option<String>,
 }
 
+/// `PUT /account/password`.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    #[serde(serialize_with = "sensitive::expose")]
+    pub current_password: SecretString,
+    #[serde(serialize_with = "sensitive::expose")]
+    pub new_password: SecretString,
+}
+
+/// `DELETE /account`: the password, re-entered.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccount {
+    #[serde(serialize_with = "sensitive::expose")]
+    pub password: SecretString,
+}
+
+/// One of the caller's sessions in `GET /account/sessions`. `id` is opaque (derived one-way
+/// from the token's hash): it revokes the session and authenticates nothing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: String,
+    pub created_at: String,
+    /// To the minute; `null` when no request used it after login.
+    pub last_used_at: Option<String>,
+    pub expires_at: String,
+    /// Client address at login ("" when unknown).
+    pub ip: String,
+    /// User agent at login, cut and cleaned ("" when none).
+    pub user_agent: String,
+    /// Whether this is the session the request came with.
+    pub current: bool,
+}
+
+/// `200` answer to `GET /account/sessions`, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// `200` answer to `POST /account/sessions/revoke-others`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionsRevoked {
+    pub revoked: usize,
+}
+
 /// A field that must be present but may be `null` (serde would otherwise take a missing
 /// `Option` field as `None`).
 fn present_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

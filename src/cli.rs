@@ -11,7 +11,9 @@ mod account;
 mod alerts;
 mod client_opts;
 
-pub use account::AccountCommand;
+pub use account::{
+    AccountCommand, DeleteAccountArgs, PasswdArgs, RevokeSessionArgs, SessionsAction, SessionsArgs,
+};
 pub use alerts::{AlertArgs, SmtpTlsArg};
 pub use client_opts::{ClientOpts, JsonOpt, LeadingFlags};
 
@@ -30,10 +32,11 @@ Exit status:
   2  usage error (bad flags or arguments, or input refused before sending: a
      --server without http:// or https://, flags out of range, empty or
      non-UTF-8 value, no terminal to prompt on, plain http:// password)
-  3  not logged in, session token rejected (401), wrong username or password,
-     wrong or missing share passphrase, or the server refuses the action (403,
+  3  not logged in, session token rejected (401), wrong username or password
+     (also the password re-entered for account passwd/delete), wrong or
+     missing share passphrase, or the server refuses the action (403,
      e.g. registration closed)
-  4  this secret or link does not exist (404 from a secretctl server)
+  4  this secret, link or session does not exist (404 from a secretctl server)
   5  conflict: the name is already taken (409)
   6  rate-limited (429) or unavailable (503) after retrying for --retry-for
   7  cannot reach the server (connection refused, DNS, timeout)
@@ -45,7 +48,8 @@ Environment:
   SECRETCTL_TOKEN     session token to use instead of the cached login; sent only
                       to the server SECRETCTL_SERVER names (else the default)
   SECRETCTL_USERNAME  username for register/login (--username)
-  SECRETCTL_PASSWORD  password for register/login when no terminal is available
+  SECRETCTL_PASSWORD  password for register/login/account delete when no terminal
+                      is available
                       (prefer --password-stdin)
   SECRETCTL_PASSPHRASE
                       passphrase of a sealed master key file, for serve and admin
@@ -74,7 +78,8 @@ pub enum Command {
     Login(AccountArgs),
     /// Revoke the cached session and forget it.
     Logout(ClientOpts),
-    /// Show your account, or set the email address security alerts are mailed to.
+    /// Your account: show it, set the alert email address, change the password, list and
+    /// revoke sessions, delete it.
     #[command(subcommand)]
     Account(AccountCommand),
     /// Store a new secret; the value comes from --value, --from-file, or stdin.

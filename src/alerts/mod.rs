@@ -1,6 +1,6 @@
 //! Security alerts, derived from the audit trail: a new share link, a share link redeemed, an
 //! attempt on a dead link (used up, expired, revoked, its secret deleted, destroyed), and
-//! repeated failed logins on one account. Each goes to the webhook and/or is mailed to the
+//! repeated failed logins on one account, and a password change. Each goes to the webhook and/or is mailed to the
 //! owner's address.
 //!
 //! Invariants: the audit observer runs on a request thread right after a commit, so it only
@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::config::AlertConfig;
 use crate::store::audit::AuditBody;
-use crate::store::{Action, AuditRecord};
+use crate::store::{Action, AuditRecord, Outcome};
 use crate::timefmt::rfc3339;
 
 /// Alerts waiting for delivery, at most; more are dropped.
@@ -41,6 +41,7 @@ pub enum AlertKind {
     ShareRedeemed,
     DeadLinkRedeem,
     FailedLogins,
+    PasswordChanged,
 }
 
 impl AlertKind {
@@ -51,6 +52,7 @@ impl AlertKind {
             AlertKind::ShareRedeemed => "share_redeemed",
             AlertKind::DeadLinkRedeem => "dead_link_redeem",
             AlertKind::FailedLogins => "failed_logins",
+            AlertKind::PasswordChanged => "password_changed",
         }
     }
 
@@ -60,6 +62,7 @@ impl AlertKind {
             AlertKind::ShareRedeemed => "share link opened",
             AlertKind::DeadLinkRedeem => "attempt on a dead share link",
             AlertKind::FailedLogins => "repeated failed logins",
+            AlertKind::PasswordChanged => "password changed",
         }
     }
 }
@@ -157,6 +160,9 @@ fn describe(alert: &Alert, who: &str) -> String {
             alert.failures,
             FAILED_LOGIN_WINDOW_SECS / 60
         ),
+        AlertKind::PasswordChanged => format!(
+            "secretctl: the password of account {who} was changed{from}, and every other session of the account was ended."
+        ),
     }
 }
 
@@ -248,6 +254,10 @@ impl Alerts {
         let user = body.owner.as_deref()?;
         if let Some(kind) = share_kind(body) {
             return Some(Alert::from_record(kind, body, user));
+        }
+        // A password change the owner did not make is an account takeover in progress.
+        if body.action == Action::AccountPasswordChange && body.outcome == Outcome::Ok {
+            return Some(Alert::from_record(AlertKind::PasswordChanged, body, user));
         }
         if body.action != Action::LoginFailed {
             return None;
@@ -476,6 +486,11 @@ mod tests {
         assert_eq!(kind("secret.read", "ok", Some("u1")), None);
         assert_eq!(kind("account.set_email", "ok", Some("u1")), None);
         assert_eq!(kind("login.failed", "denied", None), None);
+        assert_eq!(
+            kind("account.password_change", "ok", Some("u1")),
+            Some(AlertKind::PasswordChanged)
+        );
+        assert_eq!(kind("account.password_change", "denied", Some("u1")), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use clap::parser::ValueSource;
 use clap::{Args, FromArgMatches};
 
+use super::account::SessionsAction;
 use super::{AccountCommand, AdminCommand, AuditAction, Cli, Command, DEFAULT_SERVER};
 
 /// How a client command reaches its server and prints its answer.
@@ -103,6 +104,12 @@ impl Command {
             Command::Logout(o) => Some(o),
             Command::Account(AccountCommand::Show(o)) => Some(o),
             Command::Account(AccountCommand::SetEmail { client, .. }) => Some(client),
+            Command::Account(AccountCommand::Passwd(a)) => Some(&a.client),
+            Command::Account(AccountCommand::Sessions(a)) => Some(match &a.action {
+                Some(SessionsAction::Revoke(r)) => &r.client,
+                None => &a.client,
+            }),
+            Command::Account(AccountCommand::Delete(a)) => Some(&a.client),
             Command::Put(a) => Some(&a.client),
             Command::Get(a) | Command::Rm(a) | Command::Shares(a) => Some(&a.client),
             Command::Ls(a) => Some(&a.client),
@@ -144,6 +151,14 @@ impl Command {
                 Command::Logout(o) => Target::Client(o),
                 Command::Account(AccountCommand::Show(o)) => Target::Client(o),
                 Command::Account(AccountCommand::SetEmail { client, .. }) => Target::Client(client),
+                Command::Account(AccountCommand::Passwd(a)) => Target::Client(&mut a.client),
+                Command::Account(AccountCommand::Sessions(a)) => {
+                    Target::Client(match &mut a.action {
+                        Some(SessionsAction::Revoke(r)) => &mut r.client,
+                        None => &mut a.client,
+                    })
+                }
+                Command::Account(AccountCommand::Delete(a)) => Target::Client(&mut a.client),
                 Command::Put(a) => Target::Client(&mut a.client),
                 Command::Get(a) | Command::Rm(a) | Command::Shares(a) => {
                     Target::Client(&mut a.client)

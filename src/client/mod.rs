@@ -24,9 +24,10 @@ use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use zeroize::Zeroizing;
 
 use crate::api::{
-    Account, AuditList, CreateSecret, CreateShare, Credentials, ErrorBody, LoginResponse,
-    ReadSecrets, RedeemShare, Redeemed, SecretList, SecretMeta, SecretWithValue, SecretsRead,
-    SetEmail, ShareCreated, ShareList, UpdateSecret, User,
+    Account, AuditList, ChangePassword, CreateSecret, CreateShare, Credentials, DeleteAccount,
+    ErrorBody, LoginResponse, ReadSecrets, RedeemShare, Redeemed, SecretList, SecretMeta,
+    SecretWithValue, SecretsRead, SessionList, SessionsRevoked, SetEmail, ShareCreated, ShareList,
+    UpdateSecret, User,
 };
 use crate::sensitive::{ExposeSecret, SecretString};
 
@@ -312,7 +313,17 @@ impl ApiClient {
     ) -> Result<Response<ureq::Body>, ureq::Error> {
         match method {
             Method::Get => with_auth(self.agent.get(url), auth).call(),
-            Method::Delete => with_auth(self.agent.delete(url), auth).call(),
+            Method::Delete => {
+                let rb = with_auth(self.agent.delete(url), auth);
+                match payload {
+                    None => rb.call(),
+                    // `DELETE /account` carries the re-entered password.
+                    Some(p) => rb
+                        .force_send_body()
+                        .content_type("application/json")
+                        .send(p),
+                }
+            }
             Method::Post | Method::Put => {
                 let rb = match method {
                     Method::Put => self.agent.put(url),
@@ -444,6 +455,35 @@ impl ApiClient {
             email: email.map(str::to_string),
         };
         let b = self.send(Method::Put, "/account/email", Some(&input))?;
+        self.decode(&b)
+    }
+
+    /// `PUT /account/password`.
+    pub fn change_password(&self, input: &ChangePassword) -> Result<(), ClientError> {
+        self.send(Method::Put, "/account/password", Some(input))
+            .map(drop)
+    }
+
+    /// `DELETE /account` with the re-entered password.
+    pub fn delete_account(&self, input: &DeleteAccount) -> Result<(), ClientError> {
+        self.send(Method::Delete, "/account", Some(input)).map(drop)
+    }
+
+    /// `GET /account/sessions`.
+    pub fn sessions(&self) -> Result<SessionList, ClientError> {
+        let b = self.send::<()>(Method::Get, "/account/sessions", None)?;
+        self.decode(&b)
+    }
+
+    /// `DELETE /account/sessions/{id}`.
+    pub fn revoke_session(&self, id: &str) -> Result<(), ClientError> {
+        let path = format!("/account/sessions/{}", percent_encode(id));
+        self.send::<()>(Method::Delete, &path, None).map(drop)
+    }
+
+    /// `POST /account/sessions/revoke-others`.
+    pub fn revoke_other_sessions(&self) -> Result<SessionsRevoked, ClientError> {
+        let b = self.send::<()>(Method::Post, "/account/sessions/revoke-others", None)?;
         self.decode(&b)
     }
 

@@ -1,14 +1,19 @@
-//! `register`, `login`, `logout`, and `account` (show, set-email).
+//! `register`, `login`, `logout`, and `account` (show, set-email, passwd, sessions, delete).
+
+use std::io::IsTerminal;
 
 use super::context::Context;
 use super::{CliError, input, output};
-use crate::api::Credentials;
-use crate::cli::{AccountArgs, AccountCommand};
+use crate::api::{ChangePassword, Credentials, DeleteAccount};
+use crate::cli::{
+    AccountArgs, AccountCommand, DeleteAccountArgs, PasswdArgs, RevokeSessionArgs, SessionsAction,
+    SessionsArgs,
+};
 use crate::client::session_cache::{CachedSession, SessionCache};
 
 /// Refuses to send a password in clear across the network unless `--insecure-http`.
-fn refuse_cleartext_password(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
-    if args.insecure_http || !crate::client::is_cleartext_to_remote(&ctx.server) {
+fn refuse_cleartext_password(ctx: &Context, insecure_http: bool) -> Result<(), CliError> {
+    if insecure_http || !crate::client::is_cleartext_to_remote(&ctx.server) {
         return Ok(());
     }
     Err(CliError::Usage(format!(
@@ -19,7 +24,7 @@ fn refuse_cleartext_password(ctx: &Context, args: &AccountArgs) -> Result<(), Cl
 
 /// `secretctl register`.
 pub fn register(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
-    refuse_cleartext_password(ctx, args)?;
+    refuse_cleartext_password(ctx, args.insecure_http)?;
     let client = ctx.anonymous()?;
     let creds = Credentials {
         username: args.username.clone(),
@@ -39,7 +44,7 @@ pub fn register(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
 
 /// `secretctl login`: caches the token for this server.
 pub fn login(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
-    refuse_cleartext_password(ctx, args)?;
+    refuse_cleartext_password(ctx, args.insecure_http)?;
     let client = ctx.anonymous()?;
     let creds = Credentials {
         username: args.username.clone(),
@@ -134,12 +139,24 @@ pub fn logout(ctx: &Context) -> Result<(), CliError> {
     }
 }
 
-/// `secretctl account show` and `secretctl account set-email ADDRESS` ("" clears it).
+/// `secretctl account ...`.
 pub fn account(ctx: &Context, cmd: &AccountCommand) -> Result<(), CliError> {
+    match cmd {
+        AccountCommand::Show(_) => profile(ctx, None),
+        AccountCommand::SetEmail { address, .. } => profile(ctx, Some(address)),
+        AccountCommand::Passwd(args) => passwd(ctx, args),
+        AccountCommand::Sessions(args) => sessions(ctx, args),
+        AccountCommand::Delete(args) => delete(ctx, args),
+    }
+}
+
+/// `secretctl account show` (`set: None`) and `secretctl account set-email ADDRESS`
+/// (`set: Some(ADDRESS)`; "" clears it).
+fn profile(ctx: &Context, set: Option<&str>) -> Result<(), CliError> {
     let client = ctx.authenticated()?;
-    let account = match cmd {
-        AccountCommand::Show(_) => client.account()?,
-        AccountCommand::SetEmail { address, .. } => {
+    let account = match set {
+        None => client.account()?,
+        Some(address) => {
             let address = address.trim();
             client.set_email((!address.is_empty()).then_some(address))?
         }
@@ -147,8 +164,8 @@ pub fn account(ctx: &Context, cmd: &AccountCommand) -> Result<(), CliError> {
     if ctx.json {
         return output::json(&account);
     }
-    match (cmd, &account.email) {
-        (AccountCommand::Show(_), email) => output::write_stdout(
+    match (set, &account.email) {
+        (None, email) => output::write_stdout(
             format!(
                 "id:        {}\nusername:  {}\nemail:     {}\n",
                 account.id,
@@ -157,16 +174,168 @@ pub fn account(ctx: &Context, cmd: &AccountCommand) -> Result<(), CliError> {
             )
             .as_bytes(),
         ),
-        (AccountCommand::SetEmail { .. }, Some(email)) => {
+        (Some(_), Some(email)) => {
             eprintln!(
                 "alerts for {} will be mailed to {email} (when the server sends mail)",
                 account.username
             );
             Ok(())
         }
-        (AccountCommand::SetEmail { .. }, None) => {
+        (Some(_), None) => {
             eprintln!("alert email cleared for {}", account.username);
             Ok(())
         }
+    }
+}
+
+/// A 403 on a re-entered password means the password, not the session, was wrong.
+fn wrong_password(e: crate::client::ClientError) -> CliError {
+    match e.status() {
+        Some(403) => CliError::Unauthorized("wrong password; nothing was changed".into()),
+        _ => e.into(),
+    }
+}
+
+/// `secretctl account passwd`: current password once, the new one twice (or two lines of
+/// stdin with `--password-stdin`).
+fn passwd(ctx: &Context, args: &PasswdArgs) -> Result<(), CliError> {
+    refuse_cleartext_password(ctx, args.insecure_http)?;
+    let client = ctx.authenticated()?;
+    let input = if args.password_stdin {
+        ChangePassword {
+            current_password: input::stdin_line("current password")?,
+            new_password: input::stdin_line("new password")?,
+        }
+    } else {
+        let hint = "use --password-stdin (current and new password on two lines)";
+        ChangePassword {
+            current_password: input::prompt_secret("current password", false, hint)?,
+            new_password: input::prompt_secret("new password", true, hint)?,
+        }
+    };
+    client.change_password(&input).map_err(wrong_password)?;
+    if ctx.json {
+        output::json(&serde_json::json!({ "server": ctx.server, "password_changed": true }))
+    } else {
+        eprintln!(
+            "password changed on {}; every other session of the account was revoked",
+            ctx.server
+        );
+        Ok(())
+    }
+}
+
+/// `secretctl account sessions` and `secretctl account sessions revoke ID|--all-others`.
+fn sessions(ctx: &Context, args: &SessionsArgs) -> Result<(), CliError> {
+    if let Some(SessionsAction::Revoke(revoke)) = &args.action {
+        return revoke_sessions(ctx, revoke);
+    }
+    let list = ctx.authenticated()?.sessions()?;
+    if ctx.json {
+        return output::json(&list);
+    }
+    let rows: Vec<Vec<String>> = list
+        .sessions
+        .iter()
+        .map(|s| {
+            // A user agent is any text a client sent: shown short and made inert.
+            let agent: String = s.user_agent.chars().take(40).collect();
+            vec![
+                s.id.clone(),
+                if s.current { "*" } else { "" }.to_string(),
+                s.created_at.clone(),
+                s.last_used_at.clone().unwrap_or_else(|| "-".into()),
+                output::for_terminal(&s.ip).into_owned(),
+                output::for_terminal(&agent).into_owned(),
+            ]
+        })
+        .collect();
+    output::write_stdout(
+        output::table(
+            &[
+                "ID",
+                "THIS",
+                "CREATED",
+                "LAST USED",
+                "ADDRESS",
+                "USER AGENT",
+            ],
+            &rows,
+        )
+        .as_bytes(),
+    )
+}
+
+fn revoke_sessions(ctx: &Context, args: &RevokeSessionArgs) -> Result<(), CliError> {
+    let client = ctx.authenticated()?;
+    match &args.id {
+        Some(id) => {
+            client.revoke_session(id).map_err(|e| match e.status() {
+                Some(404) => CliError::NotFound(format!("no session {id} on {}", ctx.server)),
+                _ => e.into(),
+            })?;
+            if ctx.json {
+                output::json(&serde_json::json!({ "revoked": [id] }))
+            } else {
+                eprintln!("revoked session {id}");
+                Ok(())
+            }
+        }
+        None => {
+            let done = client.revoke_other_sessions()?;
+            if ctx.json {
+                output::json(&done)
+            } else {
+                eprintln!("revoked {} other session(s); this one stays", done.revoked);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `secretctl account delete`: confirmation (unless `--yes`), the password, then the
+/// account is gone and the cached session with it.
+fn delete(ctx: &Context, args: &DeleteAccountArgs) -> Result<(), CliError> {
+    refuse_cleartext_password(ctx, args.insecure_http)?;
+    // Asked before anything else: without a terminal there is nobody to confirm.
+    if !args.yes && (args.password_stdin || !std::io::stdin().is_terminal()) {
+        return Err(CliError::Usage(
+            "refusing to delete the account without confirmation: run it in a terminal, or pass --yes".into(),
+        ));
+    }
+    let client = ctx.authenticated()?;
+    let account = client.account()?;
+    if !args.yes {
+        eprint!(
+            "This deletes account {} on {} with all its secrets, share links and sessions; it cannot be undone.\nType the username to confirm: ",
+            account.username, ctx.server
+        );
+        let mut typed = String::new();
+        std::io::stdin()
+            .read_line(&mut typed)
+            .map_err(|e| CliError::context(format!("cannot read the confirmation: {e}"), e))?;
+        if typed.trim() != account.username {
+            return Err(CliError::Usage(
+                "confirmation did not match the username; nothing was deleted".into(),
+            ));
+        }
+    }
+    let password = input::password(args.password_stdin, false)?;
+    client
+        .delete_account(&DeleteAccount { password })
+        .map_err(wrong_password)?;
+    SessionCache::default_location()?.remove(&ctx.server)?;
+    if ctx.json {
+        output::json(&serde_json::json!({
+            "server": ctx.server,
+            "username": account.username,
+            "deleted": true,
+        }))
+    } else {
+        eprintln!(
+            "deleted account {} on {} (its audit records stay; the name stays reserved)",
+            account.username, ctx.server
+        );
+        Ok(())
     }
 }

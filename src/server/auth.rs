@@ -1,7 +1,7 @@
 //! Who is calling: the bearer token's user, and the client address and user agent that go
 //! into the audit trail.
 
-use crate::ids::UserId;
+use crate::ids::{TokenHash, UserId};
 use std::net::IpAddr;
 
 use rouille::Request;
@@ -17,6 +17,8 @@ const MAX_TOKEN_LEN: usize = 256;
 pub struct Caller {
     pub user_id: UserId,
     pub actor: Actor,
+    /// The hash of the presented token: which of the user's sessions this request is.
+    pub token_hash: TokenHash,
 }
 
 /// The raw bearer token of the request, if it has a well-formed one.
@@ -31,15 +33,23 @@ pub fn bearer(req: &Request) -> Option<&str> {
 /// The authenticated user; 401 for a missing, unknown or expired token.
 pub fn caller(req: &Request, app: &App) -> Result<Caller, ApiError> {
     let token = bearer(req).ok_or(ApiError::Unauthorized)?;
-    let session = app
-        .store()?
-        .find_session(&token_hash(token), app.now())?
+    let hash = token_hash(token);
+    let store = app.store()?;
+    let now = app.now();
+    let session = store
+        .find_session(&hash, now)?
         .ok_or(ApiError::Unauthorized)?;
+    if session.needs_touch(now) {
+        // At most one write a minute per session. A failed one only leaves "last used"
+        // older; it must not fail a request that needs no write (e.g. on a full disk).
+        let _ = store.touch_session(&hash, now);
+    }
     let mut actor = anonymous(req, app);
     actor.user_id = Some(session.user_id.to_string());
     Ok(Caller {
         user_id: session.user_id,
         actor,
+        token_hash: hash,
     })
 }
 

@@ -242,6 +242,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::RegistrationClosed => ApiError::Forbidden(e.to_string()),
             ServiceError::UsernameTaken => ApiError::Conflict(e.to_string()),
             ServiceError::BadCredentials => ApiError::Unauthorized,
+            ServiceError::WrongPassword => ApiError::Forbidden(e.to_string()),
             ServiceError::Throttled { retry_after_secs } => {
                 ApiError::TooManyRequests { retry_after_secs }
             }

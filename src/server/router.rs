@@ -72,12 +72,35 @@ pub static ROUTES: &[RouteDef] = &[
     ),
     route(
         "/account",
-        &[("GET", |r, a, _| profile::show(r, a))],
+        &[
+            ("GET", |r, a, _| profile::show(r, a)),
+            ("DELETE", |r, a, _| profile::delete(r, a)),
+        ],
         GENERAL,
     ),
     route(
         "/account/email",
         &[("PUT", |r, a, _| profile::set_email(r, a))],
+        GENERAL,
+    ),
+    route(
+        "/account/password",
+        &[("PUT", |r, a, _| profile::change_password(r, a))],
+        GENERAL,
+    ),
+    route(
+        "/account/sessions",
+        &[("GET", |r, a, _| profile::sessions(r, a))],
+        GENERAL,
+    ),
+    route(
+        "/account/sessions/revoke-others",
+        &[("POST", |r, a, _| profile::revoke_other_sessions(r, a))],
+        GENERAL,
+    ),
+    route(
+        "/account/sessions/{id}",
+        &[("DELETE", profile::revoke_session)],
         GENERAL,
     ),
     route("/audit", &[("GET", |r, a, _| audit::list(r, a))], GENERAL),

@@ -1,14 +1,21 @@
-//! Accounts: registration, the login policy and sessions.
+//! Accounts: registration, the login policy, sessions, password change and deletion.
 //!
 //! Login policy: over-long input is refused before any work; each attempt is counted
 //! against its name before hashing, and a throttled name is refused before any hashing; an unknown name is hashed against a dummy hash, so it costs the same
 //! and answers the same as a wrong password; every failure is audited (against the account's
 //! owner when the name exists, never with the typed text otherwise).
+//!
+//! Re-entered passwords (password change, account deletion) go through the same per-name
+//! throttle as logins, so a stolen session cannot be used to guess the password faster than
+//! the login form allows; a wrong one is audited against the account and answers
+//! `WrongPassword`, which is not a 401: the session itself is fine.
 
 use crate::crypto::token::{self, SESSION_PREFIX};
-use crate::ids::UserId;
+use crate::ids::{TokenHash, UserId};
 use crate::sensitive::{ExposeSecret, SecretString};
-use crate::store::{Action, Actor, Event, Outcome, Session, UserRecord};
+use crate::store::{
+    Action, Actor, DeletedAccount, Event, ListedSession, Outcome, Session, StoreError, UserRecord,
+};
 
 use super::login_throttle::LoginThrottle;
 use super::passwords::{self, PASSWORD_CHARS};
@@ -70,7 +77,11 @@ impl Accounts {
             created_at: ctx.now,
             email: None,
         };
-        ctx.store.create_user(&user, actor)?;
+        // Also the answer for a deleted account's name, which stays reserved.
+        ctx.store.create_user(&user, actor).map_err(|e| match e {
+            StoreError::Conflict("username") => ServiceError::UsernameTaken,
+            e => e.into(),
+        })?;
         Ok(user)
     }
 
@@ -127,11 +138,12 @@ impl Accounts {
         };
         attempt.succeeded();
         let token = token::new_token(SESSION_PREFIX)?;
-        let session = Session {
-            user_id: user.id.clone(),
-            created_at: ctx.now,
-            expires_at: ctx.now + self.session_ttl_secs,
-        };
+        let session = Session::new(
+            user.id.clone(),
+            actor,
+            ctx.now,
+            ctx.now + self.session_ttl_secs,
+        );
         let actor = Actor {
             user_id: Some(user.id.into_string()),
             ..actor.clone()
@@ -146,6 +158,128 @@ impl Accounts {
         ctx.store
             .delete_session(&token::token_hash(token), actor, ctx.now)?;
         Ok(())
+    }
+
+    /// Changes `user_id`'s password after checking `current`, and revokes every other
+    /// session (the one with `keep`, the caller's, stays). Returns how many were revoked.
+    pub fn change_password(
+        &self,
+        ctx: &Ctx,
+        actor: &Actor,
+        user_id: &UserId,
+        keep: &TokenHash,
+        current: &SecretString,
+        new: &SecretString,
+    ) -> Result<usize, ServiceError> {
+        let user = self.owner(ctx, user_id)?;
+        // Policy first: it costs nothing and says nothing about the current password.
+        passwords::new_password(&user.username, new)?;
+        if current.expose_secret() == new.expose_secret() {
+            return Err(ServiceError::Invalid(
+                "new_password must differ from current_password",
+            ));
+        }
+        self.check_password(ctx, actor, &user, current, Action::AccountPasswordChange)?;
+        let hash = ctx.hasher.hash(new)?;
+        Ok(ctx
+            .store
+            .change_password(user_id, hash, keep, actor, ctx.now)?)
+    }
+
+    /// Deletes `user_id`'s account and everything it owns after checking `password`.
+    pub fn delete_account(
+        &self,
+        ctx: &Ctx,
+        actor: &Actor,
+        user_id: &UserId,
+        password: &SecretString,
+    ) -> Result<DeletedAccount, ServiceError> {
+        let user = self.owner(ctx, user_id)?;
+        self.check_password(ctx, actor, &user, password, Action::AccountDelete)?;
+        Ok(ctx.store.delete_account(user_id, actor, ctx.now)?)
+    }
+
+    /// The caller's live sessions, oldest first.
+    pub fn sessions(
+        &self,
+        ctx: &Ctx,
+        user_id: &UserId,
+    ) -> Result<Vec<ListedSession>, ServiceError> {
+        Ok(ctx.store.list_sessions(user_id, ctx.now)?)
+    }
+
+    /// Revokes the caller's session listed as `id`; `NotFound` for any id that is not one.
+    pub fn revoke_session(
+        &self,
+        ctx: &Ctx,
+        actor: &Actor,
+        user_id: &UserId,
+        id: &str,
+    ) -> Result<(), ServiceError> {
+        Ok(ctx.store.revoke_session(user_id, id, actor, ctx.now)?)
+    }
+
+    /// Revokes every session of the caller but `keep`; returns how many.
+    pub fn revoke_other_sessions(
+        &self,
+        ctx: &Ctx,
+        actor: &Actor,
+        user_id: &UserId,
+        keep: &TokenHash,
+    ) -> Result<usize, ServiceError> {
+        Ok(ctx
+            .store
+            .revoke_other_sessions(user_id, keep, actor, ctx.now)?)
+    }
+
+    /// The caller's account; a session whose account is gone is no session at all.
+    fn owner(&self, ctx: &Ctx, user_id: &UserId) -> Result<UserRecord, ServiceError> {
+        ctx.store
+            .find_user_by_id(user_id)?
+            .ok_or(ServiceError::BadCredentials)
+    }
+
+    /// Checks a re-entered password of `user` under the login throttle. A wrong one is
+    /// audited as `action` with outcome `denied` and is `WrongPassword`.
+    fn check_password(
+        &self,
+        ctx: &Ctx,
+        actor: &Actor,
+        user: &UserRecord,
+        password: &SecretString,
+        action: Action,
+    ) -> Result<(), ServiceError> {
+        let target = Some(format!("user:{}", user.id));
+        let owner = Some(user.id.as_str());
+        if password.expose_secret().len() > 4 * PASSWORD_CHARS.end() {
+            let event = Event::ok(action, target, owner).outcome(Outcome::Denied);
+            ctx.store.record_event(actor, event, ctx.now)?;
+            return Err(ServiceError::WrongPassword);
+        }
+        let attempt = match self.throttle.reserve(&user.username, ctx.tick) {
+            Ok(attempt) => attempt,
+            Err(refusal) => {
+                if refusal.audit {
+                    let event = Event::ok(Action::RateLimitHit, target, owner)
+                        .outcome(Outcome::LoginThrottle);
+                    ctx.store.record_event(actor, event, ctx.now)?;
+                }
+                return Err(ServiceError::Throttled {
+                    retry_after_secs: refusal.retry_after_secs,
+                });
+            }
+        };
+        if ctx
+            .hasher
+            .verify(password, Some(user.password_hash.as_str()))?
+        {
+            attempt.succeeded();
+            return Ok(());
+        }
+        attempt.failed();
+        let event = Event::ok(action, target, owner).outcome(Outcome::Denied);
+        ctx.store.record_event(actor, event, ctx.now)?;
+        Err(ServiceError::WrongPassword)
     }
 }
 
@@ -327,5 +461,103 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(e, ServiceError::RegistrationClosed), "{e}");
+    }
+
+    #[test]
+    fn password_change_checks_the_current_one_under_the_login_throttle() {
+        let f = Fixture::new("svc-passwd");
+        let t0 = Instant::now();
+        let ctx = f.ctx(t0);
+        f.accounts
+            .register(&ctx, &anon(), "alice".into(), &pw("tulip ferry orbit"))
+            .unwrap();
+        let mine = f
+            .accounts
+            .login(&ctx, &anon(), "alice", &pw("tulip ferry orbit"))
+            .unwrap();
+        let other = f
+            .accounts
+            .login(&ctx, &anon(), "alice", &pw("tulip ferry orbit"))
+            .unwrap();
+        let id = mine.session.user_id.clone();
+        let keep = token::token_hash(mine.token.expose_secret());
+        let change = |current: &str, new: &str, at: Instant| {
+            f.accounts
+                .change_password(&f.ctx(at), &anon(), &id, &keep, &pw(current), &pw(new))
+        };
+        // Policy and sameness are refused before the current password is even looked at.
+        let e = change("whatever", "password123", t0).err().unwrap();
+        assert!(matches!(e, ServiceError::Policy(_)), "{e}");
+        let e = change("tulip ferry orbit", "tulip ferry orbit", t0)
+            .err()
+            .unwrap();
+        assert!(matches!(e, ServiceError::Invalid(_)), "{e}");
+        for _ in 0..FREE_FAILURES {
+            let e = change("wrong guess!", "a brand new one", t0).err().unwrap();
+            assert!(matches!(e, ServiceError::WrongPassword), "{e}");
+        }
+        // The name is throttled now, for logins and password checks alike.
+        let e = change("tulip ferry orbit", "a brand new one", t0)
+            .err()
+            .unwrap();
+        assert!(matches!(e, ServiceError::Throttled { .. }), "{e}");
+        let later = t0 + Duration::from_secs(1);
+        assert_eq!(
+            change("tulip ferry orbit", "a brand new one", later).unwrap(),
+            1
+        );
+        let store = &f.temp.store;
+        assert!(store.find_session(&keep, ctx.now).unwrap().is_some());
+        let other_hash = token::token_hash(other.token.expose_secret());
+        assert!(store.find_session(&other_hash, ctx.now).unwrap().is_none());
+        assert!(
+            f.accounts
+                .login(&f.ctx(later), &anon(), "alice", &pw("a brand new one"))
+                .is_ok()
+        );
+        let trail = actions(&f, &id);
+        assert!(
+            trail.contains(&"account.password_change:denied".to_string()),
+            "{trail:?}"
+        );
+        assert!(
+            trail.contains(&"account.password_change:ok".to_string()),
+            "{trail:?}"
+        );
+    }
+
+    #[test]
+    fn deletion_needs_the_password() {
+        let f = Fixture::new("svc-delete");
+        let t0 = Instant::now();
+        let ctx = f.ctx(t0);
+        let user = f
+            .accounts
+            .register(&ctx, &anon(), "alice".into(), &pw("tulip ferry orbit"))
+            .unwrap();
+        let e = f
+            .accounts
+            .delete_account(&ctx, &anon(), &user.id, &pw("not it at all"))
+            .err()
+            .unwrap();
+        assert!(matches!(e, ServiceError::WrongPassword), "{e}");
+        assert!(f.temp.store.find_user_by_id(&user.id).unwrap().is_some());
+        f.accounts
+            .delete_account(&ctx, &anon(), &user.id, &pw("tulip ferry orbit"))
+            .unwrap();
+        assert!(f.temp.store.find_user_by_id(&user.id).unwrap().is_none());
+        // A session whose account is gone gets nowhere.
+        let e = f
+            .accounts
+            .delete_account(&ctx, &anon(), &user.id, &pw("tulip ferry orbit"))
+            .err()
+            .unwrap();
+        assert!(matches!(e, ServiceError::BadCredentials), "{e}");
+        let e = f
+            .accounts
+            .register(&ctx, &anon(), "alice".into(), &pw("another good one"))
+            .err()
+            .unwrap();
+        assert!(matches!(e, ServiceError::UsernameTaken), "{e}");
     }
 }

@@ -50,6 +50,10 @@ pub enum ServiceError {
     /// Unknown name and wrong password alike.
     #[error("wrong username or password")]
     BadCredentials,
+    /// A re-entered password (password change, account deletion) is wrong. The session is
+    /// fine, so this is not `BadCredentials` (a 401 would tell clients to log in again).
+    #[error("the password is wrong")]
+    WrongPassword,
     #[error("too many failed logins for this name; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
     /// A stored share snapshot (or a new one) does not (de)serialize.

@@ -37,7 +37,7 @@ pub const ANONYMOUS: &str = "anonymous";
 pub const SYSTEM: &str = "system";
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// Longest user agent kept; the rest is cut.
-const MAX_USER_AGENT: usize = 256;
+pub(super) const MAX_USER_AGENT: usize = 256;
 
 /// Who did something, from where.
 #[derive(Debug, Clone)]
@@ -156,7 +156,7 @@ pub(super) fn hex(bytes: &[u8]) -> String {
 
 /// Cuts and cleans a client-supplied string: control characters become spaces, so a user
 /// agent can never look like more than one field or line anywhere it is shown.
-fn clean(s: &str, max: usize) -> String {
+pub(super) fn clean(s: &str, max: usize) -> String {
     s.chars()
         .take(max)
         .map(|c| if c.is_control() { ' ' } else { c })

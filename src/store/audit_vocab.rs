@@ -46,6 +46,12 @@ pub enum Action {
     AdminRotateDataKey,
     #[serde(rename = "admin.rotate_master")]
     AdminRotateMaster,
+    #[serde(rename = "account.password_change")]
+    AccountPasswordChange,
+    #[serde(rename = "account.session_revoke")]
+    AccountSessionRevoke,
+    #[serde(rename = "account.delete")]
+    AccountDelete,
 }
 
 /// How it came out.
@@ -103,6 +109,9 @@ impl Action {
             Action::RateLimitHit => "rate_limit.hit",
             Action::AdminRotateDataKey => "admin.rotate_data_key",
             Action::AdminRotateMaster => "admin.rotate_master",
+            Action::AccountPasswordChange => "account.password_change",
+            Action::AccountSessionRevoke => "account.session_revoke",
+            Action::AccountDelete => "account.delete",
         }
     }
 }
@@ -167,6 +176,9 @@ mod tests {
             Action::RateLimitHit,
             Action::AdminRotateDataKey,
             Action::AdminRotateMaster,
+            Action::AccountPasswordChange,
+            Action::AccountSessionRevoke,
+            Action::AccountDelete,
         ];
         for a in actions {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));

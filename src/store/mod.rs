@@ -7,6 +7,7 @@
 //! Reads run on their own read transactions, outside the writer; this module never sees HTTP
 //! types.
 
+mod accounts;
 pub mod audit;
 mod audit_keys;
 mod audit_vocab;
@@ -30,13 +31,14 @@ use crate::crypto::keyring::Keyring;
 use crate::crypto::master::MasterKey;
 use crate::crypto::{CryptoError, KeyNotice};
 
+pub use accounts::DeletedAccount;
 pub use audit::{Action, Actor, AuditLog, AuditRecord, ChainCheck, Event, Outcome, verify_chain};
 pub use rotation::{
     DataKeyRotation, MasterRotation, MasterRotationOutcome, pending_master_path, rotate_master,
 };
 pub use schema::CURRENT_VERSION;
 pub use secrets::{NewSecret, SecretPatch, SecretRecord};
-pub use sessions::Session;
+pub use sessions::{LAST_USED_GRANULARITY_SECS, ListedSession, Session, session_id};
 pub use shares::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
 pub use users::UserRecord;
 pub use write::{CommitStats, MAX_BATCH, Tx};

@@ -369,7 +369,7 @@ impl Tx<'_> {
         Ok(true)
     }
 
-    fn remove_secret(&self, rec: &SecretRecord) -> Result<(), StoreError> {
+    pub(super) fn remove_secret(&self, rec: &SecretRecord) -> Result<(), StoreError> {
         let id = rec.id.as_str();
         self.txn.open_table(SECRETS)?.remove(id)?;
         self.txn.open_table(SECRET_VALUES)?.remove(id)?;

@@ -21,6 +21,11 @@ pub struct UserRecord {
     pub email: Option<String>,
 }
 
+/// What `USERNAMES` maps the name of a deleted account to (ids are never empty): the name
+/// stays taken, so nobody can register it later and inherit the trust, share-link recipients
+/// or alert history that went with it.
+pub(super) const RESERVED_NAME: &str = "";
+
 impl Store {
     /// Adds a user; `Conflict("username")` when the name is taken.
     pub fn create_user(&self, user: &UserRecord, actor: &Actor) -> Result<(), StoreError> {
@@ -46,6 +51,10 @@ impl Store {
         let Some(id) = names.get(username)? else {
             return Ok(None);
         };
+        // A deleted account's name stays taken but finds nobody (see `RESERVED_NAME`).
+        if id.value() == RESERVED_NAME {
+            return Ok(None);
+        }
         let users = txn.open_table(USERS)?;
         let row = users
             .get(id.value())?
@@ -99,7 +108,7 @@ impl Tx<'_> {
         }
     }
 
-    fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+    pub(super) fn put_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         self.txn
             .open_table(USERS)?
             .insert(user.id.as_str(), Store::encode(user)?.as_slice())?;

@@ -49,7 +49,7 @@ fn account_email_api_validates_and_is_audited_without_the_address() {
     h.get("/account", None).assert_error(401, "unauthorized");
     h.put("/account/email", None, &json!({"email": "a@b.test"}))
         .assert_error(401, "unauthorized");
-    h.request("DELETE", "/account", tok, &[], None)
+    h.request("POST", "/account", tok, &[], None)
         .assert_error(405, "method_not_allowed");
 
     let r = h.get("/audit?limit=500", tok);

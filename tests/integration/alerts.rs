@@ -576,3 +576,46 @@ fn bad_alert_settings_stop_serve_before_it_starts() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--alert-webhook"), "{err}");
 }
+
+#[test]
+fn a_password_change_alerts_the_owner_without_either_password() {
+    let hooks = Receiver::start();
+    let s = Server::start_with(&["--alert-webhook", &hooks.url]);
+    let t = s.user("judy");
+    let judy = account_id(&s, &t);
+    let new = "an entirely fresh passphrase";
+    let h = s.http();
+    // A wrong current password changes nothing and raises no alert of this kind.
+    h.put(
+        "/account/password",
+        Some(&t),
+        &json!({"current_password": "not it at all", "new_password": new}),
+    )
+    .assert_error(403, "forbidden");
+    let r = h.put(
+        "/account/password",
+        Some(&t),
+        &json!({"current_password": PASSWORD, "new_password": new}),
+    );
+    assert_eq!(r.status, 204, "{r:?}");
+    let all = hooks.until("password_changed");
+    assert_eq!(all.len(), 1, "unexpected alerts: {all:?}");
+    let alert = &all[0];
+    assert_eq!(alert.body["user"], judy.as_str());
+    assert_eq!(alert.body["target"], format!("user:{judy}"));
+    assert!(
+        alert.body["text"]
+            .as_str()
+            .unwrap()
+            .contains("password of account judy was changed"),
+        "{}",
+        alert.raw
+    );
+    for secret in [PASSWORD, new, t.as_str()] {
+        assert!(
+            !alert.raw.contains(secret),
+            "{secret} leaked into {}",
+            alert.raw
+        );
+    }
+}

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod account;
+mod account_lifecycle;
 mod alerts;
 mod api;
 mod assets;
