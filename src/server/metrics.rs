@@ -26,7 +26,7 @@ use super::ratelimit::Class;
 use super::router::{UNKNOWN_TEMPLATE, templates};
 use crate::histogram::{Histogram, HistogramSnapshot};
 use crate::service::shares::Attempt;
-use crate::store::{Action, AuditRecord, CommitStats};
+use crate::store::{Action, AuditRecord, CommitStats, Outcome};
 
 /// The only path the metrics listener serves.
 pub const PATH: &str = "/metrics";
@@ -118,8 +118,8 @@ pub struct Metrics {
     latency: Vec<Histogram>,
     rate_limited: [AtomicU64; CLASSES.len()],
     redemptions: [AtomicU64; Redemption::ALL.len()],
-    /// Audit records committed, by action.
-    audit_records: Mutex<BTreeMap<&'static str, u64>>,
+    /// Audit records committed, by action and outcome.
+    audit_records: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     commits: Arc<CommitStats>,
     db_file: PathBuf,
 }
@@ -184,12 +184,12 @@ impl Metrics {
 
     /// Counts a committed audit record (an audit observer: runs after each commit).
     pub fn audit_record(&self, record: &AuditRecord) {
-        let action: Action = record.body.action;
+        let (action, outcome): (Action, Outcome) = (record.body.action, record.body.outcome);
         *self
             .audit_records
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(action.as_str())
+            .entry((action.as_str(), outcome.as_str()))
             .or_insert(0) += 1;
     }
 
@@ -268,10 +268,14 @@ impl Metrics {
         page.family(
             "secretctl_audit_records_total",
             "counter",
-            "Audit records committed since start, by action.",
+            "Audit records committed since start, by action and outcome.",
         );
-        for (action, n) in &audit {
-            page.sample("secretctl_audit_records_total", &[("action", action)], n);
+        for ((action, outcome), n) in &audit {
+            page.sample(
+                "secretctl_audit_records_total",
+                &[("action", action), ("outcome", outcome)],
+                n,
+            );
         }
 
         let stats = &self.commits;

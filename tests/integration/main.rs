@@ -13,6 +13,7 @@ mod hardening;
 mod http_layer;
 mod keys;
 mod lifecycle;
+mod metrics;
 mod routes;
 mod run;
 mod shares;
