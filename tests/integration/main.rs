@@ -18,5 +18,6 @@ mod routes;
 mod run;
 mod shares;
 mod shutdown;
+mod systemd_unit;
 mod tls;
 mod util;

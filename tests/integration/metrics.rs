@@ -249,7 +249,7 @@ fn every_response_carries_a_request_id_that_its_log_line_holds() {
             .lines()
             .find(|l| l.split(' ').nth(1) == Some(id))
             .unwrap_or_else(|| panic!("no log line for {id}:\n{log}"));
-        assert!(line.contains(&format!(" GET ")), "{line}");
+        assert!(line.contains(" GET "), "{line}");
         assert!(line.ends_with("ms"), "{line}");
     }
 }
