@@ -375,3 +375,89 @@ fn the_log_format_comes_from_the_environment_too_and_bad_values_are_usage_errors
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+/// A small tmpfs mounted for one test, unmounted on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// `None` (with a note) where mounting is not permitted.
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            eprintln!(
+                "note: skipped, cannot mount a tmpfs here: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            return None;
+        }
+        Some(SmallDisk { dir })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["-l"])
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_shows_as_storage_unavailable_and_failed_batches() {
+    let Some(disk) = SmallDisk::mount("4m") else {
+        return;
+    };
+    let data = disk.dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let mut s = Server::start();
+    assert!(s.stop().success());
+    s.spawn(&["--metrics-addr", "127.0.0.1:0", "--data-dir", data]);
+    let t = s.user("disk-user");
+    let page = scrape(&s);
+    assert_eq!(value(&page, "secretctl_store_unavailable"), Some(0.0));
+    // Fill what is left of the disk, then write until a write needs space the file lacks.
+    {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(disk.dir.path().join("filler")).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while filler.write_all(&chunk).is_ok() {}
+    }
+    let filler_value = "v".repeat(60 * 1024);
+    let mut failed = None;
+    for i in 0..200 {
+        let r = s.http().post(
+            "/secrets",
+            Some(&t),
+            &json!({"name": format!("filler-{i}"), "value": filler_value}),
+        );
+        if r.status != 201 {
+            failed = Some(r);
+            break;
+        }
+    }
+    let failed = failed.expect("a 4 MiB disk filled up");
+    assert!(matches!(failed.status, 500 | 503), "{failed:?}");
+    let page = scrape(&s);
+    assert_eq!(
+        value(&page, "secretctl_store_unavailable"),
+        Some(1.0),
+        "{page}\n{}",
+        s.log()
+    );
+    assert!(value(&page, "secretctl_store_failed_batches_total").unwrap() >= 1.0);
+    assert!(!page.contains("disk-user") && !page.contains("filler-"));
+}
