@@ -127,7 +127,13 @@ impl ServeConfig {
         }
         let metrics_addr = match args.metrics_addr.as_deref().map(str::trim) {
             None => None,
-            Some("") => return Err("--metrics-addr must be HOST:PORT".into()),
+            // Checked before anything is created on disk; binding checks the rest.
+            Some(a)
+                if a.rsplit_once(':')
+                    .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err()) =>
+            {
+                return Err("--metrics-addr must be HOST:PORT".into());
+            }
             Some(a) => Some(a.to_string()),
         };
         let alerts = AlertConfig::from_args(&args.alerts, std::env::var(SMTP_PASSWORD_ENV).ok())?;

@@ -374,6 +374,22 @@ fn the_log_format_comes_from_the_environment_too_and_bad_values_are_usage_errors
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // A metrics address without a port is refused before anything is created.
+    for bad in ["", "localhost", "127.0.0.1:", ":9200", "127.0.0.1:99999"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(crate::util::BIN)
+            .args(["serve", "--metrics-addr", bad, "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env_clear()
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "error: --metrics-addr must be HOST:PORT\n"
+        );
+        assert!(!dir.path().join("data").exists(), "{bad:?}");
+    }
 }
 
 /// A small tmpfs mounted for one test, unmounted on drop.
