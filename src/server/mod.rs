@@ -16,7 +16,7 @@ pub mod body;
 mod clock;
 mod error;
 mod http;
-pub mod metrics;
+mod metrics;
 mod profile;
 mod ratelimit;
 mod respond;
