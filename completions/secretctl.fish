@@ -81,6 +81,9 @@ tls\t''"
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l trusted-hops -d 'With --trust-proxy: how many proxies in front of the server append to X-Forwarded-For; the address the outermost one appended is the client\'s' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l sweep-interval -d 'Seconds between sweeps that delete expired sessions and share links' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l test-clock-file -d 'TEST ONLY: a file holding a clock offset in seconds, to test expiry without waiting' -r -F
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l metrics-addr -d 'Serve Prometheus metrics at http://HOST:PORT/metrics, on a listener of their own (plain HTTP; keep it on a private address). Off unless given' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l log-format -d 'Request log format on stderr: `text` (one line a request) or `json` (one object a line, for log shippers)' -r -f -a "text\t''
+json\t''"
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l trust-proxy -d 'Take client addresses from X-Forwarded-For (only behind a proxy you run, which must overwrite or append to that header); without it the header is ignored'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l insecure-fast-kdf -d 'TEST ONLY: cheap password hashing (and cheap sealing of a new key file) so test suites run fast. Never for real accounts or keys'
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -s h -l help -d 'Print help'

@@ -271,6 +271,23 @@ pub struct ServeArgs {
     /// suites run fast. Never for real accounts or keys.
     #[arg(long, hide = true)]
     pub insecure_fast_kdf: bool,
+
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics, on a listener of their own
+    /// (plain HTTP; keep it on a private address). Off unless given.
+    #[arg(long, env = "SECRETCTL_METRICS_ADDR", value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
+
+    /// Request log format on stderr: `text` (one line a request) or `json` (one object a
+    /// line, for log shippers).
+    #[arg(long, env = "SECRETCTL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// `serve --log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// `serve --registration`.

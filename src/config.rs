@@ -63,6 +63,19 @@ pub struct ServeConfig {
     pub shutdown_timeout_secs: u64,
     /// Where security alerts go (webhook, mail); off by default.
     pub alerts: AlertConfig,
+    /// Serve `/metrics` on this address; `None` serves no metrics.
+    pub metrics_addr: Option<String>,
+    /// How request log lines are written.
+    pub log_format: LogFormat,
+}
+
+/// How `serve` writes its request log on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `TIME REQUEST-ID IP METHOD TEMPLATE STATUS DURATIONms`.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 impl ServeConfig {
@@ -112,6 +125,17 @@ impl ServeConfig {
         if !(1..=16).contains(&args.trusted_hops) {
             return Err("--trusted-hops must be between 1 and 16".into());
         }
+        let metrics_addr = match args.metrics_addr.as_deref().map(str::trim) {
+            None => None,
+            // Checked before anything is created on disk; binding checks the rest.
+            Some(a)
+                if a.rsplit_once(':')
+                    .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err()) =>
+            {
+                return Err("--metrics-addr must be HOST:PORT".into());
+            }
+            Some(a) => Some(a.to_string()),
+        };
         let alerts = AlertConfig::from_args(&args.alerts, std::env::var(SMTP_PASSWORD_ENV).ok())?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hash_concurrency = cores.clamp(1, 4);
@@ -147,6 +171,11 @@ impl ServeConfig {
             client_timeout_secs: args.client_timeout,
             shutdown_timeout_secs: args.shutdown_timeout,
             alerts,
+            metrics_addr,
+            log_format: match args.log_format {
+                crate::cli::LogFormat::Text => LogFormat::Text,
+                crate::cli::LogFormat::Json => LogFormat::Json,
+            },
         })
     }
 }

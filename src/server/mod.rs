@@ -16,6 +16,7 @@ pub mod body;
 mod clock;
 mod error;
 mod http;
+mod metrics;
 mod profile;
 mod ratelimit;
 mod respond;
@@ -79,6 +80,10 @@ pub struct App {
     reveal_nonces: share_page::RevealNonces,
     /// Base of share URLs; set once the listening address is known.
     public_url: OnceLock<String>,
+    /// What `/metrics` reports; counted whether or not it is served.
+    metrics: Arc<metrics::Metrics>,
+    /// How the request log is written.
+    log_format: crate::config::LogFormat,
 }
 
 impl App {
@@ -169,6 +174,14 @@ pub fn run(
     if let Some(path) = &config.audit_log {
         store.attach_audit_log(crate::store::AuditLog::open(path)?);
     }
+    let metrics = Arc::new(metrics::Metrics::new(
+        store.commit_stats(),
+        config.data_dir.join(DB_FILE),
+    ));
+    {
+        let metrics = Arc::clone(&metrics);
+        store.observe_audit(Box::new(move |record| metrics.audit_record(record)));
+    }
     let app_slot = alerting::AppSlot::default();
     let alert_worker = alerting::attach(&config.alerts, &mut store, Arc::clone(&app_slot))?;
     if config.test_clock_file.is_some() {
@@ -196,6 +209,8 @@ pub fn run(
         clock: clock::Clock::new(config.test_clock_file.clone()),
         reveal_nonces: share_page::RevealNonces::new()?,
         public_url: OnceLock::new(),
+        metrics: Arc::clone(&metrics),
+        log_format: config.log_format,
     });
     let _ = app_slot.set(Arc::downgrade(&app));
 
@@ -228,6 +243,26 @@ pub fn run(
     if config.tls.is_none() && !addr.ip().is_loopback() {
         eprintln!("{}", plain_http_warning(addr));
     }
+    // Bound before the main address is announced, so a bad --metrics-addr stops `serve`.
+    let metrics_server = match &config.metrics_addr {
+        Some(metrics_addr) => {
+            let metrics = Arc::clone(&metrics);
+            let server = http::HttpServer::bind(
+                metrics_addr,
+                METRICS_WORKERS,
+                None,
+                Duration::from_secs(config.client_timeout_secs),
+                move |req| metrics.serve(req),
+            )
+            .map_err(|reason| ServeError::Bind {
+                addr: metrics_addr.clone(),
+                reason,
+            })?;
+            eprintln!("metrics on http://{}{}", server.addr(), metrics::PATH);
+            Some(server)
+        }
+        None => None,
+    };
 
     // Handlers go in before the address is announced: whoever reads that line may signal
     // us at once.
@@ -238,6 +273,14 @@ pub fn run(
             .map_err(ServeError::Signals)?;
         signal_hook::flag::register(sig, Arc::clone(&stop)).map_err(ServeError::Signals)?;
     }
+    let metrics_thread = metrics_server.map(|server| {
+        let stop = Arc::clone(&stop);
+        thread::spawn(move || {
+            server.run_until(&stop);
+            // A scrape in progress is finished or cut off quickly; nothing depends on it.
+            server.shutdown(Instant::now() + Duration::from_secs(1));
+        })
+    });
     println!("listening on {scheme}://{addr}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -268,6 +311,9 @@ pub fn run(
         eprintln!("shutdown timeout: cutting off {left} requests still in progress");
     }
     let _ = sweeper.join();
+    if let Some(t) = metrics_thread {
+        let _ = t.join();
+    }
     if let Some(worker) = &alert_worker {
         let left = deadline.saturating_duration_since(Instant::now());
         worker.drain(left.min(Duration::from_secs(5)));
@@ -278,6 +324,10 @@ pub fn run(
     eprintln!("stopped");
     Ok(())
 }
+
+/// Threads answering scrapes: one scraper at a time is the norm; two let a slow one not
+/// hold up the next.
+const METRICS_WORKERS: usize = 2;
 
 /// The banner for plain HTTP on an address other machines can reach.
 fn plain_http_warning(addr: std::net::SocketAddr) -> String {

@@ -1,10 +1,14 @@
 //! Routing, the request log, and the one place errors and panics become responses.
 //!
-//! The log line holds time, client address, method, route template, status and duration:
-//! never the query string, headers or body, which may carry tokens or values.
+//! The log line holds time, request id, client address, method, route template, status and
+//! duration: never the query string, headers or body, which may carry tokens or values.
+//! `--log-format json` writes the same fields as one JSON object a line. The request id is
+//! random per request and also sent as `X-Request-Id`, so a user can quote it and an
+//! operator find the request (and any error logged for it).
 
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rouille::{Request, Response};
 
@@ -14,6 +18,7 @@ use super::{
     ApiError, App, accounts, audit, auth, profile, respond, secrets, share_link, share_page, shares,
 };
 use crate::api::Health;
+use crate::config::LogFormat;
 use crate::service::anonymous_audit::{MinuteReport, RECORDS_PER_MINUTE};
 use crate::store::{Action, Event};
 
@@ -201,6 +206,8 @@ fn health(_: &Request, _: &App, _: &str) -> Result<Response, ApiError> {
 /// Entry point for every request.
 pub fn handle(req: &Request, app: &App) -> Response {
     let started = Instant::now();
+    let request_id = RequestId::new();
+    CURRENT.set(Some((request_id, app.log_format)));
     let path = req.url();
     let found = find(&path);
     let route = found.map(|(r, _)| r);
@@ -236,19 +243,108 @@ pub fn handle(req: &Request, app: &App) -> Response {
     } else {
         response
     };
+    let response = response.with_unique_header("X-Request-Id", request_id.to_string());
     for report in app.anonymous_audit.take_reports() {
-        eprintln!("{}", unrecorded_line(&report));
+        let line = unrecorded_line(&report);
+        match app.log_format {
+            LogFormat::Text => eprintln!("{line}"),
+            LogFormat::Json => eprintln!(
+                "{}",
+                serde_json::json!({
+                    "time": crate::timefmt::rfc3339(crate::timefmt::now_unix()),
+                    "event": "audit_unrecorded",
+                    "message": line,
+                })
+            ),
+        }
     }
+    let took = started.elapsed();
+    app.metrics
+        .request(template, req.method(), response.status_code, took);
     eprintln!(
-        "{} {} {} {} {} {}ms",
-        crate::timefmt::rfc3339(crate::timefmt::now_unix()),
-        req.remote_addr().ip(),
-        log_method(req),
-        template,
-        response.status_code,
-        started.elapsed().as_millis()
+        "{}",
+        request_line(
+            app.log_format,
+            &RequestLine {
+                time: crate::timefmt::now_unix(),
+                request_id,
+                remote_ip: req.remote_addr().ip(),
+                method: log_method(req),
+                template,
+                status: response.status_code,
+                took,
+            }
+        )
     );
+    CURRENT.set(None);
     response
+}
+
+/// A random id for one request: 64 bits, so ids do not repeat in any log a person reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestId(u64);
+
+impl RequestId {
+    fn new() -> RequestId {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        // If the system's generator ever fails, ids are still distinct within this run.
+        static FALLBACK: AtomicU64 = AtomicU64::new(1);
+        RequestId(getrandom::u64().unwrap_or_else(|_| FALLBACK.fetch_add(1, Ordering::Relaxed)))
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+thread_local! {
+    /// The request this worker thread is handling, and the log format, for failure lines
+    /// logged from inside handlers (which do not carry them).
+    static CURRENT: Cell<Option<(RequestId, LogFormat)>> = const { Cell::new(None) };
+}
+
+/// The fields of one request log line; all of them are the server's own or filtered.
+struct RequestLine<'a> {
+    time: i64,
+    request_id: RequestId,
+    /// The TCP peer (a proxy's address behind one, as before).
+    remote_ip: std::net::IpAddr,
+    /// Already filtered by [`log_method`].
+    method: &'a str,
+    template: &'a str,
+    status: u16,
+    took: Duration,
+}
+
+/// The request log line in `format`: `TIME REQUEST-ID IP METHOD TEMPLATE STATUS
+/// DURATIONms`, or one JSON object.
+fn request_line(format: LogFormat, l: &RequestLine<'_>) -> String {
+    let time = crate::timefmt::rfc3339(l.time);
+    match format {
+        LogFormat::Text => format!(
+            "{time} {} {} {} {} {} {}ms",
+            l.request_id,
+            l.remote_ip,
+            l.method,
+            l.template,
+            l.status,
+            l.took.as_millis()
+        ),
+        LogFormat::Json => serde_json::json!({
+            "time": time,
+            "event": "request",
+            "request_id": l.request_id.to_string(),
+            "remote_ip": l.remote_ip.to_string(),
+            "method": l.method,
+            "route": l.template,
+            "status": l.status,
+            // Microsecond resolution: most requests take well under a millisecond.
+            "duration_ms": l.took.as_micros() as f64 / 1000.0,
+        })
+        .to_string(),
+    }
 }
 
 /// The log's account of anonymous attempts a closed minute left without their own audit
@@ -273,10 +369,37 @@ fn unrecorded_line(report: &MinuteReport) -> String {
     )
 }
 
-/// Logs a failure inside the server (never a client's mistake) with its whole cause chain.
+/// Logs a failure inside the server (never a client's mistake) with its whole cause chain,
+/// and the id of the request it failed.
 pub fn log_failure(req: &Request, template: &str, e: &ApiError) {
     if let Some(cause) = e.log_cause() {
-        eprintln!("error: {} {template}: {cause}", log_method(req));
+        eprintln!(
+            "{}",
+            failure_line(CURRENT.get(), log_method(req), template, &cause)
+        );
+    }
+}
+
+fn failure_line(
+    current: Option<(RequestId, LogFormat)>,
+    method: &str,
+    template: &str,
+    cause: &str,
+) -> String {
+    match current {
+        Some((id, LogFormat::Json)) => serde_json::json!({
+            "time": crate::timefmt::rfc3339(crate::timefmt::now_unix()),
+            "event": "error",
+            "request_id": id.to_string(),
+            "method": method,
+            "route": template,
+            "error": cause,
+        })
+        .to_string(),
+        Some((id, LogFormat::Text)) => {
+            format!("error: {method} {template}: {cause} (request {id})")
+        }
+        None => format!("error: {method} {template}: {cause}"),
     }
 }
 
@@ -301,6 +424,7 @@ fn limit(req: &Request, app: &App, route: &RouteDef) -> Result<(), ApiError> {
     let Err(refusal) = app.rate_limiter.check(class, ip, Instant::now()) else {
         return Ok(());
     };
+    app.metrics.rate_limited(class);
     // Ownerless and anonymous: recorded within the global budget for such records.
     if refusal.audit && app.anonymous_audit.ownerless(app.now()) {
         let event = Event::ok(Action::RateLimitHit, None, None).outcome(class.outcome());
@@ -341,6 +465,74 @@ mod tests {
         ] {
             assert_eq!(route_of(miss), None, "{miss:?}");
         }
+    }
+
+    #[test]
+    fn a_request_line_is_text_or_one_json_object_with_the_same_fields() {
+        let line = RequestLine {
+            time: 1_700_000_000,
+            request_id: RequestId(0x00ab_cdef_0123_4567),
+            remote_ip: "192.0.2.7".parse().unwrap(),
+            method: "GET",
+            template: "/secrets/{id}",
+            status: 404,
+            took: Duration::from_micros(2_345),
+        };
+        assert_eq!(
+            request_line(LogFormat::Text, &line),
+            "2023-11-14T22:13:20Z 00abcdef01234567 192.0.2.7 GET /secrets/{id} 404 2ms"
+        );
+        let json = request_line(LogFormat::Json, &line);
+        assert!(!json.contains('\n'));
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "time": "2023-11-14T22:13:20Z",
+                "event": "request",
+                "request_id": "00abcdef01234567",
+                "remote_ip": "192.0.2.7",
+                "method": "GET",
+                "route": "/secrets/{id}",
+                "status": 404,
+                "duration_ms": 2.345,
+            })
+        );
+    }
+
+    #[test]
+    fn a_failure_line_carries_the_request_id() {
+        let id = RequestId(1);
+        assert_eq!(
+            failure_line(Some((id, LogFormat::Text)), "GET", "/audit", "disk on fire"),
+            "error: GET /audit: disk on fire (request 0000000000000001)"
+        );
+        assert_eq!(
+            failure_line(None, "GET", "/audit", "disk on fire"),
+            "error: GET /audit: disk on fire"
+        );
+        let v: serde_json::Value = serde_json::from_str(&failure_line(
+            Some((id, LogFormat::Json)),
+            "GET",
+            "/audit",
+            "a \"quoted\"\ncause",
+        ))
+        .unwrap();
+        assert_eq!(v["event"], "error");
+        assert_eq!(v["request_id"], "0000000000000001");
+        assert_eq!(v["route"], "/audit");
+        assert_eq!(v["error"], "a \"quoted\"\ncause");
+    }
+
+    #[test]
+    fn request_ids_are_sixteen_hex_digits_and_differ() {
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| RequestId::new().to_string()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
     }
 
     #[test]

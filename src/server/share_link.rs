@@ -56,15 +56,20 @@ fn attempt(
     passphrase: Option<&SecretString>,
     expected_views: Option<u32>,
 ) -> Result<Attempt, ApiError> {
-    let store = app.store()?;
-    let actor = auth::anonymous(req, app);
-    Ok(service::redeem(
-        &app.ctx(&store),
-        &actor,
-        token,
-        passphrase,
-        expected_views,
-    )?)
+    let attempted = (|| {
+        let store = app.store()?;
+        let actor = auth::anonymous(req, app);
+        Ok(service::redeem(
+            &app.ctx(&store),
+            &actor,
+            token,
+            passphrase,
+            expected_views,
+        )?)
+    })();
+    app.metrics
+        .redemption(super::metrics::Redemption::of(&attempted));
+    attempted
 }
 
 fn live_share(app: &App, token: &str) -> Result<Option<LiveShare>, ApiError> {

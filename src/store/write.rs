@@ -23,7 +23,7 @@
 //! [`StoreError::CommitFailed`]: nothing of it is revealed or acknowledged.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -34,6 +34,7 @@ use super::audit::{self, Actor, AuditLog, AuditObserver, AuditRecord, ChainHead,
 use super::audit_keys::{self, AuditKeys, SignedHead};
 use super::{StoreError, tables::AUDIT};
 use crate::crypto::keyring::Keyring;
+use crate::histogram::{Histogram, HistogramSnapshot};
 
 /// Most closures in one transaction: bounds the work lost to a replay and the latency a
 /// caller can see behind others.
@@ -57,12 +58,43 @@ pub(super) struct Core {
 }
 
 /// Counters of the write path, for benchmarks and monitoring.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CommitStats {
     queued: AtomicU64,
     commits: AtomicU64,
     writes: AtomicU64,
     commit_nanos: AtomicU64,
+    /// Closures per committed transaction.
+    batch_sizes: Histogram,
+    /// Time of each commit (fsync included), in microseconds.
+    commit_micros: Histogram,
+    /// Batches the host failed (disk full, I/O error).
+    failed_batches: AtomicU64,
+    /// Whether the last batch failed that way (cleared by the next commit that succeeds).
+    unavailable: AtomicBool,
+}
+
+/// Upper bounds of the batch-size buckets, up to [`MAX_BATCH`].
+pub const BATCH_SIZE_BOUNDS: &[u64] = &[1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+/// Upper bounds of the commit-time buckets, in microseconds (100 µs to 2.5 s).
+pub const COMMIT_MICROS_BOUNDS: &[u64] = &[
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+    1_000_000, 2_500_000,
+];
+
+impl Default for CommitStats {
+    fn default() -> Self {
+        CommitStats {
+            queued: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+            commit_nanos: AtomicU64::new(0),
+            batch_sizes: Histogram::new(BATCH_SIZE_BOUNDS),
+            commit_micros: Histogram::new(COMMIT_MICROS_BOUNDS),
+            failed_batches: AtomicU64::new(0),
+            unavailable: AtomicBool::new(false),
+        }
+    }
 }
 
 impl CommitStats {
@@ -84,6 +116,27 @@ impl CommitStats {
     /// Time spent in commits (fsync included), in nanoseconds.
     pub fn commit_nanos(&self) -> u64 {
         self.commit_nanos.load(Ordering::SeqCst)
+    }
+
+    /// How many closures each committed transaction held.
+    pub fn batch_sizes(&self) -> HistogramSnapshot {
+        self.batch_sizes.snapshot()
+    }
+
+    /// How long each commit took (fsync included), in microseconds.
+    pub fn commit_micros(&self) -> HistogramSnapshot {
+        self.commit_micros.snapshot()
+    }
+
+    /// Batches that failed for a reason of the host (disk full, I/O error).
+    pub fn failed_batches(&self) -> u64 {
+        self.failed_batches.load(Ordering::SeqCst)
+    }
+
+    /// True while writes fail for a reason of the host: the last batch failed so, and none
+    /// has committed since.
+    pub fn unavailable(&self) -> bool {
+        self.unavailable.load(Ordering::SeqCst)
     }
 }
 
@@ -269,6 +322,11 @@ fn commit_batch(core: &Core, head: &mut Option<ChainHead>, batch: Vec<Job>) {
             Attempt::Done(result) => break result,
         }
     };
+    let host_failed = matches!(&committed, Err(e) if e.is_unavailable());
+    core.stats.unavailable.store(host_failed, Ordering::SeqCst);
+    if host_failed {
+        core.stats.failed_batches.fetch_add(1, Ordering::SeqCst);
+    }
     let records = match committed {
         Ok(records) => records,
         Err(e) => {
@@ -326,6 +384,7 @@ fn commit(core: &Core, txn: WriteTransaction, records: &[AuditRecord]) -> Result
     let committed = txn.commit();
     let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     stats.commit_nanos.fetch_add(nanos, Ordering::Relaxed);
+    stats.commit_micros.observe(nanos / 1_000);
     if let Err(e) = committed {
         if let (Some(log), false) = (&core.audit_log, records.is_empty()) {
             let seqs: Vec<u64> = records.iter().map(|r| r.body.seq).collect();
@@ -421,6 +480,7 @@ fn attempt(
             *head = Some(running);
             let ran = jobs.iter().filter(|(_, f)| f.is_none()).count();
             core.stats.writes.fetch_add(ran as u64, Ordering::SeqCst);
+            core.stats.batch_sizes.observe(ran as u64);
             Attempt::Done(Ok(records))
         }
         Err(e) => Attempt::Done(Err(e)),
@@ -517,6 +577,14 @@ mod tests {
         // The blocker's own commit, then all ten queued writes in one more.
         assert_eq!(stats.commits() - before, 2);
         assert_eq!(stats.queued(), 0);
+        // Batch sizes: one of 1 (bucket <= 1), one of 10 (first in bucket <= 16).
+        let sizes = stats.batch_sizes();
+        assert_eq!(sizes.count, stats.commits());
+        assert_eq!(sizes.cumulative[..5], [1, 1, 1, 1, 2]);
+        assert_eq!(sizes.sum, 11);
+        assert_eq!(stats.commit_micros().count, stats.commits());
+        assert!(!stats.unavailable());
+        assert_eq!(stats.failed_batches(), 0);
         assert_eq!(chain_len(store), 11);
     }
 

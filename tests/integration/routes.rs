@@ -154,14 +154,15 @@ fn every_template_dispatches_answers_405_with_allow_and_logs_its_template() {
         assert_eq!(r.status, status, "{method} {path}: {r:?}");
         assert_eq!(r.header("allow"), allow, "{method} {path}: {r:?}");
     }
-    // Each request's log line: `TIME IP METHOD TEMPLATE STATUS DURATIONms`, in order.
+    // Each request's log line: `TIME REQUEST-ID IP METHOD TEMPLATE STATUS DURATIONms`, in
+    // order.
     let log = s.log();
     let logged: Vec<(String, String, String)> = log
         .lines()
         .filter(|l| l.ends_with("ms"))
         .filter_map(|l| {
             let f: Vec<&str> = l.split(' ').collect();
-            (f.len() == 6).then(|| (f[2].to_string(), f[3].to_string(), f[4].to_string()))
+            (f.len() == 7).then(|| (f[3].to_string(), f[4].to_string(), f[5].to_string()))
         })
         .collect();
     let expected: Vec<(String, String, String)> = CASES
