@@ -18,6 +18,7 @@ mod sessions;
 mod shares;
 pub mod tables;
 mod users;
+mod versions;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ pub use secrets::{NewSecret, SecretPatch, SecretRecord};
 pub use sessions::Session;
 pub use shares::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
 pub use users::UserRecord;
+pub use versions::{DEFAULT_KEEP_VERSIONS, MAX_KEEP_VERSIONS, SecretVersion};
 pub use write::{CommitStats, MAX_BATCH, Tx};
 
 use audit_keys::{AuditKeys, SignedHead};
@@ -149,6 +151,8 @@ pub struct Store {
     /// Started by the first write, stopped by `&mut self` operations that need the database
     /// to themselves (attaching observers, rotation, compaction) and on drop.
     committer: OnceLock<Committer>,
+    /// Values of each secret kept, the current one included (see `versions`).
+    keep_versions: u32,
 }
 
 impl Drop for Store {
@@ -224,6 +228,7 @@ impl Store {
                 stats: Arc::default(),
             }),
             committer: OnceLock::new(),
+            keep_versions: versions::DEFAULT_KEEP_VERSIONS,
         }
     }
 

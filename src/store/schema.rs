@@ -8,7 +8,7 @@ use super::StoreError;
 use super::tables::*;
 
 /// The schema this build reads and writes.
-pub const CURRENT_VERSION: u32 = 4;
+pub const CURRENT_VERSION: u32 = 5;
 /// The version from which the audit trail is keyed and has an authenticated head.
 pub const AUDIT_HEAD_SINCE: u32 = 4;
 
@@ -40,6 +40,9 @@ pub fn migrate(txn: &WriteTransaction) -> Result<u32, StoreError> {
     }
     if found < 4 {
         migrate_3_to_4(txn)?;
+    }
+    if found < 5 {
+        migrate_4_to_5(txn)?;
     }
     if found != CURRENT_VERSION {
         txn.open_table(META)?.insert(
@@ -82,6 +85,29 @@ fn migrate_2_to_3(txn: &WriteTransaction) -> Result<(), StoreError> {
 /// and, in `META`, its authenticated head.
 fn migrate_3_to_4(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(AUDIT_KEYS)?;
+    Ok(())
+}
+
+/// Version 5 keeps older values of secrets, and who set each version when. Existing
+/// secrets get a row for their current version, dated by their last update (the best
+/// record of when the value was set) and credited to their owner.
+fn migrate_4_to_5(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(SECRET_VERSIONS)?;
+    let mut info = txn.open_table(SECRET_VERSION_INFO)?;
+    let secrets = txn.open_table(SECRETS)?;
+    for entry in secrets.iter()? {
+        let (_, row) = entry?;
+        let rec: super::SecretRecord = serde_json::from_slice(row.value())
+            .map_err(|_| StoreError::Corrupt("secret row".into()))?;
+        if info.get((rec.id.as_str(), rec.version))?.is_none() {
+            let row = super::versions::VersionInfo {
+                created_at: rec.updated_at,
+                created_by: rec.owner.clone(),
+            };
+            let row = serde_json::to_vec(&row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            info.insert((rec.id.as_str(), rec.version), row.as_slice())?;
+        }
+    }
     Ok(())
 }
 
