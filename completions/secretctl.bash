@@ -40,6 +40,9 @@ _secretctl() {
             secretctl,help)
                 cmd="secretctl__subcmd__help"
                 ;;
+            secretctl,history)
+                cmd="secretctl__subcmd__history"
+                ;;
             secretctl,inject)
                 cmd="secretctl__subcmd__inject"
                 ;;
@@ -66,6 +69,9 @@ _secretctl() {
                 ;;
             secretctl,rm)
                 cmd="secretctl__subcmd__rm"
+                ;;
+            secretctl,rollback)
+                cmd="secretctl__subcmd__rollback"
                 ;;
             secretctl,run)
                 cmd="secretctl__subcmd__run"
@@ -166,6 +172,9 @@ _secretctl() {
             secretctl__subcmd__help,help)
                 cmd="secretctl__subcmd__help__subcmd__help"
                 ;;
+            secretctl__subcmd__help,history)
+                cmd="secretctl__subcmd__help__subcmd__history"
+                ;;
             secretctl__subcmd__help,inject)
                 cmd="secretctl__subcmd__help__subcmd__inject"
                 ;;
@@ -189,6 +198,9 @@ _secretctl() {
                 ;;
             secretctl__subcmd__help,rm)
                 cmd="secretctl__subcmd__help__subcmd__rm"
+                ;;
+            secretctl__subcmd__help,rollback)
+                cmd="secretctl__subcmd__help__subcmd__rollback"
                 ;;
             secretctl__subcmd__help,run)
                 cmd="secretctl__subcmd__help__subcmd__run"
@@ -236,7 +248,7 @@ _secretctl() {
 
     case "${cmd}" in
         secretctl)
-            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version serve register login logout account put get ls list rm delete update share open shares unshare run export inject audit completions admin help"
+            opts="-v -h -V --server --ca-cert --json --retry-for --verbose --help --version serve register login logout account put get ls list rm delete update history rollback share open shares unshare run export inject audit completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -736,12 +748,16 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__get)
-            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
+            opts="-v -h --version --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -762,7 +778,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help)
-            opts="serve register login logout account put get ls rm update share open shares unshare run export inject audit completions admin help"
+            opts="serve register login logout account put get ls rm update history rollback share open shares unshare run export inject audit completions admin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -971,6 +987,20 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__help__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__help__subcmd__inject)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1083,6 +1113,20 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__help__subcmd__rollback)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1160,6 +1204,32 @@ _secretctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__history)
+            opts="-v -h --server --ca-cert --json --retry-for --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1439,6 +1509,36 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__rollback)
+            opts="-v -h --to --server --ca-cert --json --retry-for --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__run)
             opts="-v -e -h --server --ca-cert --json --retry-for --verbose --env --prefix --strip-prefix --file --override --mask --no-masking --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1482,7 +1582,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__serve)
-            opts="-h --addr --data-dir --key-file --passphrase-file --session-ttl --workers --tls-cert --tls-key --public-url --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --shutdown-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --trusted-hops --sweep-interval --test-clock-file --insecure-fast-kdf --help"
+            opts="-h --addr --data-dir --key-file --passphrase-file --session-ttl --workers --tls-cert --tls-key --public-url --keep-versions --audit-log --rate-limit --auth-rate-limit --share-rate-limit --client-timeout --shutdown-timeout --registration --alert-webhook --alert-smtp --alert-smtp-from --alert-smtp-user --alert-smtp-tls --trust-proxy --trusted-hops --sweep-interval --test-clock-file --insecure-fast-kdf --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1521,6 +1621,10 @@ _secretctl() {
                     return 0
                     ;;
                 --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-versions)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

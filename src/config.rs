@@ -63,6 +63,8 @@ pub struct ServeConfig {
     pub shutdown_timeout_secs: u64,
     /// Where security alerts go (webhook, mail); off by default.
     pub alerts: AlertConfig,
+    /// Values of each secret kept, the current one included (1..=100).
+    pub keep_versions: u32,
 }
 
 impl ServeConfig {
@@ -147,6 +149,7 @@ impl ServeConfig {
             client_timeout_secs: args.client_timeout,
             shutdown_timeout_secs: args.shutdown_timeout,
             alerts,
+            keep_versions: args.keep_versions,
         })
     }
 }

@@ -104,7 +104,9 @@ impl Command {
             Command::Account(AccountCommand::Show(o)) => Some(o),
             Command::Account(AccountCommand::SetEmail { client, .. }) => Some(client),
             Command::Put(a) => Some(&a.client),
-            Command::Get(a) | Command::Rm(a) | Command::Shares(a) => Some(&a.client),
+            Command::Rm(a) | Command::Shares(a) | Command::History(a) => Some(&a.client),
+            Command::Get(a) => Some(&a.client),
+            Command::Rollback(a) => Some(&a.client),
             Command::Ls(a) => Some(&a.client),
             Command::Update(a) => Some(&a.client),
             Command::Share(a) => Some(&a.client),
@@ -145,9 +147,11 @@ impl Command {
                 Command::Account(AccountCommand::Show(o)) => Target::Client(o),
                 Command::Account(AccountCommand::SetEmail { client, .. }) => Target::Client(client),
                 Command::Put(a) => Target::Client(&mut a.client),
-                Command::Get(a) | Command::Rm(a) | Command::Shares(a) => {
+                Command::Rm(a) | Command::Shares(a) | Command::History(a) => {
                     Target::Client(&mut a.client)
                 }
+                Command::Get(a) => Target::Client(&mut a.client),
+                Command::Rollback(a) => Target::Client(&mut a.client),
                 Command::Ls(a) => Target::Client(&mut a.client),
                 Command::Update(a) => Target::Client(&mut a.client),
                 Command::Share(a) => Target::Client(&mut a.client),

@@ -166,6 +166,7 @@ pub fn run(
         config.key_passphrase.as_ref(),
     )?;
     key_notices.iter().for_each(on_key_notice);
+    store.set_keep_versions(config.keep_versions);
     if let Some(path) = &config.audit_log {
         store.attach_audit_log(crate::store::AuditLog::open(path)?);
     }

@@ -19,3 +19,4 @@ mod shares;
 mod shutdown;
 mod tls;
 mod util;
+mod versions;
