@@ -179,7 +179,8 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
 
     /// Public base URL for share links (e.g. https://secrets.example.com)
-    /// [default: http(s)://<listening address>].
+    /// [default: http(s)://<listening address>; when listening on 0.0.0.0 or ::, the Host
+    /// header of the request that creates the link, with a warning at start].
     #[arg(long, env = "SECRETCTL_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 

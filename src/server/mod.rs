@@ -17,6 +17,7 @@ mod clock;
 mod error;
 mod http;
 mod profile;
+mod public_url;
 mod ratelimit;
 mod respond;
 mod router;
@@ -77,8 +78,8 @@ pub struct App {
     anonymous_audit: crate::service::anonymous_audit::AnonymousAudit,
     clock: clock::Clock,
     reveal_nonces: share_page::RevealNonces,
-    /// Base of share URLs; set once the listening address is known.
-    public_url: OnceLock<String>,
+    /// How share URLs get their base; set once the listening address is known.
+    public_url: OnceLock<public_url::PublicUrl>,
 }
 
 impl App {
@@ -106,8 +107,19 @@ impl App {
         }
     }
 
-    fn public_url(&self) -> &str {
-        self.public_url.get().map_or("", String::as_str)
+    /// The base of a share URL created by `req`: see `public_url`. A request whose `Host`
+    /// could not be used gets the placeholder, and the log says so (without the header).
+    fn share_base(&self, req: &rouille::Request) -> String {
+        let Some(rule) = self.public_url.get() else {
+            return String::new();
+        };
+        let (base, placeholder) = rule.base_for(req.header("Host"));
+        if placeholder {
+            eprintln!(
+                "warning: a share link was made with the placeholder base {base}: the request had no usable Host header; set --public-url"
+            );
+        }
+        base
     }
 
     /// Waits for requests using the store, then closes it; false if some still held it at
@@ -220,12 +232,11 @@ pub fn run(
     } else {
         "http"
     };
-    let _ = app.public_url.set(
-        config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("{scheme}://{addr}")),
-    );
+    let share_base = public_url::PublicUrl::new(config.public_url.as_deref(), scheme, addr);
+    if let Some(warning) = share_base.startup_warning() {
+        eprintln!("{warning}");
+    }
+    let _ = app.public_url.set(share_base);
     if config.tls.is_none() && !addr.ip().is_loopback() {
         eprintln!("{}", plain_http_warning(addr));
     }

@@ -15,6 +15,7 @@ mod keys;
 mod lifecycle;
 mod routes;
 mod run;
+mod share_urls;
 mod shares;
 mod shutdown;
 mod tls;
