@@ -233,6 +233,13 @@ pub struct AuditEvent {
     pub user_agent: String,
     pub outcome: String,
     pub hash: String,
+    /// The target's name as the viewer knows it, resolved when the trail is read (never
+    /// stored): their secret's current name while it exists, their own username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
+    /// The actor's current username, resolved when the trail is read (never stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
 }
 
 /// `200` answer to `GET /audit`; pass `next_before` as `before` for the next page.

@@ -199,6 +199,17 @@ impl Store {
         self.peek_owned(owner, id)?.ok_or(StoreError::NotFound)
     }
 
+    /// `owner`'s secret `id`'s metadata, never its value; `None` for a missing id and
+    /// another owner's alike. Not audited: it tells the owner only what `ls` does.
+    pub fn owned_secret(&self, owner: &str, id: &str) -> Result<Option<SecretRecord>, StoreError> {
+        let txn = self.core.db.begin_read()?;
+        match owned_record(&txn.open_table(SECRETS)?, owner, id) {
+            Ok(rec) => Ok(Some(rec)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn peek_owned(
         &self,
         owner: &str,
