@@ -125,6 +125,48 @@ mod tests {
     use redb::{Database, ReadableDatabase, TableHandle};
 
     #[test]
+    fn version_5_dates_and_credits_the_current_value_of_existing_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("db")).unwrap();
+        // A file as version 4 left it, with one secret at version 3.
+        let txn = db.begin_write().unwrap();
+        create_v1(&txn).unwrap();
+        migrate_1_to_2(&txn).unwrap();
+        migrate_2_to_3(&txn).unwrap();
+        migrate_3_to_4(&txn).unwrap();
+        let rec = crate::store::SecretRecord {
+            id: "s1".into(),
+            owner: "alice-id".into(),
+            name: "db".into(),
+            description: String::new(),
+            tags: vec![],
+            version: 3,
+            created_at: 10,
+            updated_at: 30,
+        };
+        txn.open_table(SECRETS)
+            .unwrap()
+            .insert("s1", serde_json::to_vec(&rec).unwrap().as_slice())
+            .unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(META_SCHEMA_VERSION, 4u32.to_be_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+
+        let txn = db.begin_write().unwrap();
+        assert_eq!(migrate(&txn).unwrap(), 4);
+        txn.commit().unwrap();
+        let read = db.begin_read().unwrap();
+        let info = read.open_table(SECRET_VERSION_INFO).unwrap();
+        let row = info.get(("s1", 3)).unwrap().unwrap();
+        let row: crate::store::versions::VersionInfo = serde_json::from_slice(row.value()).unwrap();
+        assert_eq!((row.created_at, row.created_by.as_str()), (30, "alice-id"));
+        assert!(info.get(("s1", 2)).unwrap().is_none());
+        assert!(read.open_table(SECRET_VERSIONS).is_ok());
+    }
+
+    #[test]
     fn a_version_1_file_is_upgraded_and_a_newer_one_refused() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::create(dir.path().join("db")).unwrap();
