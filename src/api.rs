@@ -233,6 +233,13 @@ pub struct AuditEvent {
     pub user_agent: String,
     pub outcome: String,
     pub hash: String,
+    /// The target's name as the viewer knows it, resolved when the trail is read (never
+    /// stored): their secret's current name while it exists, their own username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
+    /// The actor's current username, resolved when the trail is read (never stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
 }
 
 /// `200` answer to `GET /audit`; pass `next_before` as `before` for the next page.
@@ -326,4 +333,29 @@ mod tests {
         assert!(serde_json::from_str::<SetEmail>("{}").is_err());
         assert!(serde_json::from_str::<SetEmail>(r#"{"email":"a@b","x":1}"#).is_err());
     }
+}
+
+/// One kept version of a secret in `GET /secrets/{id}/versions` (never its value).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SecretVersionInfo {
+    pub version: u64,
+    pub created_at: String,
+    /// The user id of whoever set this value.
+    pub created_by: String,
+    /// Their username, when they still exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by_name: Option<String>,
+}
+
+/// `200` answer to `GET /secrets/{id}/versions`: newest (the current value) first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretVersionList {
+    pub versions: Vec<SecretVersionInfo>,
+}
+
+/// `POST /secrets/{id}/rollback`: make version `to`'s value current again, as a new version.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollback {
+    pub to: u64,
 }

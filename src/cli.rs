@@ -84,8 +84,9 @@ pub enum Command {
     Account(AccountCommand),
     /// Store a new secret; the value comes from --value, --from-file, or stdin.
     Put(PutArgs),
-    /// Print a secret's value exactly, byte for byte (--json for the full record).
-    Get(NameArg),
+    /// Print a secret's value exactly, byte for byte (--json for the full record); an older
+    /// value with --version N.
+    Get(GetArgs),
     /// List your secrets (never their values).
     #[command(visible_alias = "list")]
     Ls(LsArgs),
@@ -95,6 +96,10 @@ pub enum Command {
     /// Change a secret's name, description, tags or value (a value piped on stdin alone
     /// replaces the value).
     Update(UpdateArgs),
+    /// List a secret's kept versions: number, time, and who set each (never values).
+    History(NameArg),
+    /// Make an older version's value current again (as a new version; history is kept).
+    Rollback(RollbackArgs),
     /// Share a secret through a one-time, expiring link; prints the URL alone.
     Share(ShareArgs),
     /// Redeem a share link (no login needed) and print the value exactly, like get.
@@ -179,9 +184,22 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
 
     /// Public base URL for share links (e.g. https://secrets.example.com)
-    /// [default: http(s)://<listening address>].
+    /// [default: http(s)://<listening address>; when listening on 0.0.0.0 or ::, the Host
+    /// header of the request that creates the link, with a warning at start].
     #[arg(long, env = "SECRETCTL_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+
+    /// Values of each secret to keep, the current one included (1-100): older versions can
+    /// be read with `get --version` and restored with `rollback`. A lower number prunes a
+    /// secret's extra versions at its next new value.
+    #[arg(
+        long,
+        env = "SECRETCTL_KEEP_VERSIONS",
+        default_value_t = 10,
+        value_name = "N",
+        value_parser = keep_versions
+    )]
+    pub keep_versions: u32,
 
     /// Also append every audit record to FILE as one JSON line (for log shippers). If it
     /// cannot be written, the operation being audited is refused (503).
@@ -356,6 +374,35 @@ pub struct PutArgs {
 pub struct NameArg {
     /// Secret name.
     pub name: String,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
+}
+
+/// `secretctl get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Secret name.
+    pub name: String,
+
+    /// Print the value this secret had at version N (see `secretctl history NAME`) instead
+    /// of the current one.
+    #[arg(long, value_name = "N", value_parser = version_number)]
+    pub version: Option<u64>,
+
+    #[command(flatten)]
+    pub client: ClientOpts,
+}
+
+/// `secretctl rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Secret name.
+    pub name: String,
+
+    /// The version whose value becomes current again (see `secretctl history NAME`).
+    #[arg(long, value_name = "N", value_parser = version_number)]
+    pub to: u64,
 
     #[command(flatten)]
     pub client: ClientOpts,
@@ -742,6 +789,25 @@ fn share_lifetime(value: &str) -> Result<u64, String> {
         Ok(secs)
     } else {
         Err("a link lasts from 60s to 7d (e.g. 30m, 1h, 2d)".into())
+    }
+}
+
+/// `serve --keep-versions`: how many values of each secret to keep.
+fn keep_versions(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(n) if (1..=crate::store::MAX_KEEP_VERSIONS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "keep from 1 to {} values of each secret",
+            crate::store::MAX_KEEP_VERSIONS
+        )),
+    }
+}
+
+/// A secret version number, as `get --version` and `rollback --to` take it.
+fn version_number(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("a version is a whole number from 1 (see `secretctl history NAME`)".into()),
     }
 }
 

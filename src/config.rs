@@ -63,6 +63,8 @@ pub struct ServeConfig {
     pub shutdown_timeout_secs: u64,
     /// Where security alerts go (webhook, mail); off by default.
     pub alerts: AlertConfig,
+    /// Values of each secret kept, the current one included (1..=100).
+    pub keep_versions: u32,
     /// Serve `/metrics` on this address; `None` serves no metrics.
     pub metrics_addr: Option<String>,
     /// How request log lines are written.
@@ -176,6 +178,7 @@ impl ServeConfig {
                 crate::cli::LogFormat::Text => LogFormat::Text,
                 crate::cli::LogFormat::Json => LogFormat::Json,
             },
+            keep_versions: args.keep_versions,
         })
     }
 }

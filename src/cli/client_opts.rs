@@ -111,7 +111,9 @@ impl Command {
             }),
             Command::Account(AccountCommand::Delete(a)) => Some(&a.client),
             Command::Put(a) => Some(&a.client),
-            Command::Get(a) | Command::Rm(a) | Command::Shares(a) => Some(&a.client),
+            Command::Rm(a) | Command::Shares(a) | Command::History(a) => Some(&a.client),
+            Command::Get(a) => Some(&a.client),
+            Command::Rollback(a) => Some(&a.client),
             Command::Ls(a) => Some(&a.client),
             Command::Update(a) => Some(&a.client),
             Command::Share(a) => Some(&a.client),
@@ -160,9 +162,11 @@ impl Command {
                 }
                 Command::Account(AccountCommand::Delete(a)) => Target::Client(&mut a.client),
                 Command::Put(a) => Target::Client(&mut a.client),
-                Command::Get(a) | Command::Rm(a) | Command::Shares(a) => {
+                Command::Rm(a) | Command::Shares(a) | Command::History(a) => {
                     Target::Client(&mut a.client)
                 }
+                Command::Get(a) => Target::Client(&mut a.client),
+                Command::Rollback(a) => Target::Client(&mut a.client),
                 Command::Ls(a) => Target::Client(&mut a.client),
                 Command::Update(a) => Target::Client(&mut a.client),
                 Command::Share(a) => Target::Client(&mut a.client),

@@ -25,9 +25,9 @@ use zeroize::Zeroizing;
 
 use crate::api::{
     Account, AuditList, ChangePassword, CreateSecret, CreateShare, Credentials, DeleteAccount,
-    ErrorBody, LoginResponse, ReadSecrets, RedeemShare, Redeemed, SecretList, SecretMeta,
-    SecretWithValue, SecretsRead, SessionList, SessionsRevoked, SetEmail, ShareCreated, ShareList,
-    UpdateSecret, User,
+    ErrorBody, LoginResponse, ReadSecrets, RedeemShare, Redeemed, Rollback, SecretList, SecretMeta,
+    SecretVersionList, SecretWithValue, SecretsRead, SessionList, SessionsRevoked, SetEmail,
+    ShareCreated, ShareList, UpdateSecret, User,
 };
 use crate::sensitive::{ExposeSecret, SecretString};
 
@@ -522,6 +522,40 @@ impl ApiClient {
             &format!("/secrets/{}", percent_encode(id)),
             None,
         )?);
+        self.decode(&b)
+    }
+
+    /// `GET /secrets/{id}?version=N`: the value the secret had at version N.
+    pub fn get_secret_version(
+        &self,
+        id: &str,
+        version: u64,
+    ) -> Result<SecretWithValue, ClientError> {
+        let b = Zeroizing::new(self.send::<()>(
+            Method::Get,
+            &format!("/secrets/{}?version={version}", percent_encode(id)),
+            None,
+        )?);
+        self.decode(&b)
+    }
+
+    /// `GET /secrets/{id}/versions`.
+    pub fn secret_versions(&self, id: &str) -> Result<SecretVersionList, ClientError> {
+        let b = self.send::<()>(
+            Method::Get,
+            &format!("/secrets/{}/versions", percent_encode(id)),
+            None,
+        )?;
+        self.decode(&b)
+    }
+
+    /// `POST /secrets/{id}/rollback`.
+    pub fn rollback_secret(&self, id: &str, to: u64) -> Result<SecretMeta, ClientError> {
+        let b = self.send(
+            Method::Post,
+            &format!("/secrets/{}/rollback", percent_encode(id)),
+            Some(&Rollback { to }),
+        )?;
         self.decode(&b)
     }
 

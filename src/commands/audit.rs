@@ -34,7 +34,11 @@ pub fn run(ctx: &Context, args: &AuditArgs) -> Result<(), CliError> {
                 e.action.clone(),
                 e.outcome.clone(),
                 e.target.clone().unwrap_or_else(|| "-".into()),
-                e.actor.clone(),
+                e.target_name.clone().unwrap_or_else(|| "-".into()),
+                match &e.actor_name {
+                    Some(name) => format!("{name} ({})", e.actor),
+                    None => e.actor.clone(),
+                },
                 if e.ip.is_empty() {
                     "-".into()
                 } else {
@@ -45,7 +49,9 @@ pub fn run(ctx: &Context, args: &AuditArgs) -> Result<(), CliError> {
         .collect();
     output::write_stdout(
         output::table(
-            &["SEQ", "TIME", "ACTION", "OUTCOME", "TARGET", "ACTOR", "IP"],
+            &[
+                "SEQ", "TIME", "ACTION", "OUTCOME", "TARGET", "NAME", "ACTOR", "IP",
+            ],
             &rows,
         )
         .as_bytes(),

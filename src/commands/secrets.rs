@@ -1,4 +1,5 @@
-//! `put`, `get`, `ls`, `rm`, `update`: secrets addressed by name (ids are an API detail).
+//! `put`, `get`, `ls`, `rm`, `update`, `history`, `rollback`: secrets addressed by name (ids
+//! are an API detail).
 
 use std::io::IsTerminal;
 
@@ -6,6 +7,7 @@ use super::context::Context;
 use super::{CliError, input, output};
 use crate::api::{CreateSecret, SecretWithValue, UpdateSecret};
 use crate::cli::{PutArgs, UpdateArgs};
+use crate::client::ClientError;
 use crate::sensitive::ExposeSecret;
 
 /// `secretctl put NAME`.
@@ -34,11 +36,17 @@ pub fn put(ctx: &Context, args: &PutArgs) -> Result<(), CliError> {
     }
 }
 
-/// `secretctl get NAME`: the value exactly; a newline is added only for a terminal.
-pub fn get(ctx: &Context, name: &str) -> Result<(), CliError> {
+/// `secretctl get NAME [--version N]`: the value exactly; a newline is added only for a
+/// terminal.
+pub fn get(ctx: &Context, name: &str, version: Option<u64>) -> Result<(), CliError> {
     let client = ctx.authenticated()?;
     let id = client.find_by_name(name)?.id;
-    let secret: SecretWithValue = client.get_secret(&id)?;
+    let secret: SecretWithValue = match version {
+        None => client.get_secret(&id)?,
+        Some(n) => client
+            .get_secret_version(&id, n)
+            .map_err(|e| no_such_version(e, name, n))?,
+    };
     if ctx.json {
         return output::json(&secret);
     }
@@ -124,5 +132,58 @@ pub fn update(ctx: &Context, args: &UpdateArgs) -> Result<(), CliError> {
     } else {
         eprintln!("updated {} (version {})", meta.name, meta.version);
         Ok(())
+    }
+}
+
+/// `secretctl history NAME`: the kept versions, newest first.
+pub fn history(ctx: &Context, name: &str) -> Result<(), CliError> {
+    let client = ctx.authenticated()?;
+    let id = client.find_by_name(name)?.id;
+    let list = client.secret_versions(&id)?;
+    if ctx.json {
+        return output::json(&list);
+    }
+    let rows: Vec<Vec<String>> = list
+        .versions
+        .iter()
+        .map(|v| {
+            vec![
+                v.version.to_string(),
+                v.created_at.clone(),
+                v.created_by_name
+                    .clone()
+                    .unwrap_or_else(|| v.created_by.clone()),
+            ]
+        })
+        .collect();
+    output::write_stdout(output::table(&["VERSION", "TIME", "WHO"], &rows).as_bytes())
+}
+
+/// `secretctl rollback NAME --to N`.
+pub fn rollback(ctx: &Context, name: &str, to: u64) -> Result<(), CliError> {
+    let client = ctx.authenticated()?;
+    let id = client.find_by_name(name)?.id;
+    let meta = client
+        .rollback_secret(&id, to)
+        .map_err(|e| no_such_version(e, name, to))?;
+    if ctx.json {
+        output::json(&meta)
+    } else {
+        eprintln!(
+            "rolled {} back to the value of version {to} (now version {})",
+            meta.name, meta.version
+        );
+        Ok(())
+    }
+}
+
+/// A 404 for a secret just found by name means its version `n` is not kept (never existed,
+/// or pruned); say so rather than "not found".
+fn no_such_version(e: ClientError, name: &str, n: u64) -> CliError {
+    match e.status() {
+        Some(404) => CliError::NotFound(format!(
+            "{name} has no version {n} (it never existed or is no longer kept); see `secretctl history {name}`"
+        )),
+        _ => e.into(),
     }
 }

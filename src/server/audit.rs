@@ -1,11 +1,14 @@
 //! `GET /audit`: the caller's trail — what they did, and what anyone did to their account,
 //! secrets and links — newest first, paginated by sequence number.
 
+use crate::ids::UserId;
+use std::collections::HashMap;
+
 use rouille::{Request, Response};
 
 use super::{ApiError, App, auth, respond};
 use crate::api::{AuditEvent, AuditList};
-use crate::store::AuditRecord;
+use crate::store::{AuditRecord, Store, StoreError};
 use crate::timefmt::rfc3339;
 
 /// Default and largest page size.
@@ -28,6 +31,71 @@ fn wire(r: AuditRecord, viewer: &str) -> AuditEvent {
         user_agent: b.user_agent,
         outcome: b.outcome.as_str().to_string(),
         hash: r.hash,
+        target_name: None,
+        actor_name: None,
+    }
+}
+
+/// Names for the ids in a page of the trail, looked up once each when the page is read:
+/// records hold ids only, so a rename shows at once and nothing names a deleted secret.
+struct Names<'a> {
+    store: &'a Store,
+    viewer: &'a str,
+    users: HashMap<String, Option<String>>,
+    secrets: HashMap<String, Option<String>>,
+}
+
+impl<'a> Names<'a> {
+    fn new(store: &'a Store, viewer: &'a str) -> Self {
+        Names {
+            store,
+            viewer,
+            users: HashMap::new(),
+            secrets: HashMap::new(),
+        }
+    }
+
+    /// The username of user `id` (`anonymous` and `system` are no users).
+    fn user(&mut self, id: &str) -> Result<Option<String>, StoreError> {
+        if let Some(name) = self.users.get(id) {
+            return Ok(name.clone());
+        }
+        let name = self
+            .store
+            .find_user_by_id(&UserId::new(id))?
+            .map(|u| u.username);
+        self.users.insert(id.to_string(), name.clone());
+        Ok(name)
+    }
+
+    /// A target's name, only when the viewer may know it: their own secret while it exists
+    /// (never another owner's, nor whether such an id exists), their own account.
+    fn target(&mut self, target: &str) -> Result<Option<String>, StoreError> {
+        if let Some(id) = target.strip_prefix("secret:") {
+            if let Some(name) = self.secrets.get(id) {
+                return Ok(name.clone());
+            }
+            let name = self
+                .store
+                .owned_secret(self.viewer, id)?
+                .map(|rec| rec.name);
+            self.secrets.insert(id.to_string(), name.clone());
+            return Ok(name);
+        }
+        match target.strip_prefix("user:") {
+            Some(id) if id == self.viewer => self.user(id),
+            _ => Ok(None),
+        }
+    }
+
+    /// Fills in `event`'s names.
+    fn resolve(&mut self, mut event: AuditEvent) -> Result<AuditEvent, StoreError> {
+        event.actor_name = self.user(&event.actor)?;
+        event.target_name = match &event.target {
+            Some(t) => self.target(t)?,
+            None => None,
+        };
+        Ok(event)
     }
 }
 
@@ -49,15 +117,15 @@ pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
                 .map_err(|_| ApiError::BadRequest("before must be a sequence number".into()))?,
         ),
     };
-    let records = app
-        .store()?
-        .audit_for_user(&caller.user_id, limit + 1, before)?;
+    let store = app.store()?;
+    let records = store.audit_for_user(&caller.user_id, limit + 1, before)?;
     let more = records.len() > limit;
-    let events: Vec<AuditEvent> = records
+    let mut names = Names::new(&store, &caller.user_id);
+    let events = records
         .into_iter()
         .take(limit)
-        .map(|r| wire(r, &caller.user_id))
-        .collect();
+        .map(|r| names.resolve(wire(r, &caller.user_id)))
+        .collect::<Result<Vec<AuditEvent>, StoreError>>()?;
     let next_before = more.then(|| events.last().map(|e| e.seq)).flatten();
     Ok(respond::json(
         200,

@@ -18,6 +18,7 @@ mod error;
 mod http;
 mod metrics;
 mod profile;
+mod public_url;
 mod ratelimit;
 mod respond;
 mod router;
@@ -78,8 +79,8 @@ pub struct App {
     anonymous_audit: crate::service::anonymous_audit::AnonymousAudit,
     clock: clock::Clock,
     reveal_nonces: share_page::RevealNonces,
-    /// Base of share URLs; set once the listening address is known.
-    public_url: OnceLock<String>,
+    /// How share URLs get their base; set once the listening address is known.
+    public_url: OnceLock<public_url::PublicUrl>,
     /// What `/metrics` reports; counted whether or not it is served.
     metrics: Arc<metrics::Metrics>,
     /// How the request log is written.
@@ -111,8 +112,19 @@ impl App {
         }
     }
 
-    fn public_url(&self) -> &str {
-        self.public_url.get().map_or("", String::as_str)
+    /// The base of a share URL created by `req`: see `public_url`. A request whose `Host`
+    /// could not be used gets the placeholder, and the log says so (without the header).
+    fn share_base(&self, req: &rouille::Request) -> String {
+        let Some(rule) = self.public_url.get() else {
+            return String::new();
+        };
+        let (base, placeholder) = rule.base_for(req.header("Host"));
+        if placeholder {
+            eprintln!(
+                "warning: a share link was made with the placeholder base {base}: the request had no usable Host header; set --public-url"
+            );
+        }
+        base
     }
 
     /// Waits for requests using the store, then closes it; false if some still held it at
@@ -171,6 +183,7 @@ pub fn run(
         config.key_passphrase.as_ref(),
     )?;
     key_notices.iter().for_each(on_key_notice);
+    store.set_keep_versions(config.keep_versions);
     if let Some(path) = &config.audit_log {
         store.attach_audit_log(crate::store::AuditLog::open(path)?);
     }
@@ -234,12 +247,11 @@ pub fn run(
     } else {
         "http"
     };
-    let _ = app.public_url.set(
-        config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("{scheme}://{addr}")),
-    );
+    let share_base = public_url::PublicUrl::new(config.public_url.as_deref(), scheme, addr);
+    if let Some(warning) = share_base.startup_warning() {
+        eprintln!("{warning}");
+    }
+    let _ = app.public_url.set(share_base);
     if config.tls.is_none() && !addr.ip().is_loopback() {
         eprintln!("{}", plain_http_warning(addr));
     }

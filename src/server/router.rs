@@ -132,6 +132,16 @@ pub static ROUTES: &[RouteDef] = &[
         GENERAL,
     ),
     route("/secrets/{id}/share", &[("POST", shares::create)], GENERAL),
+    route(
+        "/secrets/{id}/versions",
+        &[("GET", secrets::versions)],
+        GENERAL,
+    ),
+    route(
+        "/secrets/{id}/rollback",
+        &[("POST", secrets::rollback)],
+        GENERAL,
+    ),
     route("/secrets/{id}/shares", &[("GET", shares::list)], GENERAL),
     route("/shares/{share_id}", &[("DELETE", shares::revoke)], GENERAL),
     RouteDef {

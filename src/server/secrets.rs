@@ -5,8 +5,8 @@ use rouille::{Request, Response};
 
 use super::{ApiError, App, auth, body, respond, validate};
 use crate::api::{
-    CreateSecret, MAX_READ_REFS, ReadSecret, ReadSecrets, SecretList, SecretMeta, SecretWithValue,
-    SecretsRead, UpdateSecret,
+    CreateSecret, MAX_READ_REFS, ReadSecret, ReadSecrets, Rollback, SecretList, SecretMeta,
+    SecretVersionInfo, SecretVersionList, SecretWithValue, SecretsRead, UpdateSecret,
 };
 use crate::store::{NewSecret, SecretPatch, SecretRecord, Store};
 use crate::timefmt::rfc3339;
@@ -68,13 +68,22 @@ pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
     Ok(respond::json(200, &SecretList { secrets }))
 }
 
-/// `GET /secrets/{id}`: metadata and value.
+/// `GET /secrets/{id}[?version=N]`: metadata and value (of version N: its `version` says
+/// which). A version that never existed or is no longer kept is a 404 like a missing secret.
 pub fn get(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
     let caller = auth::caller(req, app)?;
     let user = &caller.user_id;
-    let (rec, value) =
-        app.store()?
-            .get_secret(user, &SecretId::new(id), &caller.actor, app.now())?;
+    let version = req
+        .get_param("version")
+        .map(|v| version_param(&v))
+        .transpose()?;
+    let store = app.store()?;
+    let (rec, value) = match version {
+        None => store.get_secret(user, &SecretId::new(id), &caller.actor, app.now())?,
+        Some(n) => {
+            store.get_secret_version(user, &SecretId::new(id), n, &caller.actor, app.now())?
+        }
+    };
     Ok(respond::json(
         200,
         &SecretWithValue {
@@ -121,6 +130,61 @@ pub fn update(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> 
         app.now(),
     )?;
     Ok(respond::json(200, &meta(rec)))
+}
+
+/// `GET /secrets/{id}/versions`: the kept versions (never values), newest first.
+pub fn versions(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
+    let caller = auth::caller(req, app)?;
+    let user = &caller.user_id;
+    let store = app.store()?;
+    let mut names = std::collections::HashMap::new();
+    let mut versions = Vec::new();
+    for v in store.secret_versions(user, &SecretId::new(id))? {
+        if !names.contains_key(&v.created_by) {
+            let name = store
+                .find_user_by_id(&UserId::new(v.created_by.as_str()))?
+                .map(|u| u.username);
+            names.insert(v.created_by.clone(), name);
+        }
+        versions.push(SecretVersionInfo {
+            version: v.version,
+            created_at: rfc3339(v.created_at),
+            created_by_name: names.get(&v.created_by).cloned().flatten(),
+            created_by: v.created_by,
+        });
+    }
+    Ok(respond::json(200, &SecretVersionList { versions }))
+}
+
+/// `POST /secrets/{id}/rollback {"to": N}`: version N's value becomes current again, as a
+/// new version; the answer is the secret's new metadata.
+pub fn rollback(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
+    let caller = auth::caller(req, app)?;
+    let user = &caller.user_id;
+    let input: Rollback = body::read_json(req)?;
+    if input.to == 0 {
+        return Err(ApiError::BadRequest(
+            "`to` must be a version number (1 or more)".into(),
+        ));
+    }
+    let rec = app.store()?.rollback_secret(
+        user,
+        &SecretId::new(id),
+        input.to,
+        &caller.actor,
+        app.now(),
+    )?;
+    Ok(respond::json(200, &meta(rec)))
+}
+
+/// Parses `?version=N`: a whole number from 1.
+fn version_param(raw: &str) -> Result<u64, ApiError> {
+    match raw.parse::<u64>() {
+        Ok(n) if n >= 1 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+        _ => Err(ApiError::BadRequest(
+            "`version` must be a version number (1 or more)".into(),
+        )),
+    }
 }
 
 /// `DELETE /secrets/{id}`.
@@ -258,6 +322,24 @@ fn parse_ref<'a>(raw: &'a str, field: &str) -> Result<(Option<&'a str>, &'a str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_parameters_are_whole_numbers_from_one() {
+        assert_eq!(version_param("1").unwrap(), 1);
+        assert_eq!(version_param("42").unwrap(), 42);
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "+1",
+            "1.0",
+            "x",
+            " 1",
+            "99999999999999999999999",
+        ] {
+            assert!(version_param(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn references_are_name_or_team_and_name() {

@@ -40,7 +40,7 @@ pub fn create(req: &Request, app: &App, secret_id: &str) -> Result<Response, Api
     )?;
     let url = SecretString::from(format!(
         "{}/share/{}",
-        app.public_url(),
+        app.share_base(req),
         new.token.expose_secret()
     ));
     let record = new.record;

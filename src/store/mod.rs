@@ -19,6 +19,7 @@ mod sessions;
 mod shares;
 pub mod tables;
 mod users;
+mod versions;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,7 @@ pub use secrets::{NewSecret, SecretPatch, SecretRecord};
 pub use sessions::{LAST_USED_GRANULARITY_SECS, ListedSession, Session, session_id};
 pub use shares::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
 pub use users::UserRecord;
+pub use versions::{DEFAULT_KEEP_VERSIONS, MAX_KEEP_VERSIONS, SecretVersion};
 pub use write::{CommitStats, MAX_BATCH, Tx};
 
 use audit_keys::{AuditKeys, SignedHead};
@@ -151,6 +153,8 @@ pub struct Store {
     /// Started by the first write, stopped by `&mut self` operations that need the database
     /// to themselves (attaching observers, rotation, compaction) and on drop.
     committer: OnceLock<Committer>,
+    /// Values of each secret kept, the current one included (see `versions`).
+    keep_versions: u32,
 }
 
 impl Drop for Store {
@@ -227,6 +231,7 @@ impl Store {
                 writer: std::sync::Mutex::new(None),
             }),
             committer: OnceLock::new(),
+            keep_versions: versions::DEFAULT_KEEP_VERSIONS,
         }
     }
 

@@ -11,8 +11,8 @@
 //! Each re-keying is one write transaction, so the database is entirely under the old key or
 //! entirely under the new one.
 //!
-//! Values sealed under data keys live in exactly the tables `SECRET_VALUES` and
-//! `SHARE_PAYLOADS`. A new table holding keyring-sealed values must be re-sealed here too, or
+//! Values sealed under data keys live in exactly the tables `SECRET_VALUES`,
+//! `SECRET_VERSIONS` and `SHARE_PAYLOADS`. A new table holding keyring-sealed values must be re-sealed here too, or
 //! retiring the old data key would leave its rows unreadable.
 //!
 //! Master key swap, crash by crash (K = the key file, K.new = `pending_master_path(K)`):
@@ -38,7 +38,8 @@ use super::audit::{Action, Actor, Event};
 use super::secrets::{SEAL_PURPOSE, SecretRecord, seal_parts};
 use super::shares::{ShareRecord, payload_ctx};
 use super::tables::{
-    DATA_KEYS, META, META_ACTIVE_DATA_KEY, SECRET_VALUES, SECRETS, SHARE_PAYLOADS, SHARES,
+    DATA_KEYS, META, META_ACTIVE_DATA_KEY, SECRET_VALUES, SECRET_VERSIONS, SECRETS, SHARE_PAYLOADS,
+    SHARES,
 };
 use super::{Store, StoreError, keys, open_database, schema};
 use crate::crypto::key_file::{self, KeyPassphrase};
@@ -63,7 +64,7 @@ pub struct MasterRotation {
     pub data_key: u32,
     /// Ids of the data keys deleted.
     pub retired: Vec<u32>,
-    /// Secret values re-sealed under the new data key.
+    /// Secret values (kept older versions included) re-sealed under the new data key.
     pub secrets: usize,
     /// Pending share payloads re-sealed under the new data key.
     pub shares: usize,
@@ -93,7 +94,7 @@ pub struct DataKeyRotation {
     pub key_id: u32,
     /// Ids of the data keys deleted.
     pub retired: Vec<u32>,
-    /// Secret values re-sealed.
+    /// Secret values re-sealed, kept older versions included.
     pub secrets: usize,
     /// Pending share payloads re-sealed.
     pub shares: usize,
@@ -289,9 +290,11 @@ impl Store {
 }
 
 /// Calls `f` with every value sealed under a data key and the context it is bound to:
-/// `SECRET_VALUES` rows (bound to their record's owner, id and version) and the outer layer
+/// `SECRET_VALUES` rows (bound to their record's owner, id and version), `SECRET_VERSIONS`
+/// rows (bound to owner, id and their own version) and the outer layer
 /// of `SHARE_PAYLOADS` rows (bound to their share's id). Whatever `f` returns `Some` for
-/// replaces that row. Returns how many secret values and share payloads it saw.
+/// replaces that row. Returns how many secret values (older versions included) and share
+/// payloads it saw.
 fn for_each_sealed(
     txn: &WriteTransaction,
     mut f: impl FnMut(&[u8], &SealContext) -> Result<Option<Vec<u8>>, StoreError>,
@@ -321,6 +324,31 @@ fn for_each_sealed(
         }
         for (id, sealed) in &replaced {
             values.insert(id.as_str(), sealed.as_slice())?;
+        }
+        // Older versions are sealed under the same keys: left out, they would become
+        // unreadable the moment the key they were sealed under is retired.
+        let mut versions = txn.open_table(SECRET_VERSIONS)?;
+        let mut replaced = Vec::new();
+        for entry in versions.iter()? {
+            let (key, sealed) = entry?;
+            let (id, version) = key.value();
+            let row = records
+                .get(id)?
+                .ok_or_else(|| StoreError::Corrupt("a secret version without its secret".into()))?;
+            let rec: SecretRecord = Store::decode(row.value(), "secret")?;
+            let version_bytes = version.to_be_bytes();
+            let parts = seal_parts(&rec.owner, &rec.id, &version_bytes);
+            let ctx = SealContext {
+                purpose: SEAL_PURPOSE,
+                parts: &parts,
+            };
+            seen += 1;
+            if let Some(new) = f(sealed.value(), &ctx)? {
+                replaced.push((id.to_string(), version, new));
+            }
+        }
+        for (id, version, sealed) in &replaced {
+            versions.insert((id.as_str(), *version), sealed.as_slice())?;
         }
         seen
     };
@@ -718,7 +746,8 @@ mod tests {
 
         let r = store.rotate_data_key(&master).unwrap();
         assert_eq!((r.key_id, r.retired.as_slice()), (2, [1].as_slice()));
-        assert_eq!((r.secrets, r.shares), (301, 2));
+        // 301 current values and recs[0]'s version 1.
+        assert_eq!((r.secrets, r.shares), (302, 2));
         assert!(r.compaction_warning.is_none(), "{:?}", r.compaction_warning);
 
         // Not even freed pages of the file hold a value the old key opens: every run of
@@ -800,7 +829,22 @@ mod tests {
         let r = reopened.rotate_data_key(&master).unwrap();
         assert_eq!(
             (r.key_id, r.retired.as_slice(), r.secrets),
-            (3, [2].as_slice(), 301)
+            (3, [2].as_slice(), 302)
+        );
+        // The older version was re-sealed too: it still opens with only key 3 left.
+        assert_eq!(
+            reopened
+                .get_secret_version(
+                    &crate::ids::UserId::new("alice"),
+                    &recs[0].id,
+                    1,
+                    &test_actor(),
+                    0
+                )
+                .unwrap()
+                .1
+                .expose_secret(),
+            value(0)
         );
     }
 

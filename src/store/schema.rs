@@ -8,7 +8,7 @@ use super::StoreError;
 use super::tables::*;
 
 /// The schema this build reads and writes.
-pub const CURRENT_VERSION: u32 = 4;
+pub const CURRENT_VERSION: u32 = 5;
 /// The version from which the audit trail is keyed and has an authenticated head.
 pub const AUDIT_HEAD_SINCE: u32 = 4;
 
@@ -40,6 +40,9 @@ pub fn migrate(txn: &WriteTransaction) -> Result<u32, StoreError> {
     }
     if found < 4 {
         migrate_3_to_4(txn)?;
+    }
+    if found < 5 {
+        migrate_4_to_5(txn)?;
     }
     if found != CURRENT_VERSION {
         txn.open_table(META)?.insert(
@@ -85,6 +88,29 @@ fn migrate_3_to_4(txn: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Version 5 keeps older values of secrets, and who set each version when. Existing
+/// secrets get a row for their current version, dated by their last update (the best
+/// record of when the value was set) and credited to their owner.
+fn migrate_4_to_5(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(SECRET_VERSIONS)?;
+    let mut info = txn.open_table(SECRET_VERSION_INFO)?;
+    let secrets = txn.open_table(SECRETS)?;
+    for entry in secrets.iter()? {
+        let (_, row) = entry?;
+        let rec: super::SecretRecord = serde_json::from_slice(row.value())
+            .map_err(|_| StoreError::Corrupt("secret row".into()))?;
+        if info.get((rec.id.as_str(), rec.version))?.is_none() {
+            let row = super::versions::VersionInfo {
+                created_at: rec.updated_at,
+                created_by: rec.owner.to_string(),
+            };
+            let row = serde_json::to_vec(&row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            info.insert((rec.id.as_str(), rec.version), row.as_slice())?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads a big-endian u32 stored in `META`.
 pub fn decode_u32(bytes: &[u8]) -> Result<u32, StoreError> {
     bytes
@@ -97,6 +123,48 @@ pub fn decode_u32(bytes: &[u8]) -> Result<u32, StoreError> {
 mod tests {
     use super::*;
     use redb::{Database, ReadableDatabase, TableHandle};
+
+    #[test]
+    fn version_5_dates_and_credits_the_current_value_of_existing_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("db")).unwrap();
+        // A file as version 4 left it, with one secret at version 3.
+        let txn = db.begin_write().unwrap();
+        create_v1(&txn).unwrap();
+        migrate_1_to_2(&txn).unwrap();
+        migrate_2_to_3(&txn).unwrap();
+        migrate_3_to_4(&txn).unwrap();
+        let rec = crate::store::SecretRecord {
+            id: "s1".into(),
+            owner: "alice-id".into(),
+            name: "db".into(),
+            description: String::new(),
+            tags: vec![],
+            version: 3,
+            created_at: 10,
+            updated_at: 30,
+        };
+        txn.open_table(SECRETS)
+            .unwrap()
+            .insert("s1", serde_json::to_vec(&rec).unwrap().as_slice())
+            .unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(META_SCHEMA_VERSION, 4u32.to_be_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+
+        let txn = db.begin_write().unwrap();
+        assert_eq!(migrate(&txn).unwrap(), 4);
+        txn.commit().unwrap();
+        let read = db.begin_read().unwrap();
+        let info = read.open_table(SECRET_VERSION_INFO).unwrap();
+        let row = info.get(("s1", 3)).unwrap().unwrap();
+        let row: crate::store::versions::VersionInfo = serde_json::from_slice(row.value()).unwrap();
+        assert_eq!((row.created_at, row.created_by.as_str()), (30, "alice-id"));
+        assert!(info.get(("s1", 2)).unwrap().is_none());
+        assert!(read.open_table(SECRET_VERSIONS).is_ok());
+    }
 
     #[test]
     fn a_version_1_file_is_upgraded_and_a_newer_one_refused() {

@@ -83,8 +83,10 @@ impl Store {
             updated_at: now,
         };
         let sealed = seal_value(&self.core.keyring, &rec, &new.value)?;
+        let by = super::versions::author(actor);
         self.write(actor, now, move |tx| {
             tx.insert_secret(&rec, &sealed)?;
+            tx.record_version(&rec.id, rec.version, &by)?;
             let target = Some(format!("secret:{}", rec.id));
             tx.audit(Event::ok(Action::SecretCreate, target, Some(&rec.owner)))?;
             Ok(rec.clone())
@@ -198,6 +200,17 @@ impl Store {
         self.peek_owned(owner, id)?.ok_or(StoreError::NotFound)
     }
 
+    /// `owner`'s secret `id`'s metadata, never its value; `None` for a missing id and
+    /// another owner's alike. Not audited: it tells the owner only what `ls` does.
+    pub fn owned_secret(&self, owner: &str, id: &str) -> Result<Option<SecretRecord>, StoreError> {
+        let txn = self.core.db.begin_read()?;
+        match owned_record(&txn.open_table(SECRETS)?, owner, id) {
+            Ok(rec) => Ok(Some(rec)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn peek_owned(
         &self,
         owner: &UserId,
@@ -239,6 +252,7 @@ impl Store {
         now: i64,
     ) -> Result<SecretRecord, StoreError> {
         let (owner, id) = (owner.clone(), id.clone());
+        let (by, keep) = (super::versions::author(actor), self.keep_versions);
         self.write(actor, now, move |tx| {
             let Some(mut rec) = tx.secret(&owner, &id)? else {
                 tx.audit_miss(Action::SecretUpdate, &id)?;
@@ -257,14 +271,11 @@ impl Store {
                 rec.tags = t.clone();
             }
             rec.updated_at = tx.now();
-            let sealed = match &patch.value {
-                Some(value) => {
-                    rec.version += 1;
-                    Some(seal_value(tx.keyring(), &rec, value)?)
-                }
-                None => None,
-            };
-            tx.put_secret(&rec, sealed.as_deref())?;
+            // A new value is a new version; the old one joins the history.
+            match &patch.value {
+                Some(value) => tx.set_value(&mut rec, value, &by, keep)?,
+                None => tx.put_secret(&rec, None)?,
+            }
             let target = Some(format!("secret:{id}"));
             tx.audit(Event::ok(Action::SecretUpdate, target, Some(&owner)))?;
             Ok(Ok(rec))
@@ -340,7 +351,11 @@ impl Tx<'_> {
     }
 
     /// Writes a secret's metadata, and its sealed value when given.
-    fn put_secret(&self, rec: &SecretRecord, sealed: Option<&[u8]>) -> Result<(), StoreError> {
+    pub(super) fn put_secret(
+        &self,
+        rec: &SecretRecord,
+        sealed: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
         self.txn
             .open_table(SECRETS)?
             .insert(rec.id.as_str(), Store::encode(rec)?.as_slice())?;
@@ -376,11 +391,11 @@ impl Tx<'_> {
         self.txn
             .open_table(SECRET_NAMES)?
             .remove((rec.owner.as_str(), rec.name.as_str()))?;
-        Ok(())
+        self.remove_versions(id)
     }
 }
 
-fn seal_value(
+pub(super) fn seal_value(
     keyring: &Keyring,
     rec: &SecretRecord,
     value: &SecretString,
@@ -397,7 +412,7 @@ fn seal_value(
 }
 
 /// The opened value of `rec`, read from `values` (a read or a write transaction's).
-fn stored_value(
+pub(super) fn stored_value(
     keyring: &Keyring,
     values: &impl ReadableTable<&'static str, &'static [u8]>,
     rec: &SecretRecord,
@@ -405,10 +420,21 @@ fn stored_value(
     let sealed = values
         .get(rec.id.as_str())?
         .ok_or_else(|| StoreError::Corrupt("secret without a value".into()))?;
-    let version = rec.version.to_be_bytes();
-    let parts = seal_parts(&rec.owner, &rec.id, &version);
+    open_sealed(keyring, sealed.value(), &rec.owner, &rec.id, rec.version)
+}
+
+/// Opens a secret value sealed to (`owner`, `id`, `version`).
+pub(super) fn open_sealed(
+    keyring: &Keyring,
+    sealed: &[u8],
+    owner: &str,
+    id: &str,
+    version: u64,
+) -> Result<SecretString, StoreError> {
+    let version = version.to_be_bytes();
+    let parts = seal_parts(owner, id, &version);
     let plain = keyring.open(
-        sealed.value(),
+        sealed,
         &SealContext {
             purpose: SEAL_PURPOSE,
             parts: &parts,

@@ -50,3 +50,13 @@ pub const AUDIT_KEYS: TableDefinition<u32, &[u8]> = TableDefinition::new("audit_
 pub const META_AUDIT_HEAD: &str = "audit_head";
 /// `META` key of the HMAC tag over `AUDIT_KEYS` (see `crypto::key_set::audit_tag`).
 pub const META_AUDIT_KEYS_MAC: &str = "audit_keys_mac";
+
+/// Older values of secrets by (secret id, version), each sealed exactly like `SECRET_VALUES`
+/// rows (same keyring, bound to owner, id and *that* version, so one version cannot be passed
+/// off as another). The current value stays in `SECRET_VALUES`.
+pub const SECRET_VERSIONS: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("secret_versions");
+/// (secret id, version) -> JSON `VersionInfo` (when and by whom the value was set), for the
+/// current version and every kept older one.
+pub const SECRET_VERSION_INFO: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("secret_version_info");
