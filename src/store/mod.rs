@@ -10,6 +10,7 @@
 pub mod audit;
 mod audit_keys;
 mod audit_vocab;
+pub mod backup;
 mod keys;
 mod rotation;
 mod schema;

@@ -50,3 +50,7 @@ pub const AUDIT_KEYS: TableDefinition<u32, &[u8]> = TableDefinition::new("audit_
 pub const META_AUDIT_HEAD: &str = "audit_head";
 /// `META` key of the HMAC tag over `AUDIT_KEYS` (see `crypto::key_set::audit_tag`).
 pub const META_AUDIT_KEYS_MAC: &str = "audit_keys_mac";
+
+/// Only in backup files (`store::backup`): `"manifest"` -> JSON `Manifest`, what the snapshot
+/// held when it was taken, so the file can be checked on its own.
+pub const BACKUP_MANIFEST: TableDefinition<&str, &[u8]> = TableDefinition::new("backup_manifest");
