@@ -642,6 +642,88 @@ pub enum AdminCommand {
     /// Add a new data key, re-seal every secret and pending share link under it in one
     /// transaction, and delete the old data key.
     RotateDataKey(DataDirArgs),
+    /// Write a consistent snapshot of the database to a file, while the server runs or not.
+    ///
+    /// With a server running on DIR, the server makes it (through the admin channel,
+    /// DIR/admin.sock) from one read transaction while writes go on; otherwise the files are
+    /// opened read-only. The master key is never in it: back the key file up separately.
+    /// Exit codes: 0 written, 1 failed, 2 bad --recipient.
+    Backup(BackupArgs),
+    /// Check a backup file on its own, read-only: every table against its manifest, schema
+    /// version, audit trail links and head; with --key-file also the keyed audit chain and
+    /// that the key opens it. Exit codes: 0 whole, 1 damaged or unreadable, 2 usage.
+    VerifyBackup(VerifyBackupArgs),
+    /// Put a backup in place as DIR's database (server stopped), atomically, after checking
+    /// that the key file opens it. Exit codes: 0 restored, 1 failed (nothing replaced),
+    /// 2 usage, 5 DIR already holds a database and --force was not given.
+    Restore(RestoreArgs),
+}
+
+/// `secretctl admin backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The server's data directory.
+    #[arg(
+        long,
+        env = "SECRETCTL_DATA_DIR",
+        default_value = DEFAULT_DATA_DIR,
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Where to write the backup (replaced atomically; mode 0600).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Encrypt the backup to this age recipient (age1...), because backups travel.
+    #[arg(long, value_name = "AGE_RECIPIENT")]
+    pub recipient: Option<String>,
+
+    #[command(flatten)]
+    pub json: JsonOpt,
+}
+
+/// `secretctl admin verify-backup`.
+#[derive(Debug, Args)]
+pub struct VerifyBackupArgs {
+    /// The backup file (never written to).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// age identity file that decrypts a backup made with --recipient.
+    #[arg(long, value_name = "KEYFILE")]
+    pub identity: Option<PathBuf>,
+
+    /// The master key file: also check the keyed audit chain and that the key opens the
+    /// backup. Without it the chain's structure is checked, not its keyed links.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+
+    /// Read the key file's passphrase from FILE (a trailing newline is dropped).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub json: JsonOpt,
+}
+
+/// `secretctl admin restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// age identity file that decrypts a backup made with --recipient.
+    #[arg(long, value_name = "KEYFILE")]
+    pub identity: Option<PathBuf>,
+
+    /// Replace the database DIR already holds.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub dir: DataDirArgs,
 }
 
 /// A key file and its passphrase.

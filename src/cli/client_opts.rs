@@ -132,6 +132,9 @@ impl Command {
                 AdminCommand::UnsealKey(a) => a.output.json,
                 AdminCommand::RotateMaster(a) => a.dir.output.json,
                 AdminCommand::RotateDataKey(a) => a.output.json,
+                AdminCommand::Backup(a) => a.json.json,
+                AdminCommand::VerifyBackup(a) => a.json.json,
+                AdminCommand::Restore(a) => a.dir.output.json,
             },
             _ => false,
         }
@@ -170,6 +173,9 @@ impl Command {
                 AdminCommand::UnsealKey(a) => &mut a.output.json,
                 AdminCommand::RotateMaster(a) => &mut a.dir.output.json,
                 AdminCommand::RotateDataKey(a) => &mut a.output.json,
+                AdminCommand::Backup(a) => &mut a.json.json,
+                AdminCommand::VerifyBackup(a) => &mut a.json.json,
+                AdminCommand::Restore(a) => &mut a.dir.output.json,
             }),
             _ => Target::Nothing,
         }

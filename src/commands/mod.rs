@@ -5,7 +5,9 @@
 
 mod account;
 mod admin;
+mod admin_client;
 mod audit;
+mod backup;
 mod context;
 mod export;
 mod inject;

@@ -277,6 +277,18 @@ pub fn backup_offline(db_path: &Path, dest: &Path, now: i64) -> Result<Manifest,
     write_snapshot(db.begin_read()?, dest, now)
 }
 
+/// True when a process holds the database at `path` open (a server); a missing or
+/// unreadable file is not in use.
+pub fn in_use(path: &Path) -> Result<bool, StoreError> {
+    if !path.exists() {
+        return Ok(false);
+    }
+    match ReadOnlyDatabase::open(path) {
+        Err(redb::DatabaseError::DatabaseAlreadyOpen) => Ok(true),
+        _ => Ok(false),
+    }
+}
+
 fn open_read_only(path: &Path) -> Result<ReadOnlyDatabase, StoreError> {
     ReadOnlyDatabase::open(path).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyInUse(path.to_path_buf()),
