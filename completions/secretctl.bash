@@ -103,8 +103,14 @@ _secretctl() {
             secretctl__subcmd__account__subcmd__help,show)
                 cmd="secretctl__subcmd__account__subcmd__help__subcmd__show"
                 ;;
+            secretctl__subcmd__admin,backup)
+                cmd="secretctl__subcmd__admin__subcmd__backup"
+                ;;
             secretctl__subcmd__admin,help)
                 cmd="secretctl__subcmd__admin__subcmd__help"
+                ;;
+            secretctl__subcmd__admin,restore)
+                cmd="secretctl__subcmd__admin__subcmd__restore"
                 ;;
             secretctl__subcmd__admin,rotate-data-key)
                 cmd="secretctl__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key"
@@ -118,8 +124,17 @@ _secretctl() {
             secretctl__subcmd__admin,unseal-key)
                 cmd="secretctl__subcmd__admin__subcmd__unseal__subcmd__key"
                 ;;
+            secretctl__subcmd__admin,verify-backup)
+                cmd="secretctl__subcmd__admin__subcmd__verify__subcmd__backup"
+                ;;
+            secretctl__subcmd__admin__subcmd__help,backup)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__backup"
+                ;;
             secretctl__subcmd__admin__subcmd__help,help)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__admin__subcmd__help,restore)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__restore"
                 ;;
             secretctl__subcmd__admin__subcmd__help,rotate-data-key)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__rotate__subcmd__data__subcmd__key"
@@ -132,6 +147,9 @@ _secretctl() {
                 ;;
             secretctl__subcmd__admin__subcmd__help,unseal-key)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__unseal__subcmd__key"
+                ;;
+            secretctl__subcmd__admin__subcmd__help,verify-backup)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__verify__subcmd__backup"
                 ;;
             secretctl__subcmd__audit,help)
                 cmd="secretctl__subcmd__audit__subcmd__help"
@@ -214,6 +232,12 @@ _secretctl() {
             secretctl__subcmd__help__subcmd__account,show)
                 cmd="secretctl__subcmd__help__subcmd__account__subcmd__show"
                 ;;
+            secretctl__subcmd__help__subcmd__admin,backup)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__backup"
+                ;;
+            secretctl__subcmd__help__subcmd__admin,restore)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__restore"
+                ;;
             secretctl__subcmd__help__subcmd__admin,rotate-data-key)
                 cmd="secretctl__subcmd__help__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key"
                 ;;
@@ -225,6 +249,9 @@ _secretctl() {
                 ;;
             secretctl__subcmd__help__subcmd__admin,unseal-key)
                 cmd="secretctl__subcmd__help__subcmd__admin__subcmd__unseal__subcmd__key"
+                ;;
+            secretctl__subcmd__help__subcmd__admin,verify-backup)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__verify__subcmd__backup"
                 ;;
             secretctl__subcmd__help__subcmd__audit,verify)
                 cmd="secretctl__subcmd__help__subcmd__audit__subcmd__verify"
@@ -384,7 +411,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin)
-            opts="-h --help seal-key unseal-key rotate-master rotate-data-key help"
+            opts="-h --help seal-key unseal-key rotate-master rotate-data-key backup verify-backup restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -397,8 +424,38 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__admin__subcmd__backup)
+            opts="-o -h --data-dir --output --recipient --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --recipient)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__admin__subcmd__help)
-            opts="seal-key unseal-key rotate-master rotate-data-key help"
+            opts="seal-key unseal-key rotate-master rotate-data-key backup verify-backup restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -411,7 +468,35 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__admin__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -474,6 +559,50 @@ _secretctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__verify__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__restore)
+            opts="-h --identity --force --data-dir --key-file --passphrase-file --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -562,6 +691,32 @@ _secretctl() {
                 return 0
             fi
             case "${prev}" in
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__verify__subcmd__backup)
+            opts="-h --identity --key-file --passphrase-file --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -818,8 +973,36 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help__subcmd__admin)
-            opts="seal-key unseal-key rotate-master rotate-data-key"
+            opts="seal-key unseal-key rotate-master rotate-data-key backup verify-backup restore"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__restore)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -874,6 +1057,20 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help__subcmd__admin__subcmd__unseal__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__verify__subcmd__backup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

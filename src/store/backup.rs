@@ -273,7 +273,13 @@ pub fn backup_offline(db_path: &Path, dest: &Path, now: i64) -> Result<Manifest,
     if !db_path.is_file() {
         return Err(StoreError::NoDatabase(db_path.to_path_buf()));
     }
-    let db = open_read_only(db_path)?;
+    let db = open_read_only(db_path).map_err(|e| match e {
+        StoreError::DbFile {
+            source: redb::DatabaseError::RepairAborted,
+            ..
+        } => StoreError::NeedsRecovery(db_path.to_path_buf()),
+        e => e,
+    })?;
     write_snapshot(db.begin_read()?, dest, now)
 }
 

@@ -110,6 +110,11 @@ pub enum StoreError {
     WriteLost,
     #[error("cannot start the commit thread: {0}")]
     CommitterThread(#[source] std::io::Error),
+    /// A read-only open met a file a crash left unrecovered (only a writable open repairs).
+    #[error(
+        "database {0} was not closed cleanly (a crash?): start the server once so it recovers the file, then back up through it"
+    )]
+    NeedsRecovery(PathBuf),
 }
 
 impl StoreError {

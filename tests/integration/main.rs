@@ -7,6 +7,7 @@ mod alerts;
 mod api;
 mod assets;
 mod audit;
+mod backup;
 mod browser;
 mod cli;
 mod hardening;
