@@ -27,13 +27,22 @@ pub fn bearer(req: &Request) -> Option<&str> {
         .then_some(token)
 }
 
-/// The authenticated user; 401 for a missing, unknown or expired token.
+/// The authenticated user; 401 for a missing, unknown or expired token, and for the token
+/// of an account an operator has disabled (checked on every request, so a disable takes
+/// effect at the next one even if a session row survived it).
 pub fn caller(req: &Request, app: &App) -> Result<Caller, ApiError> {
     let token = bearer(req).ok_or(ApiError::Unauthorized)?;
-    let session = app
-        .store()?
+    let store = app.store()?;
+    let session = store
         .find_session(&token_hash(token), app.now())?
         .ok_or(ApiError::Unauthorized)?;
+    let user = store
+        .find_user_by_id(&session.user_id)?
+        .ok_or(ApiError::Unauthorized)?;
+    if user.disabled {
+        return Err(ApiError::Unauthorized);
+    }
+    drop(store);
     let mut actor = anonymous(req, app);
     actor.user_id = Some(session.user_id.clone());
     Ok(Caller {

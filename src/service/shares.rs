@@ -145,16 +145,28 @@ pub fn create(
     Ok(NewShare { record, token: tok })
 }
 
-/// The live link behind `token`, if any; reads only, records nothing.
+/// The live link behind `token`, if any; reads only, records nothing. A link of an account
+/// an operator disabled without `--keep-links` is no link at all, to everyone.
 pub fn find_live(ctx: &Ctx, token: &str) -> Result<Option<LiveShare>, ServiceError> {
     if !share::plausible_token(token) {
         return Ok(None);
     }
     let lookup = share::lookup(token);
+    let Some(record) = ctx.store.find_share(&lookup, ctx.now)? else {
+        return Ok(None);
+    };
+    if owner_suspends_links(ctx, &record)? {
+        return Ok(None);
+    }
+    Ok(Some(LiveShare { lookup, record }))
+}
+
+/// True when the link's owner is disabled and their links with them.
+fn owner_suspends_links(ctx: &Ctx, share: &ShareRecord) -> Result<bool, ServiceError> {
     Ok(ctx
         .store
-        .find_share(&lookup, ctx.now)?
-        .map(|record| LiveShare { lookup, record }))
+        .find_user_by_id(&share.owner)?
+        .is_some_and(|u| u.links_suspended()))
 }
 
 fn share_event(action: Action, share: &ShareRecord) -> Event {
@@ -182,6 +194,16 @@ pub fn redeem(
     passphrase: Option<&SecretString>,
     expected_views: Option<u32>,
 ) -> Result<Attempt, ServiceError> {
+    if share::plausible_token(token) {
+        // A suspended link must not reach the store's redemption below, which would spend
+        // it: it answers like an unknown one, and is not audited (nothing happened to it).
+        let lookup = share::lookup(token);
+        if let Some(record) = ctx.store.find_share(&lookup, ctx.now)?
+            && owner_suspends_links(ctx, &record)?
+        {
+            return Ok(Attempt::NotFound);
+        }
+    }
     let found = find_live(ctx, token)?.map(|s| s.record);
     // A dead or unknown link: only the address's first attempt this minute is recorded (the
     // store audits it, against the owner when a tombstone remembers the link); the rest are

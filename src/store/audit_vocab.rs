@@ -46,6 +46,16 @@ pub enum Action {
     AdminRotateDataKey,
     #[serde(rename = "admin.rotate_master")]
     AdminRotateMaster,
+    #[serde(rename = "admin.user_disable")]
+    AdminUserDisable,
+    #[serde(rename = "admin.user_enable")]
+    AdminUserEnable,
+    #[serde(rename = "admin.user_reset_password")]
+    AdminUserResetPassword,
+    #[serde(rename = "admin.sessions_revoke")]
+    AdminSessionsRevoke,
+    #[serde(rename = "account.set_password")]
+    AccountSetPassword,
 }
 
 /// How it came out.
@@ -103,6 +113,11 @@ impl Action {
             Action::RateLimitHit => "rate_limit.hit",
             Action::AdminRotateDataKey => "admin.rotate_data_key",
             Action::AdminRotateMaster => "admin.rotate_master",
+            Action::AdminUserDisable => "admin.user_disable",
+            Action::AdminUserEnable => "admin.user_enable",
+            Action::AdminUserResetPassword => "admin.user_reset_password",
+            Action::AdminSessionsRevoke => "admin.sessions_revoke",
+            Action::AccountSetPassword => "account.set_password",
         }
     }
 }
@@ -167,6 +182,11 @@ mod tests {
             Action::RateLimitHit,
             Action::AdminRotateDataKey,
             Action::AdminRotateMaster,
+            Action::AdminUserDisable,
+            Action::AdminUserEnable,
+            Action::AdminUserResetPassword,
+            Action::AdminSessionsRevoke,
+            Action::AccountSetPassword,
         ];
         for a in actions {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));
