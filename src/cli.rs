@@ -657,6 +657,104 @@ pub enum AdminCommand {
     /// that the key file opens it. Exit codes: 0 restored, 1 failed (nothing replaced),
     /// 2 usage, 5 DIR already holds a database and --force was not given.
     Restore(RestoreArgs),
+    /// Operator commands on accounts: list, disable, enable, reset a password.
+    ///
+    /// Through the running server's admin channel when one answers on DIR, else on the files
+    /// (the key file is needed then). Every change is audited, in the user's own trail too.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Operator commands on sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+/// `secretctl admin users`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List every user: name, created, last login (newest live session), secrets, disabled.
+    /// Exit codes: 0, 1 failed.
+    Ls(DataDirArgs),
+    /// Disable an account: its logins and tokens are refused at once (its sessions are
+    /// revoked) and its share links stop working unless --keep-links.
+    /// Exit codes: 0, 1 failed, 4 no such user.
+    Disable(DisableUserArgs),
+    /// Enable a disabled account again (its links work again too).
+    /// Exit codes: 0, 1 failed, 4 no such user.
+    Enable(UserArgs),
+    /// Replace an account's password with a one-time password, printed once on stdout, and
+    /// revoke its sessions. Logging in with it answers 403 password_change_required until the
+    /// account sets a new password (PUT /account/password); after 24 h it is dead.
+    /// Exit codes: 0, 1 failed, 4 no such user.
+    ResetPassword(UserArgs),
+}
+
+/// `secretctl admin sessions`.
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Revoke every session of a user (their tokens are refused from the next request on).
+    /// Exit codes: 0, 1 failed, 4 no such user.
+    Revoke(RevokeSessionsArgs),
+}
+
+/// A username and the data dir.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// The account's username.
+    #[arg(value_name = "NAME")]
+    pub username: String,
+
+    #[command(flatten)]
+    pub dir: DataDirArgs,
+}
+
+/// `secretctl admin users disable`.
+#[derive(Debug, Args)]
+pub struct DisableUserArgs {
+    #[command(flatten)]
+    pub user: UserArgs,
+
+    /// Let the account's share links keep working while it is disabled.
+    #[arg(long)]
+    pub keep_links: bool,
+}
+
+/// `secretctl admin sessions revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeSessionsArgs {
+    /// The account whose sessions end.
+    #[arg(long = "user", value_name = "NAME")]
+    pub username: String,
+
+    #[command(flatten)]
+    pub dir: DataDirArgs,
+}
+
+impl AdminCommand {
+    /// The `--json` flag of the user and session commands.
+    pub fn operator_json(&self) -> Option<bool> {
+        Some(match self {
+            AdminCommand::Users(UsersCommand::Ls(a)) => a.output.json,
+            AdminCommand::Users(UsersCommand::Disable(a)) => a.user.dir.output.json,
+            AdminCommand::Users(UsersCommand::Enable(a) | UsersCommand::ResetPassword(a)) => {
+                a.dir.output.json
+            }
+            AdminCommand::Sessions(SessionsCommand::Revoke(a)) => a.dir.output.json,
+            _ => return None,
+        })
+    }
+
+    /// [`AdminCommand::operator_json`], to set.
+    pub fn operator_json_mut(&mut self) -> Option<&mut bool> {
+        Some(match self {
+            AdminCommand::Users(UsersCommand::Ls(a)) => &mut a.output.json,
+            AdminCommand::Users(UsersCommand::Disable(a)) => &mut a.user.dir.output.json,
+            AdminCommand::Users(UsersCommand::Enable(a) | UsersCommand::ResetPassword(a)) => {
+                &mut a.dir.output.json
+            }
+            AdminCommand::Sessions(SessionsCommand::Revoke(a)) => &mut a.dir.output.json,
+            _ => return None,
+        })
+    }
 }
 
 /// `secretctl admin backup`.

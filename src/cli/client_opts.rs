@@ -135,6 +135,9 @@ impl Command {
                 AdminCommand::Backup(a) => a.json.json,
                 AdminCommand::VerifyBackup(a) => a.json.json,
                 AdminCommand::Restore(a) => a.dir.output.json,
+                AdminCommand::Users(_) | AdminCommand::Sessions(_) => {
+                    cmd.operator_json().unwrap_or(false)
+                }
             },
             _ => false,
         }
@@ -176,6 +179,12 @@ impl Command {
                 AdminCommand::Backup(a) => &mut a.json.json,
                 AdminCommand::VerifyBackup(a) => &mut a.json.json,
                 AdminCommand::Restore(a) => &mut a.dir.output.json,
+                AdminCommand::Users(_) | AdminCommand::Sessions(_) => {
+                    match cmd.operator_json_mut() {
+                        Some(json) => json,
+                        None => return Target::Nothing,
+                    }
+                }
             }),
             _ => Target::Nothing,
         }

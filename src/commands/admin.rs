@@ -28,6 +28,8 @@ pub fn run(ctx: &Context, cmd: &AdminCommand) -> Result<(), CliError> {
         AdminCommand::Backup(args) => super::backup::backup(ctx, args),
         AdminCommand::VerifyBackup(args) => super::backup::verify_backup(ctx, args),
         AdminCommand::Restore(args) => super::backup::restore(ctx, args),
+        AdminCommand::Users(cmd) => super::admin_users::users(ctx, cmd),
+        AdminCommand::Sessions(cmd) => super::admin_users::sessions(ctx, cmd),
     }
 }
 

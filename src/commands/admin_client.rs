@@ -66,7 +66,10 @@ impl Channel {
             ));
         }
         match serde_json::from_str::<AdminResponse>(&answer) {
-            Ok(AdminResponse::Error { message }) => Err(CliError::Other(message)),
+            Ok(AdminResponse::Error { message, not_found }) => Err(match not_found {
+                true => CliError::NotFound(message),
+                false => CliError::Other(message),
+            }),
             Ok(r) => Ok(r),
             Err(e) => Err(CliError::Other(format!(
                 "the server answered the admin channel with something unexpected ({e}): is it the same secretctl version?"

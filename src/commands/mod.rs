@@ -6,6 +6,7 @@
 mod account;
 mod admin;
 mod admin_client;
+mod admin_users;
 mod audit;
 mod backup;
 mod context;

@@ -8,7 +8,8 @@
 //!
 //! Protocol: one request per connection. The client writes one JSON line ([`AdminRequest`]);
 //! the server answers with one JSON line ([`AdminResponse`]); a `backup` answer is followed
-//! by exactly `bytes` raw bytes: the snapshot file. The socket is created at start (a stale
+//! by exactly `bytes` raw bytes: the snapshot file. The user operations are carried out by
+//! [`operate`], which `secretctl admin` also calls on the files when no server runs. The socket is created at start (a stale
 //! one left by a crash is replaced) and removed on clean shutdown.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -22,7 +23,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::App;
+use crate::crypto::password::PasswordHasher;
+use crate::sensitive::ExposeSecret;
 use crate::store::backup::Manifest;
+use crate::store::{Actor, Store, StoreError, UserSummary};
 
 /// Name of the socket in the data dir.
 pub const SOCKET_FILE: &str = "admin.sock";
@@ -40,16 +44,126 @@ const IO_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum AdminRequest {
     /// A consistent snapshot of the database, streamed after the answer line.
     Backup,
+    /// Every user, with secret count, last login and holds.
+    UsersList,
+    /// Refuse the user's logins and sessions; their links stop unless `keep_links`.
+    UserDisable {
+        username: String,
+        keep_links: bool,
+    },
+    UserEnable {
+        username: String,
+    },
+    /// A one-time password that must be changed at the next login.
+    UserResetPassword {
+        username: String,
+    },
+    /// Delete every session of the user.
+    SessionsRevoke {
+        username: String,
+    },
 }
 
-/// The server's answer line.
-#[derive(Debug, Serialize, Deserialize)]
+/// The server's answer line. Not `Debug`: `User` may carry a one-time password.
+#[derive(Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum AdminResponse {
     /// `bytes` bytes of snapshot follow this line.
-    Backup { manifest: Manifest, bytes: u64 },
-    /// The request failed; `message` says why (never a secret).
-    Error { message: String },
+    Backup {
+        manifest: Manifest,
+        bytes: u64,
+    },
+    Users {
+        users: Vec<UserSummary>,
+    },
+    /// A user after an operator change.
+    User {
+        username: String,
+        disabled: bool,
+        links_kept: bool,
+        sessions_revoked: usize,
+        /// Only after a reset: shown to the operator once, stored only as a hash.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        one_time_password: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        one_time_password_expires_at: Option<i64>,
+    },
+    /// The request failed; `message` says why (never a secret). `not_found`: no such user.
+    Error {
+        message: String,
+        #[serde(default)]
+        not_found: bool,
+    },
+}
+
+/// Carries out a user operation (anything but `Backup`) on `store`, as the operator
+/// reaching it through `via`.
+pub fn operate(
+    store: &Store,
+    hasher: &PasswordHasher,
+    request: &AdminRequest,
+    now: i64,
+    via: &str,
+) -> AdminResponse {
+    let actor = Actor::operator(via);
+    let changed =
+        |username: &str, result: Result<(crate::store::UserRecord, usize), StoreError>| match result
+        {
+            Ok((user, sessions_revoked)) => AdminResponse::User {
+                username: user.username,
+                disabled: user.disabled,
+                links_kept: user.links_kept,
+                sessions_revoked,
+                one_time_password: None,
+                one_time_password_expires_at: None,
+            },
+            Err(e) => failure(username, e),
+        };
+    match request {
+        AdminRequest::Backup => error("a backup is not a user operation".into()),
+        AdminRequest::UsersList => match store.list_users() {
+            Ok(users) => AdminResponse::Users { users },
+            Err(e) => error(format!("cannot list users: {e}")),
+        },
+        AdminRequest::UserDisable {
+            username,
+            keep_links,
+        } => changed(
+            username,
+            store.set_user_disabled(username, true, *keep_links, &actor, now),
+        ),
+        AdminRequest::UserEnable { username } => changed(
+            username,
+            store.set_user_disabled(username, false, false, &actor, now),
+        ),
+        AdminRequest::SessionsRevoke { username } => {
+            changed(username, store.revoke_user_sessions(username, &actor, now))
+        }
+        AdminRequest::UserResetPassword { username } => {
+            match crate::service::operator::reset_password(store, hasher, &actor, username, now) {
+                Ok(reset) => AdminResponse::User {
+                    username: username.clone(),
+                    disabled: false,
+                    links_kept: false,
+                    sessions_revoked: reset.sessions_revoked,
+                    one_time_password: Some(reset.password.expose_secret().to_string()),
+                    one_time_password_expires_at: Some(reset.expires_at),
+                },
+                Err(crate::service::ServiceError::Store(e)) => failure(username, e),
+                Err(e) => error(format!("cannot reset the password: {e}")),
+            }
+        }
+    }
+}
+
+fn failure(username: &str, e: StoreError) -> AdminResponse {
+    match e {
+        StoreError::NotFound => AdminResponse::Error {
+            message: format!("no user named {username:?}"),
+            not_found: true,
+        },
+        e => error(e.to_string()),
+    }
 }
 
 /// The socket path of a data dir.
@@ -142,11 +256,21 @@ fn answer(stream: UnixStream, data_dir: &Path, app: &App) -> std::io::Result<()>
     };
     match request {
         AdminRequest::Backup => backup(&mut out, data_dir, app),
+        other => {
+            let response = match app.store() {
+                Ok(store) => operate(&store, &app.hasher, &other, app.now(), "admin channel"),
+                Err(_) => error("the server is shutting down".into()),
+            };
+            send(&mut out, &response)
+        }
     }
 }
 
 fn error(message: String) -> AdminResponse {
-    AdminResponse::Error { message }
+    AdminResponse::Error {
+        message,
+        not_found: false,
+    }
 }
 
 fn send(out: &mut impl Write, response: &AdminResponse) -> std::io::Result<()> {

@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod anonymous_audit;
 pub mod login_throttle;
+pub mod operator;
 pub mod passwords;
 pub mod shares;
 

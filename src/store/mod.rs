@@ -39,7 +39,7 @@ pub use schema::CURRENT_VERSION;
 pub use secrets::{NewSecret, SecretPatch, SecretRecord};
 pub use sessions::Session;
 pub use shares::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
-pub use users::UserRecord;
+pub use users::{OPERATOR, UserRecord, UserSummary};
 pub use write::{CommitStats, MAX_BATCH, Tx};
 
 use audit_keys::{AuditKeys, SignedHead};

@@ -421,4 +421,55 @@ mod tests {
         let u: UserRecord = Store::decode(old, "user").unwrap();
         assert!(u.email.is_none());
     }
+
+    #[test]
+    fn operator_holds_revoke_sessions_and_set_password_clears_the_forced_change() {
+        use crate::store::Session;
+        let t = temp_store("holds");
+        let u = UserRecord {
+            id: "u1".into(),
+            username: "alice".into(),
+            password_hash: "$scrypt$old".into(),
+            created_at: 1,
+            email: None,
+            disabled: false,
+            links_kept: false,
+            must_change_password_until: None,
+        };
+        t.store.create_user(&u, &actor()).unwrap();
+        let session = Session {
+            user_id: "u1".into(),
+            created_at: 5,
+            expires_at: 500,
+        };
+        t.store
+            .create_session(&[1; 32], &session, &actor())
+            .unwrap();
+        let op = Actor::operator("test");
+        let (user, revoked) = t
+            .store
+            .reset_password("alice", "$scrypt$otp".into(), 99, &op, 10)
+            .unwrap();
+        assert_eq!((user.must_change_password_until, revoked), (Some(99), 1));
+        assert_eq!(t.store.find_session(&[1; 32], 10).unwrap(), None);
+        t.store
+            .set_password("u1", "$scrypt$new".into(), &actor(), 11)
+            .unwrap();
+        let found = t.store.find_user_by_id("u1").unwrap().unwrap();
+        assert_eq!(found.password_hash, "$scrypt$new");
+        assert_eq!(found.must_change_password_until, None);
+        assert!(matches!(
+            t.store.set_password("nobody", "h".into(), &actor(), 12),
+            Err(StoreError::NotFound)
+        ));
+        let trail = t.store.audit_for_user("u1", 10, None).unwrap();
+        let actions: Vec<Action> = trail.iter().map(|r| r.body.action).collect();
+        assert!(
+            actions.contains(&Action::AdminUserResetPassword),
+            "{actions:?}"
+        );
+        assert!(actions.contains(&Action::AccountSetPassword), "{actions:?}");
+        let raw = serde_json::to_string(&trail).unwrap();
+        assert!(!raw.contains("$scrypt$"), "no hash in the trail: {raw}");
+    }
 }

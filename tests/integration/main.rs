@@ -3,6 +3,7 @@
 
 mod abuse;
 mod account;
+mod admin_users;
 mod alerts;
 mod api;
 mod assets;
