@@ -33,8 +33,10 @@ Exit status:
   3  not logged in, session token rejected (401), wrong username or password,
      wrong or missing share passphrase, or the server refuses the action (403,
      e.g. registration closed)
-  4  this secret or link does not exist (404 from a secretctl server)
-  5  conflict: the name is already taken (409)
+  4  this secret or link does not exist (404 from a secretctl server); no such
+     user for `admin users` and `admin sessions`
+  5  conflict: the name is already taken (409); `admin restore` into a data
+     dir that holds a database, without --force
   6  rate-limited (429) or unavailable (503) after retrying for --retry-for
   7  cannot reach the server (connection refused, DNS, timeout)
 
