@@ -53,38 +53,44 @@ impl Manifest {
     }
 }
 
-/// Copies every known table from `src` into `dst`; returns the rows copied per table.
-/// The list is the schema: a new table must be added here (the snapshot refuses a table it
-/// does not know, see [`unknown_tables`]).
+/// Calls `$each!(TABLE)` for every table a backup holds. This list is the schema as far as
+/// backups go: a new table must be added here, or snapshots refuse the database (see
+/// [`unknown_tables`]) rather than leave it out.
+macro_rules! every_table {
+    ($each:ident) => {
+        $each!(META);
+        $each!(DATA_KEYS);
+        $each!(USERS);
+        $each!(USERNAMES);
+        $each!(SESSIONS);
+        $each!(SECRETS);
+        $each!(SECRET_VALUES);
+        $each!(SECRET_NAMES);
+        $each!(SHARES);
+        $each!(SHARE_PAYLOADS);
+        $each!(SHARE_IDS);
+        $each!(SECRET_SHARES);
+        $each!(AUDIT);
+        $each!(AUDIT_BY_USER);
+        $each!(SHARE_TOMBSTONES);
+        $each!(AUDIT_KEYS);
+    };
+}
+
+/// Copies every table from `src` into `dst`; returns the rows copied per table present.
 fn copy_all(
     src: &ReadTransaction,
     dst: &WriteTransaction,
 ) -> Result<BTreeMap<String, u64>, StoreError> {
     let mut counts = BTreeMap::new();
-    let mut note = |name: &str, n: Option<u64>| {
-        if let Some(n) = n {
-            counts.insert(name.to_string(), n);
-        }
-    };
-    note(META.name(), copy_table(src, dst, META)?);
-    note(DATA_KEYS.name(), copy_table(src, dst, DATA_KEYS)?);
-    note(USERS.name(), copy_table(src, dst, USERS)?);
-    note(USERNAMES.name(), copy_table(src, dst, USERNAMES)?);
-    note(SESSIONS.name(), copy_table(src, dst, SESSIONS)?);
-    note(SECRETS.name(), copy_table(src, dst, SECRETS)?);
-    note(SECRET_VALUES.name(), copy_table(src, dst, SECRET_VALUES)?);
-    note(SECRET_NAMES.name(), copy_table(src, dst, SECRET_NAMES)?);
-    note(SHARES.name(), copy_table(src, dst, SHARES)?);
-    note(SHARE_PAYLOADS.name(), copy_table(src, dst, SHARE_PAYLOADS)?);
-    note(SHARE_IDS.name(), copy_table(src, dst, SHARE_IDS)?);
-    note(SECRET_SHARES.name(), copy_table(src, dst, SECRET_SHARES)?);
-    note(AUDIT.name(), copy_table(src, dst, AUDIT)?);
-    note(AUDIT_BY_USER.name(), copy_table(src, dst, AUDIT_BY_USER)?);
-    note(
-        SHARE_TOMBSTONES.name(),
-        copy_table(src, dst, SHARE_TOMBSTONES)?,
-    );
-    note(AUDIT_KEYS.name(), copy_table(src, dst, AUDIT_KEYS)?);
+    macro_rules! copy {
+        ($t:ident) => {
+            if let Some(n) = copy_table(src, dst, $t)? {
+                counts.insert($t.name().to_string(), n);
+            }
+        };
+    }
+    every_table!(copy);
     Ok(counts)
 }
 
@@ -129,29 +135,17 @@ fn count_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     Ok(Some(rows))
 }
 
+/// Rows per table present in `txn`, every row read.
 fn count_all(txn: &ReadTransaction) -> Result<BTreeMap<String, u64>, StoreError> {
     let mut counts = BTreeMap::new();
-    let mut note = |name: &str, n: Option<u64>| {
-        if let Some(n) = n {
-            counts.insert(name.to_string(), n);
-        }
-    };
-    note(META.name(), count_table(txn, META)?);
-    note(DATA_KEYS.name(), count_table(txn, DATA_KEYS)?);
-    note(USERS.name(), count_table(txn, USERS)?);
-    note(USERNAMES.name(), count_table(txn, USERNAMES)?);
-    note(SESSIONS.name(), count_table(txn, SESSIONS)?);
-    note(SECRETS.name(), count_table(txn, SECRETS)?);
-    note(SECRET_VALUES.name(), count_table(txn, SECRET_VALUES)?);
-    note(SECRET_NAMES.name(), count_table(txn, SECRET_NAMES)?);
-    note(SHARES.name(), count_table(txn, SHARES)?);
-    note(SHARE_PAYLOADS.name(), count_table(txn, SHARE_PAYLOADS)?);
-    note(SHARE_IDS.name(), count_table(txn, SHARE_IDS)?);
-    note(SECRET_SHARES.name(), count_table(txn, SECRET_SHARES)?);
-    note(AUDIT.name(), count_table(txn, AUDIT)?);
-    note(AUDIT_BY_USER.name(), count_table(txn, AUDIT_BY_USER)?);
-    note(SHARE_TOMBSTONES.name(), count_table(txn, SHARE_TOMBSTONES)?);
-    note(AUDIT_KEYS.name(), count_table(txn, AUDIT_KEYS)?);
+    macro_rules! count {
+        ($t:ident) => {
+            if let Some(n) = count_table(txn, $t)? {
+                counts.insert($t.name().to_string(), n);
+            }
+        };
+    }
+    every_table!(count);
     Ok(counts)
 }
 
@@ -576,5 +570,27 @@ mod tests {
         }
         let e = inspect_backup(&path, None).unwrap_err();
         assert!(e.to_string().contains("no backup manifest"), "{e}");
+    }
+
+    #[test]
+    fn a_table_the_snapshot_does_not_know_refuses_it_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.redb");
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            schema::migrate(&txn).unwrap();
+            let extra: TableDefinition<&str, &str> = TableDefinition::new("from_the_future");
+            txn.open_table(extra).unwrap().insert("k", "v").unwrap();
+            txn.commit().unwrap();
+        }
+        let dest = dir.path().join("out.redb");
+        let e = backup_offline(&path, &dest, 1).unwrap_err();
+        assert!(e.to_string().contains("from_the_future"), "{e}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("db.redb")], "{left:?}");
     }
 }
