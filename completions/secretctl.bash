@@ -142,8 +142,14 @@ _secretctl() {
             secretctl__subcmd__account__subcmd__sessions__subcmd__help,revoke)
                 cmd="secretctl__subcmd__account__subcmd__sessions__subcmd__help__subcmd__revoke"
                 ;;
+            secretctl__subcmd__admin,backup)
+                cmd="secretctl__subcmd__admin__subcmd__backup"
+                ;;
             secretctl__subcmd__admin,help)
                 cmd="secretctl__subcmd__admin__subcmd__help"
+                ;;
+            secretctl__subcmd__admin,restore)
+                cmd="secretctl__subcmd__admin__subcmd__restore"
                 ;;
             secretctl__subcmd__admin,rotate-data-key)
                 cmd="secretctl__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key"
@@ -154,11 +160,26 @@ _secretctl() {
             secretctl__subcmd__admin,seal-key)
                 cmd="secretctl__subcmd__admin__subcmd__seal__subcmd__key"
                 ;;
+            secretctl__subcmd__admin,sessions)
+                cmd="secretctl__subcmd__admin__subcmd__sessions"
+                ;;
             secretctl__subcmd__admin,unseal-key)
                 cmd="secretctl__subcmd__admin__subcmd__unseal__subcmd__key"
                 ;;
+            secretctl__subcmd__admin,users)
+                cmd="secretctl__subcmd__admin__subcmd__users"
+                ;;
+            secretctl__subcmd__admin,verify-backup)
+                cmd="secretctl__subcmd__admin__subcmd__verify__subcmd__backup"
+                ;;
+            secretctl__subcmd__admin__subcmd__help,backup)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__backup"
+                ;;
             secretctl__subcmd__admin__subcmd__help,help)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__admin__subcmd__help,restore)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__restore"
                 ;;
             secretctl__subcmd__admin__subcmd__help,rotate-data-key)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__rotate__subcmd__data__subcmd__key"
@@ -169,8 +190,74 @@ _secretctl() {
             secretctl__subcmd__admin__subcmd__help,seal-key)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__seal__subcmd__key"
                 ;;
+            secretctl__subcmd__admin__subcmd__help,sessions)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__sessions"
+                ;;
             secretctl__subcmd__admin__subcmd__help,unseal-key)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__unseal__subcmd__key"
+                ;;
+            secretctl__subcmd__admin__subcmd__help,users)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__users"
+                ;;
+            secretctl__subcmd__admin__subcmd__help,verify-backup)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__verify__subcmd__backup"
+                ;;
+            secretctl__subcmd__admin__subcmd__help__subcmd__sessions,revoke)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__sessions__subcmd__revoke"
+                ;;
+            secretctl__subcmd__admin__subcmd__help__subcmd__users,disable)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__disable"
+                ;;
+            secretctl__subcmd__admin__subcmd__help__subcmd__users,enable)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__enable"
+                ;;
+            secretctl__subcmd__admin__subcmd__help__subcmd__users,ls)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__ls"
+                ;;
+            secretctl__subcmd__admin__subcmd__help__subcmd__users,reset-password)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__reset__subcmd__password"
+                ;;
+            secretctl__subcmd__admin__subcmd__sessions,help)
+                cmd="secretctl__subcmd__admin__subcmd__sessions__subcmd__help"
+                ;;
+            secretctl__subcmd__admin__subcmd__sessions,revoke)
+                cmd="secretctl__subcmd__admin__subcmd__sessions__subcmd__revoke"
+                ;;
+            secretctl__subcmd__admin__subcmd__sessions__subcmd__help,help)
+                cmd="secretctl__subcmd__admin__subcmd__sessions__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__admin__subcmd__sessions__subcmd__help,revoke)
+                cmd="secretctl__subcmd__admin__subcmd__sessions__subcmd__help__subcmd__revoke"
+                ;;
+            secretctl__subcmd__admin__subcmd__users,disable)
+                cmd="secretctl__subcmd__admin__subcmd__users__subcmd__disable"
+                ;;
+            secretctl__subcmd__admin__subcmd__users,enable)
+                cmd="secretctl__subcmd__admin__subcmd__users__subcmd__enable"
+                ;;
+            secretctl__subcmd__admin__subcmd__users,help)
+                cmd="secretctl__subcmd__admin__subcmd__users__subcmd__help"
+                ;;
+            secretctl__subcmd__admin__subcmd__users,ls)
+                cmd="secretctl__subcmd__admin__subcmd__users__subcmd__ls"
+                ;;
+            secretctl__subcmd__admin__subcmd__users,reset-password)
+                cmd="secretctl__subcmd__admin__subcmd__users__subcmd__reset__subcmd__password"
+                ;;
+            secretctl__subcmd__admin__subcmd__users__subcmd__help,disable)
+                cmd="secretctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__disable"
+                ;;
+            secretctl__subcmd__admin__subcmd__users__subcmd__help,enable)
+                cmd="secretctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__enable"
+                ;;
+            secretctl__subcmd__admin__subcmd__users__subcmd__help,help)
+                cmd="secretctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__admin__subcmd__users__subcmd__help,ls)
+                cmd="secretctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__ls"
+                ;;
+            secretctl__subcmd__admin__subcmd__users__subcmd__help,reset-password)
+                cmd="secretctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__reset__subcmd__password"
                 ;;
             secretctl__subcmd__audit,help)
                 cmd="secretctl__subcmd__audit__subcmd__help"
@@ -271,6 +358,12 @@ _secretctl() {
             secretctl__subcmd__help__subcmd__account__subcmd__sessions,revoke)
                 cmd="secretctl__subcmd__help__subcmd__account__subcmd__sessions__subcmd__revoke"
                 ;;
+            secretctl__subcmd__help__subcmd__admin,backup)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__backup"
+                ;;
+            secretctl__subcmd__help__subcmd__admin,restore)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__restore"
+                ;;
             secretctl__subcmd__help__subcmd__admin,rotate-data-key)
                 cmd="secretctl__subcmd__help__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key"
                 ;;
@@ -280,8 +373,32 @@ _secretctl() {
             secretctl__subcmd__help__subcmd__admin,seal-key)
                 cmd="secretctl__subcmd__help__subcmd__admin__subcmd__seal__subcmd__key"
                 ;;
+            secretctl__subcmd__help__subcmd__admin,sessions)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__sessions"
+                ;;
             secretctl__subcmd__help__subcmd__admin,unseal-key)
                 cmd="secretctl__subcmd__help__subcmd__admin__subcmd__unseal__subcmd__key"
+                ;;
+            secretctl__subcmd__help__subcmd__admin,users)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__users"
+                ;;
+            secretctl__subcmd__help__subcmd__admin,verify-backup)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__verify__subcmd__backup"
+                ;;
+            secretctl__subcmd__help__subcmd__admin__subcmd__sessions,revoke)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__sessions__subcmd__revoke"
+                ;;
+            secretctl__subcmd__help__subcmd__admin__subcmd__users,disable)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__disable"
+                ;;
+            secretctl__subcmd__help__subcmd__admin__subcmd__users,enable)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__enable"
+                ;;
+            secretctl__subcmd__help__subcmd__admin__subcmd__users,ls)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__ls"
+                ;;
+            secretctl__subcmd__help__subcmd__admin__subcmd__users,reset-password)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__reset__subcmd__password"
                 ;;
             secretctl__subcmd__help__subcmd__audit,verify)
                 cmd="secretctl__subcmd__help__subcmd__audit__subcmd__verify"
@@ -643,7 +760,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin)
-            opts="-h --help seal-key unseal-key rotate-master rotate-data-key help"
+            opts="-h --help seal-key unseal-key rotate-master rotate-data-key backup verify-backup restore users sessions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,8 +773,38 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__admin__subcmd__backup)
+            opts="-o -h --data-dir --output --recipient --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --recipient)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__admin__subcmd__help)
-            opts="seal-key unseal-key rotate-master rotate-data-key help"
+            opts="seal-key unseal-key rotate-master rotate-data-key backup verify-backup restore users sessions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -670,7 +817,35 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__admin__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -726,6 +901,34 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__sessions)
+            opts="revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__sessions__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__admin__subcmd__help__subcmd__unseal__subcmd__key)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -733,6 +936,120 @@ _secretctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__users)
+            opts="ls disable enable reset-password"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__enable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__users__subcmd__reset__subcmd__password)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__verify__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__restore)
+            opts="-h --identity --force --data-dir --key-file --passphrase-file --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -814,6 +1131,92 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__admin__subcmd__sessions)
+            opts="-h --help revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__sessions__subcmd__help)
+            opts="revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__sessions__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__sessions__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__sessions__subcmd__revoke)
+            opts="-h --user --data-dir --key-file --passphrase-file --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__admin__subcmd__unseal__subcmd__key)
             opts="-h --key-file --passphrase-file --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -821,6 +1224,234 @@ _secretctl() {
                 return 0
             fi
             case "${prev}" in
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__users)
+            opts="-h --help ls disable enable reset-password help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__users__subcmd__disable)
+            opts="-h --data-dir --key-file --passphrase-file --json --keep-links --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__users__subcmd__enable)
+            opts="-h --data-dir --key-file --passphrase-file --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__users__subcmd__help)
+            opts="ls disable enable reset-password help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__enable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__users__subcmd__help__subcmd__reset__subcmd__password)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__users__subcmd__ls)
+            opts="-h --data-dir --key-file --passphrase-file --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__users__subcmd__reset__subcmd__password)
+            opts="-h --data-dir --key-file --passphrase-file --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__verify__subcmd__backup)
+            opts="-h --identity --key-file --passphrase-file --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1137,8 +1768,36 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help__subcmd__admin)
-            opts="seal-key unseal-key rotate-master rotate-data-key"
+            opts="seal-key unseal-key rotate-master rotate-data-key backup verify-backup restore users sessions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__restore)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1192,7 +1851,119 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__sessions)
+            opts="revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__sessions__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         secretctl__subcmd__help__subcmd__admin__subcmd__unseal__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__users)
+            opts="ls disable enable reset-password"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__enable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__users__subcmd__reset__subcmd__password)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__verify__subcmd__backup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -36,8 +36,10 @@ Exit status:
      (also the password re-entered for account passwd/delete), wrong or
      missing share passphrase, or the server refuses the action (403,
      e.g. registration closed)
-  4  this secret, link or session does not exist (404 from a secretctl server)
-  5  conflict: the name is already taken (409)
+  4  this secret, link or session does not exist (404 from a secretctl server);
+     no such user for `admin users` and `admin sessions`
+  5  conflict: the name is already taken (409); `admin restore` into a data
+     dir that holds a database, without --force
   6  rate-limited (429) or unavailable (503) after retrying for --retry-for
   7  cannot reach the server (connection refused, DNS, timeout)
 
@@ -711,6 +713,186 @@ pub enum AdminCommand {
     /// Add a new data key, re-seal every secret and pending share link under it in one
     /// transaction, and delete the old data key.
     RotateDataKey(DataDirArgs),
+    /// Write a consistent snapshot of the database to a file, while the server runs or not.
+    ///
+    /// With a server running on DIR, the server makes it (through the admin channel,
+    /// DIR/admin.sock) from one read transaction while writes go on; otherwise the files are
+    /// opened read-only. The master key is never in it: back the key file up separately.
+    /// Exit codes: 0 written, 1 failed, 2 bad --recipient.
+    Backup(BackupArgs),
+    /// Check a backup file on its own, read-only: every table against its manifest, schema
+    /// version, audit trail links and head; with --key-file also the keyed audit chain and
+    /// that the key opens it. Exit codes: 0 whole, 1 damaged or unreadable, 2 usage.
+    VerifyBackup(VerifyBackupArgs),
+    /// Put a backup in place as DIR's database (server stopped), atomically, after checking
+    /// that the key file opens it. Exit codes: 0 restored, 1 failed (nothing replaced),
+    /// 2 usage, 5 DIR already holds a database and --force was not given.
+    Restore(RestoreArgs),
+    /// Operator commands on accounts: list, disable, enable, reset a password.
+    ///
+    /// Through the running server's admin channel when one answers on DIR, else on the files
+    /// (the key file is needed then). Every change is audited, in the user's own trail too.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Operator commands on sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+/// `secretctl admin users`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List every user: name, created, last login (newest live session), secrets, disabled.
+    /// Exit codes: 0, 1 failed.
+    Ls(DataDirArgs),
+    /// Disable an account: its logins and tokens are refused at once (its sessions are
+    /// revoked) and its share links stop working unless --keep-links.
+    /// Exit codes: 0, 1 failed, 4 no such user.
+    Disable(DisableUserArgs),
+    /// Enable a disabled account again (its links work again too).
+    /// Exit codes: 0, 1 failed, 4 no such user.
+    Enable(UserArgs),
+    /// Replace an account's password with a one-time password, printed once on stdout, and
+    /// revoke its sessions. Logging in with it answers 403 password_change_required until the
+    /// account sets a new password (PUT /account/password); after 24 h it is dead.
+    /// Exit codes: 0, 1 failed, 4 no such user.
+    ResetPassword(UserArgs),
+}
+
+/// `secretctl admin sessions`.
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Revoke every session of a user (their tokens are refused from the next request on).
+    /// Exit codes: 0, 1 failed, 4 no such user.
+    Revoke(RevokeSessionsArgs),
+}
+
+/// A username and the data dir.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// The account's username.
+    #[arg(value_name = "NAME")]
+    pub username: String,
+
+    #[command(flatten)]
+    pub dir: DataDirArgs,
+}
+
+/// `secretctl admin users disable`.
+#[derive(Debug, Args)]
+pub struct DisableUserArgs {
+    #[command(flatten)]
+    pub user: UserArgs,
+
+    /// Let the account's share links keep working while it is disabled.
+    #[arg(long)]
+    pub keep_links: bool,
+}
+
+/// `secretctl admin sessions revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeSessionsArgs {
+    /// The account whose sessions end.
+    #[arg(long = "user", value_name = "NAME")]
+    pub username: String,
+
+    #[command(flatten)]
+    pub dir: DataDirArgs,
+}
+
+impl AdminCommand {
+    /// The `--json` flag of the user and session commands.
+    pub fn operator_json(&self) -> Option<bool> {
+        Some(match self {
+            AdminCommand::Users(UsersCommand::Ls(a)) => a.output.json,
+            AdminCommand::Users(UsersCommand::Disable(a)) => a.user.dir.output.json,
+            AdminCommand::Users(UsersCommand::Enable(a) | UsersCommand::ResetPassword(a)) => {
+                a.dir.output.json
+            }
+            AdminCommand::Sessions(SessionsCommand::Revoke(a)) => a.dir.output.json,
+            _ => return None,
+        })
+    }
+
+    /// [`AdminCommand::operator_json`], to set.
+    pub fn operator_json_mut(&mut self) -> Option<&mut bool> {
+        Some(match self {
+            AdminCommand::Users(UsersCommand::Ls(a)) => &mut a.output.json,
+            AdminCommand::Users(UsersCommand::Disable(a)) => &mut a.user.dir.output.json,
+            AdminCommand::Users(UsersCommand::Enable(a) | UsersCommand::ResetPassword(a)) => {
+                &mut a.dir.output.json
+            }
+            AdminCommand::Sessions(SessionsCommand::Revoke(a)) => &mut a.dir.output.json,
+            _ => return None,
+        })
+    }
+}
+
+/// `secretctl admin backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The server's data directory.
+    #[arg(
+        long,
+        env = "SECRETCTL_DATA_DIR",
+        default_value = DEFAULT_DATA_DIR,
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Where to write the backup (replaced atomically; mode 0600).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Encrypt the backup to this age recipient (age1...), because backups travel.
+    #[arg(long, value_name = "AGE_RECIPIENT")]
+    pub recipient: Option<String>,
+
+    #[command(flatten)]
+    pub json: JsonOpt,
+}
+
+/// `secretctl admin verify-backup`.
+#[derive(Debug, Args)]
+pub struct VerifyBackupArgs {
+    /// The backup file (never written to).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// age identity file that decrypts a backup made with --recipient.
+    #[arg(long, value_name = "KEYFILE")]
+    pub identity: Option<PathBuf>,
+
+    /// The master key file: also check the keyed audit chain and that the key opens the
+    /// backup. Without it the chain's structure is checked, not its keyed links.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+
+    /// Read the key file's passphrase from FILE (a trailing newline is dropped).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub json: JsonOpt,
+}
+
+/// `secretctl admin restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// age identity file that decrypts a backup made with --recipient.
+    #[arg(long, value_name = "KEYFILE")]
+    pub identity: Option<PathBuf>,
+
+    /// Replace the database DIR already holds.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub dir: DataDirArgs,
 }
 
 /// A key file and its passphrase.

@@ -141,6 +141,12 @@ impl Command {
                 AdminCommand::UnsealKey(a) => a.output.json,
                 AdminCommand::RotateMaster(a) => a.dir.output.json,
                 AdminCommand::RotateDataKey(a) => a.output.json,
+                AdminCommand::Backup(a) => a.json.json,
+                AdminCommand::VerifyBackup(a) => a.json.json,
+                AdminCommand::Restore(a) => a.dir.output.json,
+                AdminCommand::Users(_) | AdminCommand::Sessions(_) => {
+                    cmd.operator_json().unwrap_or(false)
+                }
             },
             _ => false,
         }
@@ -189,6 +195,15 @@ impl Command {
                 AdminCommand::UnsealKey(a) => &mut a.output.json,
                 AdminCommand::RotateMaster(a) => &mut a.dir.output.json,
                 AdminCommand::RotateDataKey(a) => &mut a.output.json,
+                AdminCommand::Backup(a) => &mut a.json.json,
+                AdminCommand::VerifyBackup(a) => &mut a.json.json,
+                AdminCommand::Restore(a) => &mut a.dir.output.json,
+                AdminCommand::Users(_) | AdminCommand::Sessions(_) => {
+                    match cmd.operator_json_mut() {
+                        Some(json) => json,
+                        None => return Target::Nothing,
+                    }
+                }
             }),
             _ => Target::Nothing,
         }

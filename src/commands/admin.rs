@@ -25,6 +25,11 @@ pub fn run(ctx: &Context, cmd: &AdminCommand) -> Result<(), CliError> {
         AdminCommand::UnsealKey(args) => unseal_key(ctx, args),
         AdminCommand::RotateMaster(args) => rotate_master(ctx, args),
         AdminCommand::RotateDataKey(args) => rotate_data_key(ctx, args),
+        AdminCommand::Backup(args) => super::backup::backup(ctx, args),
+        AdminCommand::VerifyBackup(args) => super::backup::verify_backup(ctx, args),
+        AdminCommand::Restore(args) => super::backup::restore(ctx, args),
+        AdminCommand::Users(cmd) => super::admin_users::users(ctx, cmd),
+        AdminCommand::Sessions(cmd) => super::admin_users::sessions(ctx, cmd),
     }
 }
 
@@ -223,7 +228,7 @@ fn is_sealed(path: &Path) -> Result<bool, CliError> {
     key_file::is_sealed(path).map_err(other)
 }
 
-fn prompt_if_sealed(key_file: &Path) -> Result<Prompt, CliError> {
+pub(super) fn prompt_if_sealed(key_file: &Path) -> Result<Prompt, CliError> {
     // A missing key file is reported by the operation itself, with the database named.
     if key_file.exists() && key_file::is_sealed(key_file).map_err(other)? {
         Ok(Prompt::Once)

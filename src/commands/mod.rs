@@ -5,7 +5,10 @@
 
 mod account;
 mod admin;
+mod admin_client;
+mod admin_users;
 mod audit;
+mod backup;
 mod context;
 mod export;
 mod inject;

@@ -30,7 +30,9 @@ pub fn bearer(req: &Request) -> Option<&str> {
         .then_some(token)
 }
 
-/// The authenticated user; 401 for a missing, unknown or expired token.
+/// The authenticated user; 401 for a missing, unknown or expired token, and for the token
+/// of an account an operator has disabled (checked on every request, so a disable takes
+/// effect at the next one even if a session row survived it).
 pub fn caller(req: &Request, app: &App) -> Result<Caller, ApiError> {
     let token = bearer(req).ok_or(ApiError::Unauthorized)?;
     let hash = token_hash(token);
@@ -39,11 +41,18 @@ pub fn caller(req: &Request, app: &App) -> Result<Caller, ApiError> {
     let session = store
         .find_session(&hash, now)?
         .ok_or(ApiError::Unauthorized)?;
+    let user = store
+        .find_user_by_id(&session.user_id)?
+        .ok_or(ApiError::Unauthorized)?;
+    if user.disabled {
+        return Err(ApiError::Unauthorized);
+    }
     if session.needs_touch(now) {
         // At most one write a minute per session. A failed one only leaves "last used"
         // older; it must not fail a request that needs no write (e.g. on a full disk).
         let _ = store.touch_session(&hash, now);
     }
+    drop(store);
     let mut actor = anonymous(req, app);
     actor.user_id = Some(session.user_id.to_string());
     Ok(Caller {

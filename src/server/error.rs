@@ -45,6 +45,9 @@ pub enum ApiError {
     Forbidden(String),
     /// The cause is logged, never sent.
     Internal(InternalError),
+    /// 403 `password_change_required`: the password is a one-time password from an
+    /// operator; it only serves to set a new one (`PUT /account/password`).
+    PasswordChangeRequired,
 }
 
 /// Why a request failed inside the server.
@@ -96,6 +99,7 @@ impl ApiError {
             ApiError::Unavailable
             | ApiError::AuditUnavailable(_)
             | ApiError::StorageUnavailable(_) => 503,
+            ApiError::PasswordChangeRequired => 403,
         }
     }
 
@@ -117,6 +121,7 @@ impl ApiError {
             ApiError::Unavailable
             | ApiError::AuditUnavailable(_)
             | ApiError::StorageUnavailable(_) => "unavailable",
+            ApiError::PasswordChangeRequired => "password_change_required",
         }
     }
 
@@ -149,6 +154,9 @@ impl ApiError {
                 "the audit trail cannot be written, so nothing was done; retry later".into()
             }
             ApiError::Internal(_) => "internal server error".into(),
+            ApiError::PasswordChangeRequired => {
+                "this password was set by an administrator and must be changed before logging in: set a new one with PUT /account/password".into()
+            }
         }
     }
 
@@ -249,6 +257,8 @@ impl From<ServiceError> for ApiError {
             e @ ServiceError::Snapshot(_) => ApiError::Internal(InternalError::Service(e)),
             ServiceError::Store(s) => s.into(),
             ServiceError::Crypto(c) => c.into(),
+            ServiceError::AccountDisabled => ApiError::Forbidden(e.to_string()),
+            ServiceError::PasswordChangeRequired => ApiError::PasswordChangeRequired,
         }
     }
 }

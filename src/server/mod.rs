@@ -9,6 +9,7 @@
 //! in progress is cut off and the process exits. A second Ctrl-C exits at once.
 
 mod accounts;
+pub mod admin_channel;
 mod alerting;
 mod audit;
 mod auth;
@@ -293,6 +294,20 @@ pub fn run(
             server.shutdown(Instant::now() + Duration::from_secs(1));
         })
     });
+    // Before the address is announced, so whoever reads that line finds the channel too.
+    let admin = match admin_channel::AdminChannel::start(
+        &config.data_dir,
+        Arc::clone(&app),
+        Arc::clone(&stop),
+    ) {
+        Ok(channel) => Some(channel),
+        Err(e) => {
+            eprintln!(
+                "warning: admin channel unavailable ({e}): `secretctl admin backup` and the operator user commands need the server stopped"
+            );
+            None
+        }
+    };
     println!("listening on {scheme}://{addr}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -325,6 +340,9 @@ pub fn run(
     let _ = sweeper.join();
     if let Some(t) = metrics_thread {
         let _ = t.join();
+    }
+    if let Some(channel) = admin {
+        channel.finish();
     }
     if let Some(worker) = &alert_worker {
         let left = deadline.saturating_duration_since(Instant::now());

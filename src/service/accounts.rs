@@ -76,6 +76,9 @@ impl Accounts {
             password_hash: ctx.hasher.hash(password)?,
             created_at: ctx.now,
             email: None,
+            disabled: false,
+            links_kept: false,
+            must_change_password_until: None,
         };
         // Also the answer for a deleted account's name, which stays reserved.
         ctx.store.create_user(&user, actor).map_err(|e| match e {
@@ -136,6 +139,25 @@ impl Accounts {
                 return Err(ServiceError::BadCredentials);
             }
         };
+        // The right password, after the same work as any other: only now may the answer
+        // say more about the account than "wrong username or password".
+        if let Some(refusal) = operator_hold(&user, ctx.now) {
+            let expired = matches!(refusal, ServiceError::BadCredentials);
+            if expired {
+                attempt.failed();
+            } else {
+                attempt.succeeded();
+            }
+            let outcome = if expired {
+                Outcome::Expired
+            } else {
+                Outcome::Denied
+            };
+            let target = Some(format!("user:{}", user.id));
+            let event = Event::ok(Action::LoginFailed, target, Some(&user.id)).outcome(outcome);
+            ctx.store.record_event(actor, event, ctx.now)?;
+            return Err(refusal);
+        }
         attempt.succeeded();
         let token = token::new_token(SESSION_PREFIX)?;
         let session = Session::new(
@@ -280,6 +302,20 @@ impl Accounts {
         let event = Event::ok(action, target, owner).outcome(Outcome::Denied);
         ctx.store.record_event(actor, event, ctx.now)?;
         Err(ServiceError::WrongPassword)
+    }
+}
+
+/// Why an operator's hold on the account refuses a login with the right password: disabled;
+/// a one-time password still to be changed; or one past its validity, which is dead and
+/// answers like a wrong password.
+fn operator_hold(user: &UserRecord, now: i64) -> Option<ServiceError> {
+    if user.disabled {
+        return Some(ServiceError::AccountDisabled);
+    }
+    match user.must_change_password_until {
+        Some(until) if now >= until => Some(ServiceError::BadCredentials),
+        Some(_) => Some(ServiceError::PasswordChangeRequired),
+        None => None,
     }
 }
 

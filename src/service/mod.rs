@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod anonymous_audit;
 pub mod login_throttle;
+pub mod operator;
 pub mod passwords;
 pub mod shares;
 
@@ -63,4 +64,11 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// An operator disabled the account (`admin users disable`).
+    #[error("this account is disabled; ask an administrator")]
+    AccountDisabled,
+    /// The right password, but a one-time one from `admin users reset-password`: it only
+    /// serves to set a new password.
+    #[error("this password must be changed before logging in")]
+    PasswordChangeRequired,
 }

@@ -146,16 +146,40 @@ pub fn create(
     Ok(NewShare { record, token: tok })
 }
 
-/// The live link behind `token`, if any; reads only, records nothing.
+/// The live link behind `token`, if any; reads only, records nothing. A link of an account
+/// an operator disabled without `--keep-links` is no link at all, to everyone.
 pub fn find_live(ctx: &Ctx, token: &str) -> Result<Option<LiveShare>, ServiceError> {
+    Ok(match look_up(ctx, token)? {
+        Lookup::Live(share) => Some(share),
+        Lookup::Absent | Lookup::Suspended => None,
+    })
+}
+
+/// What a token points at.
+enum Lookup {
+    /// No live link (never was, or dead).
+    Absent,
+    /// A live link whose owner an operator disabled without `--keep-links`.
+    Suspended,
+    Live(LiveShare),
+}
+
+fn look_up(ctx: &Ctx, token: &str) -> Result<Lookup, ServiceError> {
     if !share::plausible_token(token) {
-        return Ok(None);
+        return Ok(Lookup::Absent);
     }
     let lookup = share::lookup(token);
-    Ok(ctx
+    let Some(record) = ctx.store.find_share(&lookup, ctx.now)? else {
+        return Ok(Lookup::Absent);
+    };
+    let suspended = ctx
         .store
-        .find_share(&lookup, ctx.now)?
-        .map(|record| LiveShare { lookup, record }))
+        .find_user_by_id(&record.owner)?
+        .is_some_and(|u| u.links_suspended());
+    Ok(match suspended {
+        true => Lookup::Suspended,
+        false => Lookup::Live(LiveShare { lookup, record }),
+    })
 }
 
 fn share_event(action: Action, share: &ShareRecord) -> Event {
@@ -183,7 +207,13 @@ pub fn redeem(
     passphrase: Option<&SecretString>,
     expected_views: Option<u32>,
 ) -> Result<Attempt, ServiceError> {
-    let found = find_live(ctx, token)?.map(|s| s.record);
+    let found = match look_up(ctx, token)? {
+        // A suspended link must not reach the store's redemption below, which would spend
+        // it: it answers like an unknown one, and is not audited (nothing happened to it).
+        Lookup::Suspended => return Ok(Attempt::NotFound),
+        Lookup::Live(share) => Some(share.record),
+        Lookup::Absent => None,
+    };
     // A dead or unknown link: only the address's first attempt this minute is recorded (the
     // store audits it, against the owner when a tombstone remembers the link); the rest are
     // the same 404 without a write, so guessing tokens cannot fill the disk.

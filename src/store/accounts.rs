@@ -128,6 +128,9 @@ mod tests {
             password_hash: "$scrypt$old".into(),
             created_at: 1,
             email: None,
+            disabled: false,
+            links_kept: false,
+            must_change_password_until: None,
         }
     }
 

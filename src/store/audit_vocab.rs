@@ -52,6 +52,16 @@ pub enum Action {
     AccountSessionRevoke,
     #[serde(rename = "account.delete")]
     AccountDelete,
+    #[serde(rename = "admin.user_disable")]
+    AdminUserDisable,
+    #[serde(rename = "admin.user_enable")]
+    AdminUserEnable,
+    #[serde(rename = "admin.user_reset_password")]
+    AdminUserResetPassword,
+    #[serde(rename = "admin.sessions_revoke")]
+    AdminSessionsRevoke,
+    #[serde(rename = "account.set_password")]
+    AccountSetPassword,
 }
 
 /// How it came out.
@@ -112,6 +122,11 @@ impl Action {
             Action::AccountPasswordChange => "account.password_change",
             Action::AccountSessionRevoke => "account.session_revoke",
             Action::AccountDelete => "account.delete",
+            Action::AdminUserDisable => "admin.user_disable",
+            Action::AdminUserEnable => "admin.user_enable",
+            Action::AdminUserResetPassword => "admin.user_reset_password",
+            Action::AdminSessionsRevoke => "admin.sessions_revoke",
+            Action::AccountSetPassword => "account.set_password",
         }
     }
 }
@@ -179,6 +194,11 @@ mod tests {
             Action::AccountPasswordChange,
             Action::AccountSessionRevoke,
             Action::AccountDelete,
+            Action::AdminUserDisable,
+            Action::AdminUserEnable,
+            Action::AdminUserResetPassword,
+            Action::AdminSessionsRevoke,
+            Action::AccountSetPassword,
         ];
         for a in actions {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));

@@ -11,6 +11,7 @@ mod accounts;
 pub mod audit;
 mod audit_keys;
 mod audit_vocab;
+pub mod backup;
 mod keys;
 mod rotation;
 mod schema;
@@ -41,7 +42,7 @@ pub use schema::CURRENT_VERSION;
 pub use secrets::{NewSecret, SecretPatch, SecretRecord};
 pub use sessions::{LAST_USED_GRANULARITY_SECS, ListedSession, Session, session_id};
 pub use shares::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
-pub use users::UserRecord;
+pub use users::{OPERATOR, UserRecord, UserSummary};
 pub use versions::{DEFAULT_KEEP_VERSIONS, MAX_KEEP_VERSIONS, SecretVersion};
 pub use write::{CommitStats, MAX_BATCH, Tx};
 
@@ -113,6 +114,11 @@ pub enum StoreError {
     WriteLost,
     #[error("cannot start the commit thread: {0}")]
     CommitterThread(#[source] std::io::Error),
+    /// A read-only open met a file a crash left unrecovered (only a writable open repairs).
+    #[error(
+        "database {0} was not closed cleanly (a crash?): start the server once so it recovers the file, then back up through it"
+    )]
+    NeedsRecovery(PathBuf),
 }
 
 impl StoreError {

@@ -60,3 +60,6 @@ pub const SECRET_VERSIONS: TableDefinition<(&str, u64), &[u8]> =
 /// current version and every kept older one.
 pub const SECRET_VERSION_INFO: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("secret_version_info");
+/// Only in backup files (`store::backup`): `"manifest"` -> JSON `Manifest`, what the snapshot
+/// held when it was taken, so the file can be checked on its own.
+pub const BACKUP_MANIFEST: TableDefinition<&str, &[u8]> = TableDefinition::new("backup_manifest");

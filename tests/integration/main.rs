@@ -4,11 +4,13 @@
 mod abuse;
 mod account;
 mod account_lifecycle;
+mod admin_users;
 mod alerts;
 mod api;
 mod assets;
 mod audit;
 mod audit_names;
+mod backup;
 mod browser;
 mod cli;
 mod hardening;

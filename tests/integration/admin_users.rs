@@ -1,0 +1,214 @@
+//! Operator commands on accounts through the real binary, against a running server (admin
+//! channel) and a stopped one (the files): `admin users ls`, `disable` (with and without
+//! `--keep-links`), `enable`, `reset-password` and `admin sessions revoke`.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::util::{BIN, Run, Server, creds, run_with};
+
+fn secretctl(args: &[&str]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear();
+    run_with(cmd, args, b"")
+}
+
+/// `secretctl [--json] admin ARGS --data-dir DIR`.
+fn admin(server: &Server, json: bool, args: &[&str]) -> Run {
+    let dir = server.data_dir();
+    let mut all: Vec<&str> = Vec::new();
+    if json {
+        all.push("--json");
+    }
+    all.push("admin");
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--data-dir", dir.to_str().unwrap()]);
+    secretctl(&all)
+}
+
+fn login(server: &Server, user: &str, password: &str) -> crate::util::Reply {
+    server.http().post(
+        "/login",
+        None,
+        &json!({"username": user, "password": password}),
+    )
+}
+
+fn redeem(server: &Server, token: &str) -> u16 {
+    server
+        .http()
+        .request(
+            "POST",
+            &format!("/share/{token}"),
+            None,
+            &[("Accept", "application/json")],
+            None,
+        )
+        .status
+}
+
+fn user<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == name)
+        .unwrap_or_else(|| panic!("{name} not listed: {list}"))
+}
+
+#[test]
+fn disable_enable_and_sessions_revoke_through_the_running_server() {
+    let server = Server::start();
+    let alice = server.user("alice");
+    let id = server.secret(&alice, "one", "v1");
+    server.secret(&alice, "two", "v2");
+    let link = server.share(&alice, &id, &json!({"max_views": 10}));
+    let link = link["token"].as_str().unwrap().to_string();
+    let bob = server.user("bob");
+
+    let list = admin(&server, true, &["users", "ls"]).success().json();
+    assert_eq!(list["via"], "server", "{list}");
+    let a = user(&list, "alice");
+    assert_eq!(a["secrets"], 2, "{list}");
+    assert_eq!(a["disabled"], false, "{list}");
+    assert!(a["last_login"].is_i64(), "{list}");
+    assert_eq!(user(&list, "bob")["secrets"], 0, "{list}");
+    let text = admin(&server, false, &["users", "ls"]).success().stdout();
+    assert!(
+        text.starts_with("USERNAME") && text.contains("alice"),
+        "{text}"
+    );
+
+    // Disabled: the token is refused at once, logins too, and the link is gone.
+    let r = admin(&server, true, &["users", "disable", "alice"])
+        .success()
+        .json();
+    assert_eq!(r["disabled"], true, "{r}");
+    assert_eq!(r["sessions_revoked"], 1, "{r}");
+    server
+        .http()
+        .get("/secrets", Some(&alice))
+        .assert_error(401, "unauthorized");
+    login(&server, "alice", crate::util::PASSWORD).assert_error(403, "forbidden");
+    assert_eq!(redeem(&server, &link), 404);
+    let list = admin(&server, true, &["users", "ls"]).success().json();
+    assert_eq!(user(&list, "alice")["disabled"], true, "{list}");
+
+    // Enabled again: logins and the link work.
+    admin(&server, false, &["users", "enable", "alice"]).success();
+    let r = login(&server, "alice", crate::util::PASSWORD);
+    assert_eq!(r.status, 200, "{r:?}");
+    let alice = r.json["token"].as_str().unwrap().to_string();
+    assert_eq!(redeem(&server, &link), 200);
+
+    // --keep-links: the account is locked out, its links go on working.
+    let r = admin(
+        &server,
+        true,
+        &["users", "disable", "alice", "--keep-links"],
+    )
+    .success()
+    .json();
+    assert_eq!(r["links_kept"], true, "{r}");
+    assert_eq!(redeem(&server, &link), 200);
+    login(&server, "alice", crate::util::PASSWORD).assert_error(403, "forbidden");
+    admin(&server, false, &["users", "enable", "alice"]).success();
+
+    // The account sees what the operator did, in its own trail.
+    let t = login(&server, "alice", crate::util::PASSWORD).json["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let trail = server.http().get("/audit?limit=500", Some(&t));
+    let actions: Vec<&str> = trail.json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"admin.user_disable"), "{actions:?}");
+    assert!(actions.contains(&"admin.user_enable"), "{actions:?}");
+    let _ = alice;
+
+    // sessions revoke: bob's token stops working, his login still does.
+    let r = admin(&server, true, &["sessions", "revoke", "--user", "bob"])
+        .success()
+        .json();
+    assert_eq!(r["sessions_revoked"], 1, "{r}");
+    server
+        .http()
+        .get("/secrets", Some(&bob))
+        .assert_error(401, "unauthorized");
+    assert_eq!(login(&server, "bob", crate::util::PASSWORD).status, 200);
+
+    // Unknown names: exit 4.
+    admin(&server, false, &["users", "disable", "nobody"]).fails_with(4);
+    admin(&server, false, &["sessions", "revoke", "--user", "nobody"]).fails_with(4);
+}
+
+#[test]
+fn reset_password_prints_a_one_time_password_that_must_be_changed_and_expires() {
+    let server = Server::start();
+    let carol = server.user("carol");
+    let out = admin(&server, false, &["users", "reset-password", "carol"]).success();
+    let otp = out.stdout();
+    assert_eq!(otp.lines().count(), 1, "only the password on stdout: {otp}");
+    let otp = otp.trim();
+    assert!(otp.len() >= 40, "{otp}");
+    assert!(
+        out.stderr().contains("one-time password"),
+        "{}",
+        out.stderr()
+    );
+    // Sessions revoked; the old password is dead; the new one only says "change me".
+    server
+        .http()
+        .get("/secrets", Some(&carol))
+        .assert_error(401, "unauthorized");
+    login(&server, "carol", crate::util::PASSWORD).assert_error(401, "unauthorized");
+    let r = login(&server, "carol", otp);
+    r.assert_error(403, "password_change_required");
+    assert!(!r.body.contains(otp));
+    let list = admin(&server, true, &["users", "ls"]).success().json();
+    assert!(
+        user(&list, "carol")["must_change_password_until"].is_i64(),
+        "{list}"
+    );
+    // Past 24 h it opens nothing.
+    server.set_clock_offset(24 * 3600 + 1);
+    login(&server, "carol", otp).assert_error(401, "unauthorized");
+
+    let r = admin(&server, true, &["users", "reset-password", "carol"])
+        .success()
+        .json();
+    assert!(r["one_time_password"].as_str().unwrap().len() >= 40, "{r}");
+    admin(&server, false, &["users", "reset-password", "nobody"]).fails_with(4);
+}
+
+#[test]
+fn with_the_server_stopped_the_commands_work_on_the_files() {
+    let mut server = Server::start();
+    let token = server.user("dave");
+    server.secret(&token, "x", "v");
+    server.stop();
+    let list = admin(&server, true, &["users", "ls"]).success().json();
+    assert_eq!(list["via"], "files", "{list}");
+    assert_eq!(user(&list, "dave")["secrets"], 1, "{list}");
+    let r = admin(&server, true, &["users", "disable", "dave"])
+        .success()
+        .json();
+    assert_eq!(r["via"], "files", "{r}");
+    assert_eq!(r["sessions_revoked"], 1, "{r}");
+    server.spawn(&[]);
+    login(&server, "dave", crate::util::PASSWORD).assert_error(403, "forbidden");
+    server
+        .http()
+        .get("/secrets", Some(&token))
+        .assert_error(401, "unauthorized");
+    assert!(server.stop().success());
+    admin(&server, false, &["users", "enable", "dave"]).success();
+    server.spawn(&[]);
+    let r = server.http().post("/login", None, &creds("dave"));
+    assert_eq!(r.status, 200, "{r:?}");
+}
