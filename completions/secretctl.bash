@@ -588,12 +588,20 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__account__subcmd__passwd)
-            opts="-v -h --password-stdin --insecure-http --server --ca-cert --json --retry-for --verbose --help"
+            opts="-u -v -h --username --password-stdin --insecure-http --server --ca-cert --json --retry-for --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

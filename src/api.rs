@@ -271,6 +271,10 @@ pub struct SetEmail {
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
+    /// Only without a session: the account whose one-time password (from `admin users
+    /// reset-password`) is being replaced; login refuses it until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     #[serde(serialize_with = "sensitive::expose")]
     pub current_password: SecretString,
     #[serde(serialize_with = "sensitive::expose")]

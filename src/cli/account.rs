@@ -33,6 +33,12 @@ pub enum AccountCommand {
 /// `secretctl account passwd`.
 #[derive(Debug, Args)]
 pub struct PasswdArgs {
+    /// Replace the one-time password an operator set for USER (`admin users
+    /// reset-password`): needs no session, since login refuses a one-time password until it
+    /// is replaced. Every session of the account is revoked; log in afterwards.
+    #[arg(long, short = 'u', value_name = "USER")]
+    pub username: Option<String>,
+
     /// Read the current password from the first line of stdin and the new one from the
     /// second (for scripts).
     #[arg(long)]

@@ -1,5 +1,6 @@
 //! `register`, `login`, `logout`, and `account` (show, set-email, passwd, sessions, delete).
 
+use crate::client::ClientError;
 use std::io::IsTerminal;
 
 use super::context::Context;
@@ -54,6 +55,12 @@ pub fn login(ctx: &Context, args: &AccountArgs) -> Result<(), CliError> {
         // The generic 401 advice ("log in again") makes no sense for a login.
         Some(401) => {
             CliError::Unauthorized(format!("wrong username or password for {}", ctx.server))
+        }
+        _ if matches!(&e, ClientError::Api { code, .. } if code == "password_change_required") => {
+            CliError::Unauthorized(format!(
+                "this is a one-time password: set your own with `secretctl account passwd --username {}`, then log in",
+                args.username
+            ))
         }
         _ => e.into(),
     })?;
@@ -200,27 +207,47 @@ fn wrong_password(e: crate::client::ClientError) -> CliError {
 /// stdin with `--password-stdin`).
 fn passwd(ctx: &Context, args: &PasswdArgs) -> Result<(), CliError> {
     refuse_cleartext_password(ctx, args.insecure_http)?;
-    let client = ctx.authenticated()?;
+    // A one-time password has no session behind it: the username says whose it is.
+    let client = match &args.username {
+        Some(_) => ctx.anonymous()?,
+        None => ctx.authenticated()?,
+    };
+    let username = args.username.clone();
     let input = if args.password_stdin {
         ChangePassword {
+            username,
             current_password: input::stdin_line("current password")?,
             new_password: input::stdin_line("new password")?,
         }
     } else {
         let hint = "use --password-stdin (current and new password on two lines)";
         ChangePassword {
+            username,
             current_password: input::prompt_secret("current password", false, hint)?,
             new_password: input::prompt_secret("new password", true, hint)?,
         }
     };
-    client.change_password(&input).map_err(wrong_password)?;
+    match &args.username {
+        // Without a session a wrong password is a 401 like a failed login.
+        Some(_) => client
+            .change_password(&input)
+            .map_err(|e| match e.status() {
+                Some(401) => {
+                    CliError::Unauthorized("wrong username or password; nothing was changed".into())
+                }
+                _ => wrong_password(e),
+            })?,
+        None => client.change_password(&input).map_err(wrong_password)?,
+    }
     if ctx.json {
         output::json(&serde_json::json!({ "server": ctx.server, "password_changed": true }))
     } else {
-        eprintln!(
-            "password changed on {}; every other session of the account was revoked",
-            ctx.server
-        );
+        let revoked = if args.username.is_some() {
+            "every session of the account was revoked; log in with the new password"
+        } else {
+            "every other session of the account was revoked"
+        };
+        eprintln!("password changed on {}; {revoked}", ctx.server);
         Ok(())
     }
 }

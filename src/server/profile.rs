@@ -45,8 +45,31 @@ pub fn set_email(req: &Request, app: &App) -> Result<Response, ApiError> {
 }
 
 /// `PUT /account/password` with `{"current_password", "new_password"}`: 204, and every other
-/// session of the account is revoked (this one stays).
+/// session of the account is revoked (this one stays). Without a session, `{"username",
+/// "current_password", "new_password"}` replaces a one-time password an operator set (login
+/// refuses those until they are replaced); every session is revoked then.
 pub fn change_password(req: &Request, app: &App) -> Result<Response, ApiError> {
+    if auth::bearer(req).is_none() {
+        // Without a session and without a username this is an unauthenticated call like
+        // any other: 401, whatever the body holds.
+        let input: Option<ChangePassword> = body::read_optional_json(req).ok().flatten();
+        let Some((input, username)) = input.and_then(|i| {
+            let name = i.username.clone()?;
+            Some((i, name))
+        }) else {
+            return Err(ApiError::Unauthorized);
+        };
+        let username = username.as_str();
+        let store = app.store()?;
+        app.accounts.change_forced_password(
+            &app.ctx(&store),
+            &auth::anonymous(req, app),
+            username,
+            &input.current_password,
+            &input.new_password,
+        )?;
+        return Ok(respond::no_content());
+    }
     let caller = auth::caller(req, app)?;
     let input: ChangePassword = body::read_json(req)?;
     let store = app.store()?;

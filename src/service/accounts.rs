@@ -97,6 +97,86 @@ impl Accounts {
         username: &str,
         password: &SecretString,
     ) -> Result<LoggedIn, ServiceError> {
+        let (user, attempt) = self.credentials(ctx, actor, username, password)?;
+        // The right password, after the same work as any other: only now may the answer
+        // say more about the account than "wrong username or password".
+        if let Some(refusal) = operator_hold(&user, ctx.now) {
+            let expired = matches!(refusal, ServiceError::BadCredentials);
+            if expired {
+                attempt.failed();
+            } else {
+                attempt.succeeded();
+            }
+            let outcome = if expired {
+                Outcome::Expired
+            } else {
+                Outcome::Denied
+            };
+            let target = Some(format!("user:{}", user.id));
+            let event = Event::ok(Action::LoginFailed, target, Some(&user.id)).outcome(outcome);
+            ctx.store.record_event(actor, event, ctx.now)?;
+            return Err(refusal);
+        }
+        attempt.succeeded();
+        let token = token::new_token(SESSION_PREFIX)?;
+        let session = Session::new(
+            user.id.clone(),
+            actor,
+            ctx.now,
+            ctx.now + self.session_ttl_secs,
+        );
+        let actor = Actor {
+            user_id: Some(user.id.into_string()),
+            ..actor.clone()
+        };
+        ctx.store
+            .create_session(&token::token_hash(token.expose_secret()), &session, &actor)?;
+        Ok(LoggedIn { token, session })
+    }
+
+    /// Sets a new password for an account that has no session to do it with: one holding a
+    /// one-time password from `admin users reset-password` (which login refuses until it is
+    /// replaced). The username and current password are checked exactly like a login's
+    /// (throttled, audited, one answer for unknown name and wrong password); a disabled
+    /// account or an expired one-time password is refused. Every session is revoked.
+    pub fn change_forced_password(
+        &self,
+        ctx: &Ctx,
+        actor: &Actor,
+        username: &str,
+        current: &SecretString,
+        new: &SecretString,
+    ) -> Result<usize, ServiceError> {
+        Self::check_new_password(username, current, new)?;
+        let (user, attempt) = self.credentials(ctx, actor, username, current)?;
+        match operator_hold(&user, ctx.now) {
+            Some(ServiceError::BadCredentials) => {
+                attempt.failed();
+                let target = Some(format!("user:{}", user.id));
+                let event = Event::ok(Action::AccountPasswordChange, target, Some(&user.id))
+                    .outcome(Outcome::Expired);
+                ctx.store.record_event(actor, event, ctx.now)?;
+                return Err(ServiceError::BadCredentials);
+            }
+            Some(ServiceError::AccountDisabled) => {
+                attempt.succeeded();
+                return Err(ServiceError::AccountDisabled);
+            }
+            _ => attempt.succeeded(),
+        }
+        self.set_new_password(ctx, actor, &user, new, None)
+    }
+
+    /// Checks `username` and `password` (throttled, audited on failure), for login and the
+    /// forced password change alike. The attempt is handed back undecided: the caller says
+    /// whether it counts as a success.
+    fn credentials<'a>(
+        &'a self,
+        ctx: &Ctx,
+        actor: &Actor,
+        username: &'a str,
+        password: &SecretString,
+    ) -> Result<(UserRecord, super::login_throttle::Reservation<'a>), ServiceError> {
         // Over-long input is refused before any hashing work.
         if password.expose_secret().len() > 4 * PASSWORD_CHARS.end()
             || username.len() > MAX_USERNAME_BYTES
@@ -139,40 +219,7 @@ impl Accounts {
                 return Err(ServiceError::BadCredentials);
             }
         };
-        // The right password, after the same work as any other: only now may the answer
-        // say more about the account than "wrong username or password".
-        if let Some(refusal) = operator_hold(&user, ctx.now) {
-            let expired = matches!(refusal, ServiceError::BadCredentials);
-            if expired {
-                attempt.failed();
-            } else {
-                attempt.succeeded();
-            }
-            let outcome = if expired {
-                Outcome::Expired
-            } else {
-                Outcome::Denied
-            };
-            let target = Some(format!("user:{}", user.id));
-            let event = Event::ok(Action::LoginFailed, target, Some(&user.id)).outcome(outcome);
-            ctx.store.record_event(actor, event, ctx.now)?;
-            return Err(refusal);
-        }
-        attempt.succeeded();
-        let token = token::new_token(SESSION_PREFIX)?;
-        let session = Session::new(
-            user.id.clone(),
-            actor,
-            ctx.now,
-            ctx.now + self.session_ttl_secs,
-        );
-        let actor = Actor {
-            user_id: Some(user.id.into_string()),
-            ..actor.clone()
-        };
-        ctx.store
-            .create_session(&token::token_hash(token.expose_secret()), &session, &actor)?;
-        Ok(LoggedIn { token, session })
+        Ok((user, attempt))
     }
 
     /// Revokes the session behind `token`.
@@ -194,18 +241,45 @@ impl Accounts {
         new: &SecretString,
     ) -> Result<usize, ServiceError> {
         let user = self.owner(ctx, user_id)?;
-        // Policy first: it costs nothing and says nothing about the current password.
-        passwords::new_password(&user.username, new)?;
-        if current.expose_secret() == new.expose_secret() {
+        Self::check_new_password(&user.username, current, new)?;
+        self.check_password(ctx, actor, &user, current, Action::AccountPasswordChange)?;
+        self.set_new_password(ctx, actor, &user, new, Some(keep))
+    }
+
+    /// The policy for a new password; it costs nothing and says nothing about the current one.
+    fn check_new_password(
+        username: &str,
+        current: &SecretString,
+        new: &SecretString,
+    ) -> Result<(), ServiceError> {
+        passwords::new_password(username, new)?;
+        let same: bool = subtle::ConstantTimeEq::ct_eq(
+            current.expose_secret().as_bytes(),
+            new.expose_secret().as_bytes(),
+        )
+        .into();
+        if same {
             return Err(ServiceError::Invalid(
                 "new_password must differ from current_password",
             ));
         }
-        self.check_password(ctx, actor, &user, current, Action::AccountPasswordChange)?;
+        Ok(())
+    }
+
+    /// Hashes `new` and stores it (clearing any forced change), revoking every session but
+    /// `keep`; the current password and the new one's policy have been checked.
+    fn set_new_password(
+        &self,
+        ctx: &Ctx,
+        actor: &Actor,
+        user: &UserRecord,
+        new: &SecretString,
+        keep: Option<&TokenHash>,
+    ) -> Result<usize, ServiceError> {
         let hash = ctx.hasher.hash(new)?;
         Ok(ctx
             .store
-            .change_password(user_id, hash, keep, actor, ctx.now)?)
+            .change_password(&user.id, hash, keep, actor, ctx.now)?)
     }
 
     /// Deletes `user_id`'s account and everything it owns after checking `password`.

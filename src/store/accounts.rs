@@ -30,18 +30,20 @@ impl Store {
         &self,
         user_id: &UserId,
         new_hash: String,
-        keep: &TokenHash,
+        keep: Option<&TokenHash>,
         actor: &Actor,
         now: i64,
     ) -> Result<usize, StoreError> {
-        let (user_id, keep) = (user_id.clone(), super::sessions::session_id(keep));
+        let (user_id, keep) = (user_id.clone(), keep.map(super::sessions::session_id));
         self.write(actor, now, move |tx| {
             let Some(mut user) = tx.user(&user_id)? else {
                 return Err(StoreError::NotFound);
             };
             user.password_hash = new_hash.clone();
+            // A one-time password from an operator is replaced: no change is pending now.
+            user.must_change_password_until = None;
             tx.put_user(&user)?;
-            let revoked = tx.remove_sessions(&user_id, |id| id != keep)?;
+            let revoked = tx.remove_sessions(&user_id, |id| keep.as_deref() != Some(id))?;
             tx.audit_session_revokes(&user_id, &revoked)?;
             let target = Some(format!("user:{user_id}"));
             tx.audit(Event::ok(
@@ -159,7 +161,7 @@ mod tests {
             .change_password(
                 &crate::ids::UserId::new("u1"),
                 "$scrypt$new".into(),
-                &crate::ids::TokenHash::from_bytes([1; 32]),
+                Some(&crate::ids::TokenHash::from_bytes([1; 32])),
                 &actor(),
                 5,
             )
@@ -193,7 +195,7 @@ mod tests {
             t.store.change_password(
                 &crate::ids::UserId::new("nobody"),
                 "h".into(),
-                &crate::ids::TokenHash::from_bytes([1; 32]),
+                Some(&crate::ids::TokenHash::from_bytes([1; 32])),
                 &actor(),
                 5
             ),

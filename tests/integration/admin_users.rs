@@ -212,3 +212,81 @@ fn with_the_server_stopped_the_commands_work_on_the_files() {
     let r = server.http().post("/login", None, &creds("dave"));
     assert_eq!(r.status, 200, "{r:?}");
 }
+
+/// The whole reset flow an operator starts: the one-time password cannot log in, but it can
+/// be replaced without a session (there is none), through the API and the CLI alike; then
+/// the new password logs in and the one-time password opens nothing.
+#[test]
+fn a_one_time_password_is_replaced_without_a_session_and_then_login_works() {
+    let server = Server::start();
+    server.user("erin");
+    let otp = admin(&server, false, &["users", "reset-password", "erin"])
+        .success()
+        .stdout()
+        .trim()
+        .to_string();
+    let h = server.http();
+    let change = |username: &str, current: &str, new: &str| {
+        h.put(
+            "/account/password",
+            None,
+            &serde_json::json!({"username": username, "current_password": current, "new_password": new}),
+        )
+    };
+    // Wrong password, unknown name: one answer, nothing changed.
+    change("erin", "not the otp at all", "a brand new passphrase 77")
+        .assert_error(401, "unauthorized");
+    change("nobody", &otp, "a brand new passphrase 77").assert_error(401, "unauthorized");
+    // The policy applies, before anything is checked.
+    change("erin", &otp, "password").assert_error(400, "bad_request");
+    assert_eq!(
+        change("erin", &otp, "a brand new passphrase 77").status,
+        204
+    );
+    assert_eq!(
+        login(&server, "erin", "a brand new passphrase 77").status,
+        200
+    );
+    login(&server, "erin", &otp).assert_error(401, "unauthorized");
+    // The flag is gone.
+    let list = admin(&server, true, &["users", "ls"]).success().json();
+    assert!(
+        user(&list, "erin")["must_change_password_until"].is_null(),
+        "{list}"
+    );
+
+    // The CLI: login explains what to do, and `account passwd --username` does it.
+    let otp = admin(&server, false, &["users", "reset-password", "erin"])
+        .success()
+        .stdout()
+        .trim()
+        .to_string();
+    let cli = crate::util::Cli::new(&server);
+    let r = cli
+        .run(
+            &["login", "-u", "erin", "--password-stdin"],
+            format!("{otp}\n").as_bytes(),
+        )
+        .fails_with(3);
+    assert!(
+        r.stderr().contains("account passwd --username erin"),
+        "{}",
+        r.stderr()
+    );
+    cli.run(
+        &[
+            "account",
+            "passwd",
+            "--username",
+            "erin",
+            "--password-stdin",
+        ],
+        format!("{otp}\nyet another passphrase 88\n").as_bytes(),
+    )
+    .success();
+    cli.run(
+        &["login", "-u", "erin", "--password-stdin"],
+        b"yet another passphrase 88\n",
+    )
+    .success();
+}
