@@ -1,6 +1,5 @@
 //! Login sessions, keyed by the SHA-256 of their token.
 
-use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{Action, Actor, Event};

@@ -1,7 +1,7 @@
 //! User accounts: id, unique username, scrypt PHC hash, and an optional email address for
 //! security alerts.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{Action, Actor, Event};

@@ -9,6 +9,7 @@ mod assets;
 mod audit;
 mod browser;
 mod cli;
+mod disk;
 mod hardening;
 mod http_layer;
 mod keys;
