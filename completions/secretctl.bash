@@ -103,6 +103,9 @@ _secretctl() {
             secretctl__subcmd__account__subcmd__help,show)
                 cmd="secretctl__subcmd__account__subcmd__help__subcmd__show"
                 ;;
+            secretctl__subcmd__admin,audit)
+                cmd="secretctl__subcmd__admin__subcmd__audit"
+                ;;
             secretctl__subcmd__admin,help)
                 cmd="secretctl__subcmd__admin__subcmd__help"
                 ;;
@@ -118,6 +121,21 @@ _secretctl() {
             secretctl__subcmd__admin,unseal-key)
                 cmd="secretctl__subcmd__admin__subcmd__unseal__subcmd__key"
                 ;;
+            secretctl__subcmd__admin__subcmd__audit,archive)
+                cmd="secretctl__subcmd__admin__subcmd__audit__subcmd__archive"
+                ;;
+            secretctl__subcmd__admin__subcmd__audit,help)
+                cmd="secretctl__subcmd__admin__subcmd__audit__subcmd__help"
+                ;;
+            secretctl__subcmd__admin__subcmd__audit__subcmd__help,archive)
+                cmd="secretctl__subcmd__admin__subcmd__audit__subcmd__help__subcmd__archive"
+                ;;
+            secretctl__subcmd__admin__subcmd__audit__subcmd__help,help)
+                cmd="secretctl__subcmd__admin__subcmd__audit__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__admin__subcmd__help,audit)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__audit"
+                ;;
             secretctl__subcmd__admin__subcmd__help,help)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__help"
                 ;;
@@ -132,6 +150,9 @@ _secretctl() {
                 ;;
             secretctl__subcmd__admin__subcmd__help,unseal-key)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__unseal__subcmd__key"
+                ;;
+            secretctl__subcmd__admin__subcmd__help__subcmd__audit,archive)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__audit__subcmd__archive"
                 ;;
             secretctl__subcmd__audit,help)
                 cmd="secretctl__subcmd__audit__subcmd__help"
@@ -214,6 +235,9 @@ _secretctl() {
             secretctl__subcmd__help__subcmd__account,show)
                 cmd="secretctl__subcmd__help__subcmd__account__subcmd__show"
                 ;;
+            secretctl__subcmd__help__subcmd__admin,audit)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__audit"
+                ;;
             secretctl__subcmd__help__subcmd__admin,rotate-data-key)
                 cmd="secretctl__subcmd__help__subcmd__admin__subcmd__rotate__subcmd__data__subcmd__key"
                 ;;
@@ -225,6 +249,9 @@ _secretctl() {
                 ;;
             secretctl__subcmd__help__subcmd__admin,unseal-key)
                 cmd="secretctl__subcmd__help__subcmd__admin__subcmd__unseal__subcmd__key"
+                ;;
+            secretctl__subcmd__help__subcmd__admin__subcmd__audit,archive)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__audit__subcmd__archive"
                 ;;
             secretctl__subcmd__help__subcmd__audit,verify)
                 cmd="secretctl__subcmd__help__subcmd__audit__subcmd__verify"
@@ -384,7 +411,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin)
-            opts="-h --help seal-key unseal-key rotate-master rotate-data-key help"
+            opts="-h --help seal-key unseal-key rotate-master rotate-data-key audit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -397,9 +424,131 @@ _secretctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        secretctl__subcmd__admin__subcmd__help)
-            opts="seal-key unseal-key rotate-master rotate-data-key help"
+        secretctl__subcmd__admin__subcmd__audit)
+            opts="-h --help archive help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__audit__subcmd__archive)
+            opts="-o -h --data-dir --key-file --passphrase-file --json --before --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__audit__subcmd__help)
+            opts="archive help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__audit__subcmd__help__subcmd__archive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__audit__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help)
+            opts="seal-key unseal-key rotate-master rotate-data-key audit help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__audit)
+            opts="archive"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__audit__subcmd__archive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -658,7 +807,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__audit__subcmd__verify)
-            opts="-h --data-dir --key-file --passphrase-file --json --expect --help"
+            opts="-h --data-dir --key-file --passphrase-file --json --expect --archive --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -677,6 +826,10 @@ _secretctl() {
                     return 0
                     ;;
                 --expect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --archive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -818,8 +971,36 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help__subcmd__admin)
-            opts="seal-key unseal-key rotate-master rotate-data-key"
+            opts="seal-key unseal-key rotate-master rotate-data-key audit"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__audit)
+            opts="archive"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__audit__subcmd__archive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use clap::parser::ValueSource;
 use clap::{Args, FromArgMatches};
 
-use super::{AccountCommand, AdminCommand, AuditAction, Cli, Command, DEFAULT_SERVER};
+use super::{
+    AccountCommand, AdminAuditCommand, AdminCommand, AuditAction, Cli, Command, DEFAULT_SERVER,
+};
 
 /// How a client command reaches its server and prints its answer.
 #[derive(Debug, Clone, Args)]
@@ -132,6 +134,7 @@ impl Command {
                 AdminCommand::UnsealKey(a) => a.output.json,
                 AdminCommand::RotateMaster(a) => a.dir.output.json,
                 AdminCommand::RotateDataKey(a) => a.output.json,
+                AdminCommand::Audit(AdminAuditCommand::Archive(a)) => a.dir.output.json,
             },
             _ => false,
         }
@@ -170,6 +173,7 @@ impl Command {
                 AdminCommand::UnsealKey(a) => &mut a.output.json,
                 AdminCommand::RotateMaster(a) => &mut a.dir.output.json,
                 AdminCommand::RotateDataKey(a) => &mut a.output.json,
+                AdminCommand::Audit(AdminAuditCommand::Archive(a)) => &mut a.dir.output.json,
             }),
             _ => Target::Nothing,
         }

@@ -46,6 +46,8 @@ pub enum Action {
     AdminRotateDataKey,
     #[serde(rename = "admin.rotate_master")]
     AdminRotateMaster,
+    #[serde(rename = "admin.audit_archive")]
+    AdminAuditArchive,
 }
 
 /// How it came out.
@@ -103,6 +105,7 @@ impl Action {
             Action::RateLimitHit => "rate_limit.hit",
             Action::AdminRotateDataKey => "admin.rotate_data_key",
             Action::AdminRotateMaster => "admin.rotate_master",
+            Action::AdminAuditArchive => "admin.audit_archive",
         }
     }
 }
@@ -167,6 +170,7 @@ mod tests {
             Action::RateLimitHit,
             Action::AdminRotateDataKey,
             Action::AdminRotateMaster,
+            Action::AdminAuditArchive,
         ];
         for a in actions {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));

@@ -7,6 +7,7 @@
 //! Reads run on their own read transactions, outside the writer; this module never sees HTTP
 //! types.
 
+mod archive;
 pub mod audit;
 mod audit_keys;
 mod audit_vocab;
@@ -30,6 +31,7 @@ use crate::crypto::keyring::Keyring;
 use crate::crypto::master::MasterKey;
 use crate::crypto::{CryptoError, KeyNotice};
 
+pub use archive::{ArchiveReport, verify_with_archives};
 pub use audit::{Action, Actor, AuditLog, AuditRecord, ChainCheck, Event, Outcome, verify_chain};
 pub use rotation::{
     DataKeyRotation, MasterRotation, MasterRotationOutcome, pending_master_path, rotate_master,
@@ -113,6 +115,12 @@ pub enum StoreError {
     /// is between recovery attempts (see `write::LiveDb`).
     #[error("{}", .0.reason())]
     Degraded(Degraded),
+    #[error("audit archive {path}: {source}")]
+    Archive {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot create the database {path}: {source}")]
     CreateDb {
         path: PathBuf,

@@ -50,3 +50,6 @@ pub const AUDIT_KEYS: TableDefinition<u32, &[u8]> = TableDefinition::new("audit_
 pub const META_AUDIT_HEAD: &str = "audit_head";
 /// `META` key of the HMAC tag over `AUDIT_KEYS` (see `crypto::key_set::audit_tag`).
 pub const META_AUDIT_KEYS_MAC: &str = "audit_keys_mac";
+/// `META` key of the audit trail's archive anchor (JSON `archive::SignedAnchor`): the last
+/// record moved out to an archive, which the first live record links to.
+pub const META_AUDIT_ANCHOR: &str = "audit_anchor";

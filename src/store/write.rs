@@ -160,6 +160,11 @@ impl LiveDb {
         }
     }
 
+    /// The database file.
+    pub(super) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     fn handle(&self) -> Result<Arc<Database>, TransactionError> {
         let current = self.current.read().unwrap_or_else(|p| p.into_inner());
         current

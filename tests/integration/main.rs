@@ -5,6 +5,7 @@ mod abuse;
 mod account;
 mod alerts;
 mod api;
+mod archive;
 mod assets;
 mod audit;
 mod browser;
