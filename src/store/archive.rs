@@ -193,10 +193,7 @@ impl Store {
 
     /// The chain head the live trail starts after, and the records (decoded, and as stored)
     /// that `archive_audit(before)` would move.
-    fn archivable(
-        &self,
-        before: i64,
-    ) -> Result<(ChainHead, Vec<StoredRecord>), StoreError> {
+    fn archivable(&self, before: i64) -> Result<(ChainHead, Vec<StoredRecord>), StoreError> {
         let txn = self.core.db.begin_read()?;
         let start = match read_anchor(&txn.open_table(META)?)? {
             Some(a) => ChainHead {
@@ -235,11 +232,7 @@ impl Store {
 
 /// Writes the archive: a new 0600 file, fsync'd with its directory before anything is
 /// deleted from the database. A partial file is removed.
-fn write_archive(
-    out: &Path,
-    header: &Header,
-    records: &[StoredRecord],
-) -> Result<(), StoreError> {
+fn write_archive(out: &Path, header: &Header, records: &[StoredRecord]) -> Result<(), StoreError> {
     use std::os::unix::fs::OpenOptionsExt;
     let err = |source| StoreError::Archive {
         path: out.to_path_buf(),

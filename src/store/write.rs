@@ -858,6 +858,31 @@ mod tests {
     }
 
     #[test]
+    fn storage_failures_are_told_from_request_failures() {
+        use std::io::{Error, ErrorKind};
+        let commit = |e: StorageError| StoreError::CommitFailed(redb::CommitError::Storage(e));
+        let full = commit(StorageError::Io(Error::from(ErrorKind::StorageFull)));
+        assert_eq!(Degraded::of(&full), Some(Degraded::DiskFull));
+        let quota = StoreError::Db(redb::Error::Io(Error::from(ErrorKind::QuotaExceeded)));
+        assert_eq!(Degraded::of(&quota), Some(Degraded::DiskFull));
+        let io = commit(StorageError::Io(Error::from(ErrorKind::Other)));
+        assert_eq!(Degraded::of(&io), Some(Degraded::Io));
+        assert_eq!(
+            Degraded::of(&StoreError::Db(redb::Error::PreviousIo)),
+            Some(Degraded::Io)
+        );
+        // A batch failed by another write's disk-full commit is a storage failure too.
+        let batch = StoreError::Batch(Arc::new(full));
+        assert_eq!(Degraded::of(&batch), Some(Degraded::DiskFull));
+        assert!(batch.is_unavailable());
+        assert!(StoreError::Degraded(Degraded::DiskFull).is_unavailable());
+        // The request's own failures never degrade the store.
+        assert_eq!(Degraded::of(&StoreError::NotFound), None);
+        assert_eq!(Degraded::of(&StoreError::Conflict("name")), None);
+        assert_eq!(Degraded::of(&StoreError::Panicked), None);
+    }
+
+    #[test]
     fn a_lone_write_does_not_wait_for_company() {
         let t = temp_store("lone");
         for i in 0..20 {
