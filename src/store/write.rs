@@ -20,6 +20,12 @@
 //! world only through `Tx`, and their result is delivered only after the final commit. A failed
 //! commit (disk full, I/O error) fails every closure of the batch with
 //! [`StoreError::CommitFailed`]: nothing of it is revealed or acknowledged.
+//!
+//! Recovery: after a storage failure redb refuses every operation on that handle, so the
+//! committer marks the store [`Degraded`] and reopens the file before it answers anyone
+//! (reads go on), then retries with a backoff (a probe commit when no write comes) and
+//! clears the state at the first commit that succeeds. Between retries writes are refused
+//! at once with [`StoreError::Degraded`] (503). No restart is needed once there is room.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
