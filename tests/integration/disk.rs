@@ -122,26 +122,42 @@ fn a_full_disk_is_503_and_unhealthy_and_recovers_without_a_restart() {
     assert_eq!(h.get("/healthz", None).status, 200);
 
     let filler = disk.fill();
-    // Writes go on while the database's own free pages last; then one is refused.
-    let refused = (0..2000)
-        .find_map(|i| {
-            let value = format!("{i}-{}", "x".repeat(2048));
-            let r = h.post(
-                "/secrets",
-                Some(&token),
-                &json!({"name": format!("full-{i}"), "value": value}),
-            );
-            match r.status {
-                201 => {
-                    acked.push((r.json["id"].as_str().unwrap().to_string(), value));
-                    None
-                }
-                _ => Some(r),
-            }
-        })
-        .expect("a write on a full disk is refused");
-    refused.assert_error(503, "unavailable");
-    assert!(refused.header("retry-after").is_some(), "{refused:?}");
+    // Writers in parallel (so whole batches fail together) go on while the database's own
+    // free pages last; then each is refused.
+    let refusals = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let (h, token) = (server.http(), token.clone());
+                scope.spawn(move || {
+                    let mut acked = Vec::new();
+                    for i in 0..1000 {
+                        let value = format!("{w}-{i}-{}", "x".repeat(2048));
+                        let r = h.post(
+                            "/secrets",
+                            Some(&token),
+                            &json!({"name": format!("full-{w}-{i}"), "value": value}),
+                        );
+                        if r.status != 201 {
+                            return (acked, Some(r));
+                        }
+                        acked.push((r.json["id"].as_str().unwrap().to_string(), value));
+                    }
+                    (acked, None)
+                })
+            })
+            .collect();
+        let mut refusals = Vec::new();
+        for w in writers {
+            let (mut done, refused) = w.join().unwrap();
+            acked.append(&mut done);
+            refusals.push(refused.expect("a write on a full disk is refused"));
+        }
+        refusals
+    });
+    for refused in &refusals {
+        refused.assert_error(503, "unavailable");
+        assert!(refused.header("retry-after").is_some(), "{refused:?}");
+    }
 
     let health = h.get("/healthz", None);
     assert_eq!(health.status, 503, "{health:?}");
