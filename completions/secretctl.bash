@@ -142,6 +142,9 @@ _secretctl() {
             secretctl__subcmd__account__subcmd__sessions__subcmd__help,revoke)
                 cmd="secretctl__subcmd__account__subcmd__sessions__subcmd__help__subcmd__revoke"
                 ;;
+            secretctl__subcmd__admin,audit)
+                cmd="secretctl__subcmd__admin__subcmd__audit"
+                ;;
             secretctl__subcmd__admin,backup)
                 cmd="secretctl__subcmd__admin__subcmd__backup"
                 ;;
@@ -172,6 +175,21 @@ _secretctl() {
             secretctl__subcmd__admin,verify-backup)
                 cmd="secretctl__subcmd__admin__subcmd__verify__subcmd__backup"
                 ;;
+            secretctl__subcmd__admin__subcmd__audit,archive)
+                cmd="secretctl__subcmd__admin__subcmd__audit__subcmd__archive"
+                ;;
+            secretctl__subcmd__admin__subcmd__audit,help)
+                cmd="secretctl__subcmd__admin__subcmd__audit__subcmd__help"
+                ;;
+            secretctl__subcmd__admin__subcmd__audit__subcmd__help,archive)
+                cmd="secretctl__subcmd__admin__subcmd__audit__subcmd__help__subcmd__archive"
+                ;;
+            secretctl__subcmd__admin__subcmd__audit__subcmd__help,help)
+                cmd="secretctl__subcmd__admin__subcmd__audit__subcmd__help__subcmd__help"
+                ;;
+            secretctl__subcmd__admin__subcmd__help,audit)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__audit"
+                ;;
             secretctl__subcmd__admin__subcmd__help,backup)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__backup"
                 ;;
@@ -201,6 +219,9 @@ _secretctl() {
                 ;;
             secretctl__subcmd__admin__subcmd__help,verify-backup)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__verify__subcmd__backup"
+                ;;
+            secretctl__subcmd__admin__subcmd__help__subcmd__audit,archive)
+                cmd="secretctl__subcmd__admin__subcmd__help__subcmd__audit__subcmd__archive"
                 ;;
             secretctl__subcmd__admin__subcmd__help__subcmd__sessions,revoke)
                 cmd="secretctl__subcmd__admin__subcmd__help__subcmd__sessions__subcmd__revoke"
@@ -358,6 +379,9 @@ _secretctl() {
             secretctl__subcmd__help__subcmd__account__subcmd__sessions,revoke)
                 cmd="secretctl__subcmd__help__subcmd__account__subcmd__sessions__subcmd__revoke"
                 ;;
+            secretctl__subcmd__help__subcmd__admin,audit)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__audit"
+                ;;
             secretctl__subcmd__help__subcmd__admin,backup)
                 cmd="secretctl__subcmd__help__subcmd__admin__subcmd__backup"
                 ;;
@@ -384,6 +408,9 @@ _secretctl() {
                 ;;
             secretctl__subcmd__help__subcmd__admin,verify-backup)
                 cmd="secretctl__subcmd__help__subcmd__admin__subcmd__verify__subcmd__backup"
+                ;;
+            secretctl__subcmd__help__subcmd__admin__subcmd__audit,archive)
+                cmd="secretctl__subcmd__help__subcmd__admin__subcmd__audit__subcmd__archive"
                 ;;
             secretctl__subcmd__help__subcmd__admin__subcmd__sessions,revoke)
                 cmd="secretctl__subcmd__help__subcmd__admin__subcmd__sessions__subcmd__revoke"
@@ -768,8 +795,102 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin)
-            opts="-h --help seal-key unseal-key rotate-master rotate-data-key backup verify-backup restore users sessions help"
+            opts="-h --help seal-key unseal-key rotate-master rotate-data-key backup verify-backup restore users sessions audit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__audit)
+            opts="-h --help archive help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__audit__subcmd__archive)
+            opts="-o -h --data-dir --key-file --passphrase-file --json --before --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__audit__subcmd__help)
+            opts="archive help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__audit__subcmd__help__subcmd__archive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__audit__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -812,8 +933,36 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__admin__subcmd__help)
-            opts="seal-key unseal-key rotate-master rotate-data-key backup verify-backup restore users sessions help"
+            opts="seal-key unseal-key rotate-master rotate-data-key backup verify-backup restore users sessions audit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__audit)
+            opts="archive"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__admin__subcmd__help__subcmd__audit__subcmd__archive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1556,7 +1705,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__audit__subcmd__verify)
-            opts="-h --data-dir --key-file --passphrase-file --json --expect --help"
+            opts="-h --data-dir --key-file --passphrase-file --json --expect --archive --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1575,6 +1724,10 @@ _secretctl() {
                     return 0
                     ;;
                 --expect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --archive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1776,8 +1929,36 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__help__subcmd__admin)
-            opts="seal-key unseal-key rotate-master rotate-data-key backup verify-backup restore users sessions"
+            opts="seal-key unseal-key rotate-master rotate-data-key backup verify-backup restore users sessions audit"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__audit)
+            opts="archive"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        secretctl__subcmd__help__subcmd__admin__subcmd__audit__subcmd__archive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

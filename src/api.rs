@@ -140,10 +140,29 @@ pub struct SecretList {
     pub secrets: Vec<SecretMeta>,
 }
 
-/// `200` answer to `GET /healthz`.
+/// Answer to `GET /healthz`: `200` `{"status": "ok"}`, or `503` `{"status": "degraded",
+/// "reason": ...}` while the server cannot write (disk full).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Health {
     pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Health {
+    pub fn ok() -> Health {
+        Health {
+            status: "ok".into(),
+            reason: None,
+        }
+    }
+
+    pub fn degraded(reason: &str) -> Health {
+        Health {
+            status: "degraded".into(),
+            reason: Some(reason.into()),
+        }
+    }
 }
 
 /// Seconds a share link may live (`CreateShare::expires_in`): 1 minute to 7 days.

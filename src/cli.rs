@@ -685,6 +685,11 @@ pub struct AuditVerifyArgs {
     /// trail: catches a whole database rolled back to an older copy.
     #[arg(long, value_name = "SEQ:HASH")]
     pub expect: Option<String>,
+
+    /// An archive made by `admin audit archive`; give every archive, oldest first, to
+    /// check the trail end to end from its first record.
+    #[arg(long = "archive", value_name = "FILE")]
+    pub archives: Vec<PathBuf>,
 }
 
 /// `secretctl admin`: offline key management on the server's files.
@@ -737,6 +742,9 @@ pub enum AdminCommand {
     /// Operator commands on sessions.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// Audit retention (on the server's files; stop it first).
+    #[command(subcommand)]
+    Audit(AdminAuditCommand),
 }
 
 /// `secretctl admin users`.
@@ -893,6 +901,34 @@ pub struct RestoreArgs {
 
     #[command(flatten)]
     pub dir: DataDirArgs,
+}
+
+/// `secretctl admin audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AdminAuditCommand {
+    /// Move audit records older than DATE into a new archive file, and reclaim their space.
+    ///
+    /// The archive holds the records as stored (JSON lines, each with its hash); the live
+    /// trail keeps an authenticated anchor to the last archived record, so `audit verify`
+    /// still passes and `audit verify --archive FILE` checks archive and trail end to end.
+    /// The newest record always stays. Keep the archive: it is the only copy of those
+    /// records. Prints what was moved and the bytes reclaimed.
+    Archive(AuditArchiveArgs),
+}
+
+/// `secretctl admin audit archive`.
+#[derive(Debug, Args)]
+pub struct AuditArchiveArgs {
+    #[command(flatten)]
+    pub dir: DataDirArgs,
+
+    /// Archive records made before this time: YYYY-MM-DD (midnight UTC) or RFC 3339.
+    #[arg(long, value_name = "DATE")]
+    pub before: String,
+
+    /// The archive file to create (an existing file is never overwritten).
+    #[arg(long = "output", short = 'o', value_name = "FILE")]
+    pub output_file: PathBuf,
 }
 
 /// A key file and its passphrase.

@@ -13,7 +13,9 @@ use clap::parser::ValueSource;
 use clap::{Args, FromArgMatches};
 
 use super::account::SessionsAction;
-use super::{AccountCommand, AdminCommand, AuditAction, Cli, Command, DEFAULT_SERVER};
+use super::{
+    AccountCommand, AdminAuditCommand, AdminCommand, AuditAction, Cli, Command, DEFAULT_SERVER,
+};
 
 /// How a client command reaches its server and prints its answer.
 #[derive(Debug, Clone, Args)]
@@ -147,6 +149,7 @@ impl Command {
                 AdminCommand::Users(_) | AdminCommand::Sessions(_) => {
                     cmd.operator_json().unwrap_or(false)
                 }
+                AdminCommand::Audit(AdminAuditCommand::Archive(a)) => a.dir.output.json,
             },
             _ => false,
         }
@@ -204,6 +207,7 @@ impl Command {
                         None => return Target::Nothing,
                     }
                 }
+                AdminCommand::Audit(AdminAuditCommand::Archive(a)) => &mut a.dir.output.json,
             }),
             _ => Target::Nothing,
         }

@@ -12,7 +12,10 @@ use serde_json::json;
 use super::context::Context;
 use super::key_passphrase::{Prompt, key_passphrase, no_passphrase, passphrase, print_key_notice};
 use super::{CliError, output};
-use crate::cli::{AdminCommand, DataDirArgs, KeyFileArgs, RotateMasterArgs, SealKeyArgs};
+use crate::cli::{
+    AdminAuditCommand, AdminCommand, AuditArchiveArgs, DataDirArgs, KeyFileArgs, RotateMasterArgs,
+    SealKeyArgs,
+};
 use crate::config::{DB_FILE, KEY_FILE};
 use crate::crypto::key_file::{self, KeyPassphrase};
 use crate::crypto::master::{self, MasterKey};
@@ -30,6 +33,7 @@ pub fn run(ctx: &Context, cmd: &AdminCommand) -> Result<(), CliError> {
         AdminCommand::Restore(args) => super::backup::restore(ctx, args),
         AdminCommand::Users(cmd) => super::admin_users::users(ctx, cmd),
         AdminCommand::Sessions(cmd) => super::admin_users::sessions(ctx, cmd),
+        AdminCommand::Audit(AdminAuditCommand::Archive(args)) => archive_audit(ctx, args),
     }
 }
 
@@ -246,4 +250,70 @@ fn warn_compaction(warning: Option<&str>) {
 
 fn other(e: impl std::error::Error + Send + Sync + 'static) -> CliError {
     CliError::failed(e)
+}
+
+/// `secretctl admin audit archive --before DATE -o FILE`.
+fn archive_audit(ctx: &Context, args: &AuditArchiveArgs) -> Result<(), CliError> {
+    let before = parse_date(&args.before)?;
+    let out = &args.output_file;
+    if out.exists() {
+        return Err(CliError::Usage(format!(
+            "{} already exists; archives are never overwritten: choose another file",
+            out.display()
+        )));
+    }
+    let (db_path, master) = load_master(&args.dir)?;
+    master.notices().iter().for_each(print_key_notice);
+    let (mut store, notices) = Store::open_existing(&db_path, &master, None).map_err(other)?;
+    notices.iter().for_each(print_key_notice);
+    let r = store
+        .archive_audit(before, out, crate::timefmt::now_unix())
+        .map_err(other)?;
+    drop(store);
+    warn_compaction(r.compaction_warning.as_deref());
+    let reclaimed = r.bytes_before.saturating_sub(r.bytes_after);
+    if ctx.json {
+        return output::json(&json!({
+            "archived": r.records,
+            "first_seq": (r.records > 0).then_some(r.first_seq),
+            "last_seq": (r.records > 0).then_some(r.last_seq),
+            "archive": (r.records > 0).then_some(out),
+            "bytes_before": r.bytes_before,
+            "bytes_after": r.bytes_after,
+            "bytes_reclaimed": reclaimed,
+            "compacted": r.compaction_warning.is_none(),
+        }));
+    }
+    if r.records == 0 {
+        eprintln!(
+            "no audit records older than {}; nothing archived, no file written",
+            crate::timefmt::rfc3339(before)
+        );
+    } else {
+        eprintln!(
+            "archived audit records {}..={} ({} records) to {}; database {} -> {} bytes ({reclaimed} reclaimed). Keep the archive: it is the only copy of those records; check it with `secretctl audit verify --archive {}`",
+            r.first_seq,
+            r.last_seq,
+            r.records,
+            out.display(),
+            r.bytes_before,
+            r.bytes_after,
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time, as Unix seconds.
+fn parse_date(text: &str) -> Result<i64, CliError> {
+    let full = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_string()
+    };
+    crate::timefmt::parse_rfc3339(&full).ok_or_else(|| {
+        CliError::Usage(format!(
+            "--before takes YYYY-MM-DD or an RFC 3339 time (2026-01-31T00:00:00Z), not {text:?}"
+        ))
+    })
 }

@@ -65,8 +65,8 @@ pub fn run(ctx: &Context, args: &AuditArgs) -> Result<(), CliError> {
 fn verify(ctx: &Context, args: &AuditVerifyArgs) -> Result<(), CliError> {
     let expect = args.expect.as_deref().map(parse_head).transpose()?;
     let (db, master) = super::admin::load_master(&args.dir)?;
-    let check =
-        crate::store::verify_chain(&db, &master, expect.as_ref()).map_err(CliError::failed)?;
+    let check = crate::store::verify_with_archives(&db, &master, expect.as_ref(), &args.archives)
+        .map_err(CliError::failed)?;
     match check {
         ChainCheck::Intact {
             records,

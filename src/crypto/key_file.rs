@@ -153,19 +153,39 @@ pub fn unseal_text(
 }
 
 /// Writes `contents` to `path`, which must not exist yet (mode 0600, fsync'd, directory too).
+/// The file is written under a temporary name and linked into place only once complete: a
+/// full disk or a crash never leaves a partial key file that would block the next start.
 pub fn write_new(path: &Path, contents: &[u8]) -> Result<(), CryptoError> {
     let err = |e: std::io::Error| key_file_error(path, e.to_string());
+    let tmp = sibling(path, &format!(".new-{}", super::token::new_id()?));
+    let written = write_private(&tmp, contents).and_then(|()| link_new(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    written.map_err(err)?;
+    // Make the new directory entry itself durable before anything refers to it.
+    sync_parent_dir(path)
+}
+
+/// Creates `path` (which must not exist) with mode 0600 and `contents`, fsync'd.
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .map_err(err)?;
-    file.write_all(contents)
-        .and_then(|_| file.sync_all())
-        .map_err(err)?;
-    // Make the new directory entry itself durable before anything refers to it.
-    sync_parent_dir(path)
+        .open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+/// Gives the complete file `from` the name `to`, never replacing a file already there (a
+/// hard link fails if `to` exists); a file system without hard links gets a rename after the
+/// same check.
+fn link_new(from: &Path, to: &Path) -> std::io::Result<()> {
+    match fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) if !to.exists() => fs::rename(from, to),
+        Err(e) => Err(e),
+    }
 }
 
 /// Replaces `path` with `contents` atomically: a 0600 temp file in the same directory is

@@ -204,13 +204,15 @@ fn find(path: &str) -> Option<(&'static RouteDef, &str)> {
         .min_by_key(|(r, _)| r.template.matches('{').count())
 }
 
-fn health(_: &Request, _: &App, _: &str) -> Result<Response, ApiError> {
-    Ok(respond::json(
-        200,
-        &Health {
-            status: "ok".into(),
-        },
-    ))
+/// 200 while the server can serve; 503 with a reason while the store cannot write (disk
+/// full), so a load balancer takes the server out, and puts it back once the store has
+/// recovered by itself.
+fn health(_: &Request, app: &App, _: &str) -> Result<Response, ApiError> {
+    let (code, health) = match app.store()?.degraded() {
+        None => (200, Health::ok()),
+        Some(why) => (503, Health::degraded(why.reason())),
+    };
+    Ok(respond::json(code, &health))
 }
 
 /// Entry point for every request.

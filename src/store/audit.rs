@@ -341,6 +341,17 @@ pub fn verify_chain(
     master: &MasterKey,
     expect: Option<&ChainHead>,
 ) -> Result<ChainCheck, StoreError> {
+    verify_chain_after(db_path, master, expect, &[])
+}
+
+/// [`verify_chain`] with the archives of the trail's oldest records (oldest first; see
+/// `archive`): they are checked first, and the live trail must continue the last of them.
+pub(super) fn verify_chain_after(
+    db_path: &Path,
+    master: &MasterKey,
+    expect: Option<&ChainHead>,
+    archives: &[PathBuf],
+) -> Result<ChainCheck, StoreError> {
     let db = redb::ReadOnlyDatabase::open(db_path).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyInUse(db_path.to_path_buf()),
         source => StoreError::DbFile {
@@ -358,7 +369,15 @@ pub fn verify_chain(
         Err(redb::TableError::TableDoesNotExist(_)) => AuditKeys::none(),
         Err(e) => return Err(e.into()),
     };
-    check_chain(&txn, &keys, expect)
+    if archives.is_empty() {
+        return check_chain(&txn, &keys, expect);
+    }
+    let walked = match super::archive::walk_archives(archives, &keys, expect)? {
+        Ok(walked) => walked,
+        Err(broken) => return Ok(broken),
+    };
+    let expect = expect.filter(|_| !walked.expect_met);
+    check_chain_after(&txn, &keys, expect, Some(&walked.last))
 }
 
 impl Store {
@@ -373,18 +392,50 @@ fn check_chain(
     keys: &AuditKeys,
     expect: Option<&ChainHead>,
 ) -> Result<ChainCheck, StoreError> {
+    check_chain_after(txn, keys, expect, None)
+}
+
+/// [`check_chain`], for a live trail whose oldest records were archived (see `archive`):
+/// the walk starts after the authenticated anchor, and `archived`, when given (the last
+/// record of the archives just checked), must be that anchor.
+pub(super) fn check_chain_after(
+    txn: &redb::ReadTransaction,
+    keys: &AuditKeys,
+    expect: Option<&ChainHead>,
+    archived: Option<&ChainHead>,
+) -> Result<ChainCheck, StoreError> {
     let broken = |seq: u64, reason: String| Ok(ChainCheck::Broken { seq, reason });
-    let (version, head) = match txn.open_table(META) {
+    let (version, head, anchor) = match txn.open_table(META) {
         Ok(meta) => {
             let version = match meta.get(META_SCHEMA_VERSION)? {
                 Some(v) => super::schema::decode_u32(v.value())?,
                 None => 0,
             };
-            (version, audit_keys::read_head(&meta)?)
+            let anchor = super::archive::read_anchor(&meta)?;
+            (version, audit_keys::read_head(&meta)?, anchor)
         }
-        Err(redb::TableError::TableDoesNotExist(_)) => (0, None),
+        Err(redb::TableError::TableDoesNotExist(_)) => (0, None, None),
         Err(e) => return Err(e.into()),
     };
+    let start = match &anchor {
+        Some(a) if !a.is_authentic(keys) => {
+            return broken(a.seq, "the trail's archive anchor was altered".into());
+        }
+        Some(a) => ChainHead {
+            seq: a.seq,
+            hash: a.hash.clone(),
+        },
+        None => ChainHead::genesis(),
+    };
+    if let Some(last) = archived.filter(|last| **last != start) {
+        return broken(
+            last.seq + 1,
+            format!(
+                "the live trail does not continue the archive (archive ends at record {}, the trail's anchor is record {})",
+                last.seq, start.seq
+            ),
+        );
+    }
     let head_expected = version >= super::schema::AUDIT_HEAD_SINCE;
     if head_expected {
         match &head {
@@ -406,9 +457,9 @@ fn check_chain(
         Err(redb::TableError::TableDoesNotExist(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    let mut expected_seq = 1u64;
-    let mut prev_hash = GENESIS.to_string();
-    let mut expectation_met = expect.is_none_or(|e| e.seq == 0 && e.hash == GENESIS);
+    let mut expected_seq = start.seq + 1;
+    let mut prev_hash = start.hash.clone();
+    let mut expectation_met = expect.is_none_or(|e| *e == start);
     let mut keyed = false;
     for entry in audit.iter().flat_map(|t| t.iter()).flatten() {
         let (key, value) = entry?;
@@ -419,44 +470,10 @@ fn check_chain(
                 format!("record {expected_seq} is missing (next is {seq})"),
             );
         }
-        let Ok(record) = serde_json::from_slice::<AuditRecord>(value.value()) else {
-            return broken(seq, "record is not valid JSON".into());
+        let record = match check_link(value.value(), seq, &prev_hash, &mut keyed, keys) {
+            Ok(record) => record,
+            Err(reason) => return broken(seq, reason),
         };
-        if record.body.seq != seq {
-            return broken(
-                seq,
-                format!("record claims sequence number {}", record.body.seq),
-            );
-        }
-        if record.body.prev_hash != prev_hash {
-            return broken(
-                seq,
-                "prev_hash does not match the previous record's hash".into(),
-            );
-        }
-        // Once the chain is keyed it stays keyed: an unkeyed record after a keyed one is a
-        // forgery relinked with plain SHA-256 by someone without the key.
-        if keyed && record.body.key.is_none() {
-            return broken(
-                seq,
-                "record is not keyed, though earlier ones are (record altered)".into(),
-            );
-        }
-        keyed |= record.body.key.is_some();
-        let Some(computed) = record.body.hash_with(keys) else {
-            return broken(
-                seq,
-                "record names an audit key this database does not have".into(),
-            );
-        };
-        let same: bool =
-            subtle::ConstantTimeEq::ct_eq(computed.as_bytes(), record.hash.as_bytes()).into();
-        if !same {
-            return broken(
-                seq,
-                "hash does not match the record's contents (record altered)".into(),
-            );
-        }
         if let Some(e) = expect.filter(|e| e.seq == seq) {
             if e.hash != record.hash {
                 return broken(
@@ -514,6 +531,42 @@ fn check_chain(
         last_hash: prev_hash,
         head_checked: head_expected,
     })
+}
+
+/// Checks the record stored as `bytes` under `seq`: that it says it is `seq`, links to
+/// `prev_hash`, stays keyed once the chain is (`keyed` carries that along), and that its
+/// keyed hash is right. The one link check, for the live trail and archives alike.
+pub(super) fn check_link(
+    bytes: &[u8],
+    seq: u64,
+    prev_hash: &str,
+    keyed: &mut bool,
+    keys: &AuditKeys,
+) -> Result<AuditRecord, String> {
+    let Ok(record) = serde_json::from_slice::<AuditRecord>(bytes) else {
+        return Err("record is not valid JSON".into());
+    };
+    if record.body.seq != seq {
+        return Err(format!("record claims sequence number {}", record.body.seq));
+    }
+    if record.body.prev_hash != prev_hash {
+        return Err("prev_hash does not match the previous record's hash".into());
+    }
+    // Once the chain is keyed it stays keyed: an unkeyed record after a keyed one is a
+    // forgery relinked with plain SHA-256 by someone without the key.
+    if *keyed && record.body.key.is_none() {
+        return Err("record is not keyed, though earlier ones are (record altered)".into());
+    }
+    *keyed |= record.body.key.is_some();
+    let Some(computed) = record.body.hash_with(keys) else {
+        return Err("record names an audit key this database does not have".into());
+    };
+    let same: bool =
+        subtle::ConstantTimeEq::ct_eq(computed.as_bytes(), record.hash.as_bytes()).into();
+    if !same {
+        return Err("hash does not match the record's contents (record altered)".into());
+    }
+    Ok(record)
 }
 
 #[cfg(test)]

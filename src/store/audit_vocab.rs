@@ -62,6 +62,8 @@ pub enum Action {
     AdminSessionsRevoke,
     #[serde(rename = "account.set_password")]
     AccountSetPassword,
+    #[serde(rename = "admin.audit_archive")]
+    AdminAuditArchive,
 }
 
 /// How it came out.
@@ -127,6 +129,7 @@ impl Action {
             Action::AdminUserResetPassword => "admin.user_reset_password",
             Action::AdminSessionsRevoke => "admin.sessions_revoke",
             Action::AccountSetPassword => "account.set_password",
+            Action::AdminAuditArchive => "admin.audit_archive",
         }
     }
 }
@@ -199,6 +202,7 @@ mod tests {
             Action::AdminUserResetPassword,
             Action::AdminSessionsRevoke,
             Action::AccountSetPassword,
+            Action::AdminAuditArchive,
         ];
         for a in actions {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));

@@ -8,6 +8,7 @@
 //! types.
 
 mod accounts;
+mod archive;
 pub mod audit;
 mod audit_keys;
 mod audit_vocab;
@@ -34,6 +35,7 @@ use crate::crypto::master::MasterKey;
 use crate::crypto::{CryptoError, KeyNotice};
 
 pub use accounts::DeletedAccount;
+pub use archive::{ArchiveReport, verify_with_archives};
 pub use audit::{Action, Actor, AuditLog, AuditRecord, ChainCheck, Event, Outcome, verify_chain};
 pub use rotation::{
     DataKeyRotation, MasterRotation, MasterRotationOutcome, pending_master_path, rotate_master,
@@ -44,10 +46,10 @@ pub use sessions::{LAST_USED_GRANULARITY_SECS, ListedSession, Session, session_i
 pub use shares::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
 pub use users::{OPERATOR, UserRecord, UserSummary};
 pub use versions::{DEFAULT_KEEP_VERSIONS, MAX_KEEP_VERSIONS, SecretVersion};
-pub use write::{CommitStats, MAX_BATCH, Tx};
+pub use write::{CommitStats, Degraded, MAX_BATCH, Tx};
 
 use audit_keys::{AuditKeys, SignedHead};
-use write::{Committer, Core};
+use write::{Committer, Core, LiveDb};
 
 /// Errors from the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +121,22 @@ pub enum StoreError {
         "database {0} was not closed cleanly (a crash?): start the server once so it recovers the file, then back up through it"
     )]
     NeedsRecovery(PathBuf),
+    /// Refused without trying: an earlier write failed for the host's storage and the store
+    /// is between recovery attempts (see `write::LiveDb`).
+    #[error("{}", .0.reason())]
+    Degraded(Degraded),
+    #[error("audit archive {path}: {source}")]
+    Archive {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot create the database {path}: {source}")]
+    CreateDb {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {
@@ -129,7 +147,10 @@ impl StoreError {
             StoreError::CommitFailed(_)
             | StoreError::Closed
             | StoreError::CommitterThread(_)
-            | StoreError::Db(redb::Error::Io(_) | redb::Error::PreviousIo) => true,
+            | StoreError::Degraded(_)
+            | StoreError::Db(
+                redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed,
+            ) => true,
             StoreError::Batch(cause) => cause.is_unavailable(),
             _ => false,
         }
@@ -205,7 +226,15 @@ impl Store {
             None
         };
         preflight(db_path, key_file, master.as_ref())?;
-        let db = open_database(db_path)?;
+        // A new database is built under a temporary name and put in place only once complete
+        // (see `NewDbFile`): a first start that fails, on a full disk say, leaves nothing at
+        // `db_path` that would block the next one.
+        let (db, fresh) = if db_path.exists() {
+            (open_database(db_path)?, None)
+        } else {
+            let (fresh, db) = NewDbFile::create(db_path)?;
+            (db, Some(fresh))
+        };
         let txn = db.begin_write()?;
         let found = schema::migrate(&txn)?;
         let unlocked = keys::unlock_or_init(&txn, db_path, key_file, passphrase, master.as_ref())
@@ -220,21 +249,26 @@ impl Store {
         };
         let audit_keys = open_audit_trail(&txn, &master, found)?;
         txn.commit()?;
+        let db = match fresh {
+            Some(fresh) => fresh.publish(db)?,
+            None => db,
+        };
         notices.extend(unlocked.notices);
         notices.extend(rotation::pending_master_left(key_file));
-        Ok((Store::from_parts(db, unlocked.keyring, audit_keys), notices))
+        let store = Store::from_parts(db, db_path, unlocked.keyring, audit_keys);
+        Ok((store, notices))
     }
 
-    fn from_parts(db: Database, keyring: Keyring, audit_keys: AuditKeys) -> Store {
+    fn from_parts(db: Database, path: &Path, keyring: Keyring, audit_keys: AuditKeys) -> Store {
         Store {
             core: Arc::new(Core {
-                db,
+                db: LiveDb::new(db, path.to_path_buf()),
                 keyring,
                 audit_keys,
                 audit_log: None,
                 observers: Vec::new(),
                 stats: Arc::default(),
-                writer: std::sync::Mutex::new(None),
+                writer: std::sync::Mutex::default(),
             }),
             committer: OnceLock::new(),
             keep_versions: versions::DEFAULT_KEEP_VERSIONS,
@@ -262,6 +296,12 @@ impl Store {
             }
         };
         committer.submit(actor, now, f)
+    }
+
+    /// Why the store cannot write now (disk full...), if it cannot; cleared by the first
+    /// write or probe that commits again.
+    pub fn degraded(&self) -> Option<Degraded> {
+        self.core.db.degraded()
     }
 
     /// Counters of the write path (batches, writes, commit time).
@@ -419,6 +459,85 @@ fn open_database(db_path: &Path) -> Result<Database, StoreError> {
         })?;
     restrict_to_owner(db_path)?;
     Ok(db)
+}
+
+/// A database being created: a 0600 file under a temporary name beside its final path,
+/// linked into place by `publish` once initialised, closed and fsync'd; removed on drop
+/// otherwise. The link (not a rename) never replaces a database another first start put
+/// there meanwhile. A crash mid-way leaves only `<name>.new-<pid>`, which blocks nothing.
+struct NewDbFile {
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl NewDbFile {
+    fn create(path: &Path) -> Result<(NewDbFile, Database), StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let tmp = crate::crypto::key_file::sibling(path, &format!(".new-{}", std::process::id()));
+        let create_err = |source| StoreError::CreateDb {
+            path: path.to_path_buf(),
+            source,
+        };
+        // Our pid: a file by this name is a dead process's leftover, safe to truncate. Made
+        // empty and 0600 first: redb initialises an empty file and keeps its mode.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(create_err)?;
+        let fresh = NewDbFile {
+            tmp,
+            path: path.to_path_buf(),
+        };
+        let db = Database::create(&fresh.tmp).map_err(|source| StoreError::DbFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok((fresh, db))
+    }
+
+    /// Closes `db` (its committed state made durable), puts the file at its final path and
+    /// opens it there.
+    fn publish(self, db: Database) -> Result<Database, StoreError> {
+        let create_err = |source| StoreError::CreateDb {
+            path: self.path.clone(),
+            source,
+        };
+        db.close().map_err(|source| StoreError::DbFile {
+            path: self.path.clone(),
+            source,
+        })?;
+        std::fs::File::open(&self.tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(create_err)?;
+        match std::fs::hard_link(&self.tmp, &self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::AlreadyInUse(self.path.clone()));
+            }
+            // A file system without hard links: rename, after checking nothing came meanwhile.
+            Err(_) if !self.path.exists() => {
+                std::fs::rename(&self.tmp, &self.path).map_err(create_err)?
+            }
+            Err(e) => return Err(create_err(e)),
+        }
+        let parent = self.path.parent().filter(|p| !p.as_os_str().is_empty());
+        std::fs::File::open(parent.unwrap_or(Path::new(".")))
+            .and_then(|d| d.sync_all())
+            .map_err(create_err)?;
+        // Drop removes the temporary name; the database lives on under its own.
+        let path = self.path.clone();
+        drop(self);
+        open_database(&path)
+    }
+}
+
+impl Drop for NewDbFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
 }
 
 /// The database holds only ciphertext and hashes, but there is no reason for anyone else to

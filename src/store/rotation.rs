@@ -132,7 +132,7 @@ impl Store {
             .map_err(|e| explain_unlock_failure(e, &txn, db_path, key_file, passphrase))?;
         let audit_keys = super::open_audit_trail(&txn, master, found)?;
         txn.commit()?;
-        let store = Store::from_parts(db, unlocked.keyring, audit_keys);
+        let store = Store::from_parts(db, db_path, unlocked.keyring, audit_keys);
         Ok((store, unlocked.notices))
     }
 

@@ -3,7 +3,7 @@
 //! Every lookup is by (owner, id): a secret of another user is `NotFound`, exactly like a
 //! missing one, so ids cannot be probed. Values are sealed bound to (owner, id, version).
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{Action, Actor, Event, Outcome};

@@ -5,7 +5,7 @@
 //! "Last used" is written at most once a minute per session, so serving a request is not a
 //! database write.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

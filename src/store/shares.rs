@@ -5,7 +5,7 @@
 //! a one-view link commit exactly one success. When the last view is used, the link is
 //! revoked, or it expires, every row of the share is deleted in that same transaction.
 
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 

@@ -63,3 +63,6 @@ pub const SECRET_VERSION_INFO: TableDefinition<(&str, u64), &[u8]> =
 /// Only in backup files (`store::backup`): `"manifest"` -> JSON `Manifest`, what the snapshot
 /// held when it was taken, so the file can be checked on its own.
 pub const BACKUP_MANIFEST: TableDefinition<&str, &[u8]> = TableDefinition::new("backup_manifest");
+/// `META` key of the audit trail's archive anchor (JSON `archive::SignedAnchor`): the last
+/// record moved out to an archive, which the first live record links to.
+pub const META_AUDIT_ANCHOR: &str = "audit_anchor";

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{Action, Actor, Event};

@@ -12,7 +12,7 @@
 //! - Info rows hold a user id and a time, never a value.
 
 use crate::ids::{SecretId, UserId};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{Action, Actor, Event};

@@ -21,14 +21,25 @@
 //! world only through `Tx`, and their result is delivered only after the final commit. A failed
 //! commit (disk full, I/O error) fails every closure of the batch with
 //! [`StoreError::CommitFailed`]: nothing of it is revealed or acknowledged.
+//!
+//! Recovery: after a storage failure redb refuses every operation on that handle, so the
+//! committer marks the store [`Degraded`] and reopens the file before it answers anyone
+//! (reads go on), then retries with a backoff (a probe commit when no write comes) and
+//! clears the state at the first commit that succeeds. Between retries writes are refused
+//! at once with [`StoreError::Degraded`] (503). No restart is needed once there is room.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use redb::{Database, ReadableTable, WriteTransaction};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, StorageError, TransactionError,
+    WriteTransaction,
+};
 
 use super::audit::{self, Actor, AuditLog, AuditObserver, AuditRecord, ChainHead, Event};
 use super::audit_keys::{self, AuditKeys, SignedHead};
@@ -45,16 +56,25 @@ const QUEUE_DEPTH: usize = 4096;
 /// What the committer and the readers share: the database, the keys that seal values, and
 /// where committed audit records go besides the database.
 pub(super) struct Core {
-    pub(super) db: Database,
+    pub(super) db: LiveDb,
     pub(super) keyring: Keyring,
     pub(super) audit_keys: AuditKeys,
     pub(super) audit_log: Option<AuditLog>,
     pub(super) observers: Vec<AuditObserver>,
     pub(super) stats: Arc<CommitStats>,
-    /// redb's write side: whoever holds this runs a batch. It guards the chain head as of the
-    /// last commit, so an append needs no read of the previous record; `None` after any
-    /// failure (read again from the table).
-    pub(super) writer: Mutex<Option<ChainHead>>,
+    /// redb's write side: whoever holds this runs a batch (the committer, or a lone write on
+    /// its own thread).
+    pub(super) writer: Mutex<WriterState>,
+}
+
+/// What the holder of the write side keeps between batches.
+#[derive(Default)]
+pub(super) struct WriterState {
+    /// The chain head as of the last commit, so an append needs no read of the previous
+    /// record; `None` after any failure (read again from the table).
+    head: Option<ChainHead>,
+    /// Set while the handle is poisoned by an I/O failure and reopening it failed too.
+    stale: bool,
 }
 
 /// Counters of the write path, for benchmarks and monitoring.
@@ -137,6 +157,220 @@ impl CommitStats {
     /// has committed since.
     pub fn unavailable(&self) -> bool {
         self.unavailable.load(Ordering::SeqCst)
+    }
+}
+
+/// Why the store cannot write now. Each kind has a fixed public phrase (`reason`): the OS
+/// error itself goes to the log with the failed request, never to an unauthenticated probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Degraded {
+    /// The file system is full (or the quota used up).
+    DiskFull,
+    /// Another I/O error from the database file.
+    Io,
+    /// Reopened after an I/O error, the trail did not end at its authenticated head: the
+    /// store refuses to go on (fail closed) until an operator looks.
+    AuditTampered,
+}
+
+impl Degraded {
+    /// What `/healthz` says.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Degraded::DiskFull => "storage: cannot write (disk full)",
+            Degraded::Io => "storage: cannot write (I/O error)",
+            Degraded::AuditTampered => {
+                "storage: the audit trail does not end at its authenticated head"
+            }
+        }
+    }
+
+    /// The kind of failure behind `e`, if it is one of the host's storage (the database must
+    /// be reopened after it); `None` for a failure of the request itself.
+    pub(super) fn of(e: &StoreError) -> Option<Degraded> {
+        let of_io = |e: &std::io::Error| match e.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                Degraded::DiskFull
+            }
+            _ => Degraded::Io,
+        };
+        let of_storage = |e: &StorageError| match e {
+            StorageError::Io(io) => Some(of_io(io)),
+            StorageError::PreviousIo | StorageError::DatabaseClosed => Some(Degraded::Io),
+            _ => None,
+        };
+        match e {
+            StoreError::CommitFailed(redb::CommitError::Storage(s)) => of_storage(s),
+            StoreError::Db(redb::Error::Io(io)) => Some(of_io(io)),
+            StoreError::Db(redb::Error::PreviousIo | redb::Error::DatabaseClosed) => {
+                Some(Degraded::Io)
+            }
+            StoreError::Degraded(d) => Some(*d),
+            StoreError::Batch(cause) => Degraded::of(cause),
+            _ => None,
+        }
+    }
+}
+
+/// The open database, replaceable while the server runs. After an I/O error (a full disk)
+/// redb fails every later operation with "previous I/O error" until the file is closed and
+/// opened again; the committer does that (`reopen`), so the server serves again once the disk
+/// has room, without a restart. Readers take the current handle for each transaction (a read
+/// lock and an `Arc` clone: cheap); the committer is the only one that replaces it, between
+/// batches, so no write transaction is ever alive across a replacement.
+pub(super) struct LiveDb {
+    current: RwLock<Option<Arc<Database>>>,
+    path: PathBuf,
+    degraded: Mutex<Option<Degraded>>,
+}
+
+impl LiveDb {
+    pub(super) fn new(db: Database, path: PathBuf) -> LiveDb {
+        LiveDb {
+            current: RwLock::new(Some(Arc::new(db))),
+            path,
+            degraded: Mutex::new(None),
+        }
+    }
+
+    /// The database file.
+    pub(super) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    fn handle(&self) -> Result<Arc<Database>, TransactionError> {
+        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+        current
+            .clone()
+            .ok_or(TransactionError::Storage(StorageError::DatabaseClosed))
+    }
+
+    /// A read transaction on the current handle. One that was running when the handle was
+    /// replaced fails with `DatabaseClosed` (a 503), never reads a half-state.
+    pub(super) fn begin_read(&self) -> Result<ReadTransaction, TransactionError> {
+        self.handle()?.begin_read()
+    }
+
+    pub(super) fn begin_write(&self) -> Result<WriteTransaction, TransactionError> {
+        self.handle()?.begin_write()
+    }
+
+    /// Compacts the file; needs the store to itself (`Store::core_mut`).
+    pub(super) fn compact(&mut self) -> Result<bool, redb::CompactionError> {
+        let current = self.current.get_mut().unwrap_or_else(|p| p.into_inner());
+        match current.as_mut().and_then(Arc::get_mut) {
+            Some(db) => db.compact(),
+            None => Err(redb::CompactionError::Storage(StorageError::DatabaseClosed)),
+        }
+    }
+
+    /// Why the store cannot write, if it cannot.
+    pub(super) fn degraded(&self) -> Option<Degraded> {
+        *self.degraded.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A tampered trail stays the reason until a commit succeeds (which it cannot: its
+    /// handle is never installed).
+    fn set_degraded(&self, state: Option<Degraded>) {
+        let mut degraded = self.degraded.lock().unwrap_or_else(|p| p.into_inner());
+        if state.is_none() || *degraded != Some(Degraded::AuditTampered) {
+            *degraded = state;
+        }
+    }
+
+    /// Closes the database and opens the same file again (redb recovers it as after a crash:
+    /// every committed transaction is kept), then checks that the trail still ends at its
+    /// authenticated head before anyone uses it. Never creates a file: the database must be
+    /// the one the store was opened on.
+    fn reopen(&self, keys: &AuditKeys) -> Result<(), StoreError> {
+        let old = self
+            .current
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        // Closes the file unless a reader still holds the handle for a moment; then the open
+        // below fails as "already open" and is tried again at the next backoff step.
+        drop(old);
+        let db = Database::open(&self.path).map_err(|source| StoreError::DbFile {
+            path: self.path.clone(),
+            source,
+        })?;
+        let intact = {
+            let txn = db.begin_read()?;
+            let last = last_record(&txn.open_table(AUDIT)?)?;
+            let head = audit_keys::read_head(&txn.open_table(super::tables::META)?)?;
+            head.is_some_and(|h| h.vouches_for(keys, &last))
+        };
+        if !intact {
+            return Err(StoreError::AuditTampered);
+        }
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(db));
+        Ok(())
+    }
+
+    /// Commits a row big enough to need fresh space from the file system, then removes it:
+    /// the sign, while degraded with no writes coming (a load balancer has taken the server
+    /// out), that writes would work again.
+    fn probe(&self) -> Result<(), StoreError> {
+        for insert in [true, false] {
+            let txn = self.begin_write()?;
+            {
+                let mut meta = txn.open_table(super::tables::META)?;
+                if insert {
+                    meta.insert(META_WRITE_PROBE, vec![0u8; PROBE_BYTES].as_slice())?;
+                } else {
+                    meta.remove(META_WRITE_PROBE)?;
+                }
+            }
+            txn.commit().map_err(StoreError::CommitFailed)?;
+        }
+        Ok(())
+    }
+}
+
+/// `META` key of the probe row (present only between the two commits of a probe).
+const META_WRITE_PROBE: &str = "write_probe";
+/// Size of the probe row: well above a typical write, so a disk that takes it has room.
+const PROBE_BYTES: usize = 256 * 1024;
+
+/// When the committer next tries to recover a degraded store: at once after the failure,
+/// then doubling up to `MAX`, so a full disk costs a reopen and a probe every few seconds at
+/// most, and recovery follows freed space within `MAX`.
+struct Backoff {
+    next: Instant,
+    delay: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(50);
+    const MAX: Duration = Duration::from_secs(2);
+
+    fn new() -> Backoff {
+        Backoff {
+            next: Instant::now(),
+            delay: Self::FIRST,
+        }
+    }
+
+    /// After the first failure the database has just been reopened: the first probe waits
+    /// one step.
+    fn after_first_failure() -> Backoff {
+        let mut backoff = Backoff::new();
+        backoff.failed();
+        backoff
+    }
+
+    fn due(&self) -> bool {
+        Instant::now() >= self.next
+    }
+
+    fn until_due(&self) -> Duration {
+        self.next.saturating_duration_since(Instant::now())
+    }
+
+    fn failed(&mut self) {
+        self.next = Instant::now() + self.delay;
+        self.delay = (self.delay * 2).min(Self::MAX);
     }
 }
 
@@ -256,12 +490,17 @@ impl Committer {
         let stats = &self.core.stats;
         // A lone write commits on the caller's own thread: handing it to the committer and
         // back would add two thread wake-ups to its latency for nothing. Only when no write is
-        // waiting (so nothing is overtaken) and nothing is being committed.
+        // waiting (so nothing is overtaken), nothing is being committed, and the store is not
+        // recovering from a storage failure (that is the committer's business).
         if stats.queued.load(Ordering::SeqCst) == 0
-            && let Some(mut head) = try_writer(&self.core)
+            && self.core.db.degraded().is_none()
+            && let Some(mut state) = try_writer(&self.core)
         {
-            commit_batch(&self.core, &mut head, vec![job]);
-            drop(head);
+            let WriterState { head, stale } = &mut *state;
+            // A storage failure here leaves the store degraded; the committer, which looks
+            // at that state at least every `IDLE_CHECK`, takes the recovery from there.
+            let _ = commit_batch(&self.core, head, stale, vec![job]);
+            drop(state);
             return answer.recv().map_err(|_| StoreError::Closed)?;
         }
         stats.queued.fetch_add(1, Ordering::SeqCst);
@@ -280,7 +519,7 @@ impl Committer {
 }
 
 /// The write side, if nobody holds it now.
-fn try_writer(core: &Core) -> Option<MutexGuard<'_, Option<ChainHead>>> {
+fn try_writer(core: &Core) -> Option<MutexGuard<'_, WriterState>> {
     match core.writer.try_lock() {
         Ok(guard) => Some(guard),
         Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
@@ -289,15 +528,49 @@ fn try_writer(core: &Core) -> Option<MutexGuard<'_, Option<ChainHead>>> {
 }
 
 /// The write side, waiting for it.
-pub(super) fn writer(core: &Core) -> MutexGuard<'_, Option<ChainHead>> {
+fn writer(core: &Core) -> MutexGuard<'_, WriterState> {
     core.writer.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// How often an idle committer looks whether a lone write (committed on its caller's thread)
+/// left the store degraded, so recovery starts even when no write comes.
+const IDLE_CHECK: Duration = Duration::from_millis(250);
+
 fn run_committer(core: &Core, rx: &Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
+    let mut backoff = Backoff::new();
+    loop {
+        let first = match core.db.degraded() {
+            None => match rx.recv_timeout(IDLE_CHECK) {
+                Ok(job) => Some(job),
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+            // Degraded: wake up for the next recovery step even if no write comes (a load
+            // balancer that took the server out sends none).
+            Some(_) => match rx.recv_timeout(backoff.until_due()) {
+                Ok(job) => Some(job),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+        };
         // The write side first, then the queue: everything that queued up while a commit
         // (or a lone write on its own thread) held it goes into this one batch.
-        let mut head = writer(core);
+        let mut state = writer(core);
+        let WriterState { head, stale } = &mut *state;
+        let mut may_write = core.db.degraded().is_none();
+        if !may_write && backoff.due() {
+            *head = None;
+            // With a batch waiting, the batch itself is the probe.
+            match recover(core, stale, first.is_none()) {
+                Ok(()) if first.is_none() => {
+                    core.db.set_degraded(None);
+                    backoff = Backoff::new();
+                }
+                Ok(()) => may_write = true,
+                Err(_) => backoff.failed(),
+            }
+        }
+        let Some(first) = first else { continue };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -308,13 +581,69 @@ fn run_committer(core: &Core, rx: &Receiver<Job>) {
         core.stats
             .queued
             .fetch_sub(batch.len() as u64, Ordering::SeqCst);
-        commit_batch(core, &mut head, batch);
-        drop(head);
+        if let (false, Some(kind)) = (may_write, core.db.degraded()) {
+            // Between recovery steps: answer at once (503) rather than fail a commit again.
+            for job in batch {
+                job.work.finish(Err(StoreError::Degraded(kind)));
+            }
+            continue;
+        }
+        let was_degraded = core.db.degraded().is_some();
+        match commit_batch(core, head, stale, batch) {
+            Ok(()) if was_degraded => {
+                core.db.set_degraded(None);
+                backoff = Backoff::new();
+            }
+            Ok(()) => {}
+            // Already reopened (for the reads); writes wait for the next step.
+            Err(_) if was_degraded => backoff.failed(),
+            Err(_) => backoff = Backoff::after_first_failure(),
+        }
     }
 }
 
-/// Runs `batch` in one transaction and answers every job in it.
-fn commit_batch(core: &Core, head: &mut Option<ChainHead>, batch: Vec<Job>) {
+/// One recovery step of a degraded store: reopen the file if the handle is still poisoned,
+/// then, if no write is waiting to show it, a probe commit.
+fn recover(core: &Core, stale: &mut bool, probe: bool) -> Result<(), StoreError> {
+    if *stale {
+        reopen_now(core, stale);
+        if *stale {
+            return Err(StoreError::Closed);
+        }
+    }
+    if probe && let Err(e) = core.db.probe() {
+        if let Some(kind) = Degraded::of(&e) {
+            core.db.set_degraded(Some(kind));
+            reopen_now(core, stale);
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Reopens the database right after a storage failure poisoned its handle, before anyone
+/// hears of the failure: reads (which need no write) go on while writes cannot. `stale`
+/// stays set if that failed too; the next recovery step tries again.
+fn reopen_now(core: &Core, stale: &mut bool) {
+    match core.db.reopen(&core.audit_keys) {
+        Ok(()) => *stale = false,
+        Err(StoreError::AuditTampered) => {
+            *stale = true;
+            core.db.set_degraded(Some(Degraded::AuditTampered));
+        }
+        Err(_) => *stale = true,
+    }
+}
+
+/// Runs `batch` in one transaction and answers every job in it. On a storage failure (disk
+/// full, I/O error) the store is marked degraded and the database reopened before anyone
+/// is answered, and the failure is returned.
+fn commit_batch(
+    core: &Core,
+    head: &mut Option<ChainHead>,
+    stale: &mut bool,
+    batch: Vec<Job>,
+) -> Result<(), Degraded> {
     let mut jobs: Vec<(Job, Option<StoreError>)> = batch.into_iter().map(|j| (j, None)).collect();
     let committed = loop {
         match attempt(core, head, &mut jobs) {
@@ -327,22 +656,37 @@ fn commit_batch(core: &Core, head: &mut Option<ChainHead>, batch: Vec<Job>) {
     if host_failed {
         core.stats.failed_batches.fetch_add(1, Ordering::SeqCst);
     }
-    let records = match committed {
-        Ok(records) => records,
+    // A closure's own table operation may be the one that met the I/O error.
+    let mut storage_failure = jobs
+        .iter()
+        .find_map(|(_, failed)| failed.as_ref().and_then(Degraded::of));
+    let outcome = match committed {
+        Ok(records) => Ok(records),
         Err(e) => {
             *head = None;
-            let cause = Arc::new(e);
+            storage_failure = Degraded::of(&e).or(storage_failure);
+            Err(Arc::new(e))
+        }
+    };
+    if let Some(kind) = storage_failure {
+        core.db.set_degraded(Some(kind));
+        reopen_now(core, stale);
+    }
+    match outcome {
+        Ok(records) => {
+            publish(core, &records);
+            for (job, failed) in jobs {
+                job.work.finish(failed.map_or(Ok(()), Err));
+            }
+        }
+        Err(cause) => {
             for (job, failed) in jobs {
                 let err = failed.unwrap_or_else(|| StoreError::Batch(Arc::clone(&cause)));
                 job.work.finish(Err(err));
             }
-            return;
         }
-    };
-    publish(core, &records);
-    for (job, failed) in jobs {
-        job.work.finish(failed.map_or(Ok(()), Err));
     }
+    storage_failure.map_or(Ok(()), Err)
 }
 
 /// Hands durable records to the observers (alerts), before anyone is answered.
@@ -408,7 +752,7 @@ pub(super) fn run_exclusive<T>(
     let mut cached = writer(core);
     // Read afresh, and forgotten after: whatever this write appends, the next batch reads
     // the head from the table.
-    *cached = None;
+    cached.head = None;
     let txn = core.db.begin_write()?;
     let mut head = load_head(&txn)?;
     let mut tx = Tx {
@@ -625,7 +969,7 @@ mod tests {
             ));
         });
         // Everything the failed writes appended is gone; the rest chains without a gap.
-        let txn = redb::ReadableDatabase::begin_read(&store.core.db).unwrap();
+        let txn = store.core.db.begin_read().unwrap();
         let audit = txn.open_table(AUDIT).unwrap();
         let mut seen = Vec::new();
         for row in audit.iter().unwrap() {
@@ -637,6 +981,31 @@ mod tests {
         seen.sort();
         assert_eq!(seen, ["secret:1", "secret:2"]);
         assert_eq!(chain_len(store), 3);
+    }
+
+    #[test]
+    fn storage_failures_are_told_from_request_failures() {
+        use std::io::{Error, ErrorKind};
+        let commit = |e: StorageError| StoreError::CommitFailed(redb::CommitError::Storage(e));
+        let full = commit(StorageError::Io(Error::from(ErrorKind::StorageFull)));
+        assert_eq!(Degraded::of(&full), Some(Degraded::DiskFull));
+        let quota = StoreError::Db(redb::Error::Io(Error::from(ErrorKind::QuotaExceeded)));
+        assert_eq!(Degraded::of(&quota), Some(Degraded::DiskFull));
+        let io = commit(StorageError::Io(Error::from(ErrorKind::Other)));
+        assert_eq!(Degraded::of(&io), Some(Degraded::Io));
+        assert_eq!(
+            Degraded::of(&StoreError::Db(redb::Error::PreviousIo)),
+            Some(Degraded::Io)
+        );
+        // A batch failed by another write's disk-full commit is a storage failure too.
+        let batch = StoreError::Batch(Arc::new(full));
+        assert_eq!(Degraded::of(&batch), Some(Degraded::DiskFull));
+        assert!(batch.is_unavailable());
+        assert!(StoreError::Degraded(Degraded::DiskFull).is_unavailable());
+        // The request's own failures never degrade the store.
+        assert_eq!(Degraded::of(&StoreError::NotFound), None);
+        assert_eq!(Degraded::of(&StoreError::Conflict("name")), None);
+        assert_eq!(Degraded::of(&StoreError::Panicked), None);
     }
 
     #[test]

@@ -44,6 +44,20 @@ impl Server {
         Self::start_inner(addr, extra, true)
     }
 
+    /// A fresh server over `dir`, which the caller has prepared (its `data` may be a link
+    /// to a small file system, say).
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
+        let mut s = Server {
+            child: None,
+            url: String::new(),
+            dir,
+            fast_kdf: true,
+            addr: "127.0.0.1:0".to_string(),
+        };
+        s.spawn(extra);
+        s
+    }
+
     fn start_inner(addr: &str, extra: &[&str], fast_kdf: bool) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Server {
