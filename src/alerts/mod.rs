@@ -434,6 +434,7 @@ mod tests {
             outcome: serde_json::from_value(outcome.into()).unwrap(),
             prev_hash: String::new(),
             key: None,
+            actor_name: None,
         };
         AuditRecord {
             hash: format!("{seq:064x}"),

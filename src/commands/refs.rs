@@ -195,6 +195,7 @@ mod tests {
                     version: 1,
                     created_at: String::new(),
                     updated_at: String::new(),
+                    team: None,
                 },
                 value: SecretString::from(format!("value of {reference}")),
             },

@@ -18,6 +18,7 @@ pub fn put(ctx: &Context, args: &PutArgs) -> Result<(), CliError> {
             value,
             description: args.description.clone(),
             tags: (!args.tags.is_empty()).then(|| args.tags.clone()),
+            team: None,
         })
         .map_err(|e| match e.status() {
             Some(409) => CliError::Conflict(format!(

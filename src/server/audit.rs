@@ -28,10 +28,12 @@ fn wire(r: AuditRecord, viewer: &str) -> AuditEvent {
         user_agent: b.user_agent,
         outcome: b.outcome.as_str().to_string(),
         hash: r.hash,
+        actor_name: b.actor_name,
     }
 }
 
-/// `GET /audit[?limit=N][&before=SEQ]`.
+/// `GET /audit[?team=T][&limit=N][&before=SEQ]`; with `team`, the events on a team's
+/// secrets, links, members and tokens (team admins only).
 pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
     let caller = auth::caller(req, app)?;
     let limit = match req.get_param("limit") {
@@ -49,14 +51,25 @@ pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
                 .map_err(|_| ApiError::BadRequest("before must be a sequence number".into()))?,
         ),
     };
-    let records = app
-        .store()?
-        .audit_for_user(&caller.user_id, limit + 1, before)?;
+    let store = app.store()?;
+    let (records, viewer) = match req.get_param("team") {
+        None => (
+            store.audit_for_user(&caller.user_id, limit + 1, before)?,
+            caller.user_id.to_string(),
+        ),
+        Some(team) => {
+            let owner = crate::service::access::team_admin(&store, &caller.user_id, &team)?.owner();
+            (
+                store.audit_for_owner(&owner, limit + 1, before)?,
+                owner.into_string(),
+            )
+        }
+    };
     let more = records.len() > limit;
     let events: Vec<AuditEvent> = records
         .into_iter()
         .take(limit)
-        .map(|r| wire(r, &caller.user_id))
+        .map(|r| wire(r, &viewer))
         .collect();
     let next_before = more.then(|| events.last().map(|e| e.seq)).flatten();
     Ok(respond::json(

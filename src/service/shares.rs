@@ -7,7 +7,7 @@
 //! consumes nothing; a wrong one counts towards destroying the link; unknown, expired,
 //! used-up and revoked links are one `NotFound`. Every outcome is audited by the store.
 
-use crate::ids::{SecretId, ShareId, ShareLookup, UserId};
+use crate::ids::{Owner, SecretId, ShareId, ShareLookup};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -95,7 +95,7 @@ fn check(req: &ShareRequest) -> Result<(u64, u32), ServiceError> {
 pub fn create(
     ctx: &Ctx,
     actor: &Actor,
-    owner: &UserId,
+    owner: &Owner,
     secret_id: &SecretId,
     req: ShareRequest,
 ) -> Result<NewShare, ServiceError> {
@@ -257,7 +257,7 @@ mod tests {
             let secret = temp
                 .store
                 .create_secret(
-                    &crate::ids::UserId::new("u1"),
+                    &crate::ids::Owner::new("u1"),
                     NewSecret {
                         name: "db/password".into(),
                         description: String::new(),
@@ -296,6 +296,7 @@ mod tests {
             user_id: None,
             ip: "198.51.100.9".into(),
             user_agent: "unit".into(),
+            actor_name: None,
         }
     }
 

@@ -46,6 +46,21 @@ pub enum Action {
     AdminRotateDataKey,
     #[serde(rename = "admin.rotate_master")]
     AdminRotateMaster,
+    #[serde(rename = "team.create")]
+    TeamCreate,
+    #[serde(rename = "team.delete")]
+    TeamDelete,
+    #[serde(rename = "team.member_set")]
+    TeamMemberSet,
+    #[serde(rename = "team.member_remove")]
+    TeamMemberRemove,
+    #[serde(rename = "token.create")]
+    TokenCreate,
+    #[serde(rename = "token.revoke")]
+    TokenRevoke,
+    /// A service token presented from outside its allowed networks.
+    #[serde(rename = "token.refused")]
+    TokenRefused,
 }
 
 /// How it came out.
@@ -103,6 +118,13 @@ impl Action {
             Action::RateLimitHit => "rate_limit.hit",
             Action::AdminRotateDataKey => "admin.rotate_data_key",
             Action::AdminRotateMaster => "admin.rotate_master",
+            Action::TeamCreate => "team.create",
+            Action::TeamDelete => "team.delete",
+            Action::TeamMemberSet => "team.member_set",
+            Action::TeamMemberRemove => "team.member_remove",
+            Action::TokenCreate => "token.create",
+            Action::TokenRevoke => "token.revoke",
+            Action::TokenRefused => "token.refused",
         }
     }
 }
@@ -167,6 +189,13 @@ mod tests {
             Action::RateLimitHit,
             Action::AdminRotateDataKey,
             Action::AdminRotateMaster,
+            Action::TeamCreate,
+            Action::TeamDelete,
+            Action::TeamMemberSet,
+            Action::TeamMemberRemove,
+            Action::TokenCreate,
+            Action::TokenRevoke,
+            Action::TokenRefused,
         ];
         for a in actions {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));

@@ -17,6 +17,8 @@ mod secrets;
 mod sessions;
 mod shares;
 pub mod tables;
+mod teams;
+mod tokens;
 mod users;
 mod write;
 
@@ -38,6 +40,8 @@ pub use schema::CURRENT_VERSION;
 pub use secrets::{NewSecret, SecretPatch, SecretRecord};
 pub use sessions::Session;
 pub use shares::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
+pub use teams::{LastAdmin, Role, TeamRecord};
+pub use tokens::TokenRecord;
 pub use users::UserRecord;
 pub use write::{CommitStats, MAX_BATCH, Tx};
 
@@ -429,6 +433,7 @@ pub(crate) mod test_support {
             user_id: Some("u1".into()),
             ip: "127.0.0.1".into(),
             user_agent: "test".into(),
+            actor_name: None,
         }
     }
 

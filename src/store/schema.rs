@@ -8,7 +8,7 @@ use super::StoreError;
 use super::tables::*;
 
 /// The schema this build reads and writes.
-pub const CURRENT_VERSION: u32 = 4;
+pub const CURRENT_VERSION: u32 = 5;
 /// The version from which the audit trail is keyed and has an authenticated head.
 pub const AUDIT_HEAD_SINCE: u32 = 4;
 
@@ -40,6 +40,9 @@ pub fn migrate(txn: &WriteTransaction) -> Result<u32, StoreError> {
     }
     if found < 4 {
         migrate_3_to_4(txn)?;
+    }
+    if found < 5 {
+        migrate_4_to_5(txn)?;
     }
     if found != CURRENT_VERSION {
         txn.open_table(META)?.insert(
@@ -82,6 +85,18 @@ fn migrate_2_to_3(txn: &WriteTransaction) -> Result<(), StoreError> {
 /// and, in `META`, its authenticated head.
 fn migrate_3_to_4(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(AUDIT_KEYS)?;
+    Ok(())
+}
+
+/// Version 5 adds teams and service tokens. Existing secrets need no change: their owner
+/// string is their user's id, which is what a personal owner is (`ids::Owner::user`).
+fn migrate_4_to_5(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(TEAMS)?;
+    txn.open_table(TEAM_NAMES)?;
+    txn.open_table(TEAM_MEMBERS)?;
+    txn.open_table(USER_TEAMS)?;
+    txn.open_table(SERVICE_TOKENS)?;
+    txn.open_table(SERVICE_TOKEN_IDS)?;
     Ok(())
 }
 
