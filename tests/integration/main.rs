@@ -2,6 +2,7 @@
 //! dir, driven over HTTP and through the CLI.
 
 mod abuse;
+mod access_matrix;
 mod account;
 mod alerts;
 mod api;
