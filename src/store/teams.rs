@@ -487,6 +487,36 @@ mod tests {
     }
 
     #[test]
+    fn a_team_ciphertext_moved_to_a_user_does_not_open() {
+        let t = temp_store("teams-aad");
+        let s = &t.store;
+        let team = Owner::team(&TeamId::new("t1"));
+        let new = crate::store::NewSecret {
+            name: "db".into(),
+            description: String::new(),
+            tags: vec![],
+            value: crate::sensitive::SecretString::from("pw"),
+        };
+        let rec = s.create_secret(&team, new, &actor(), 1).unwrap();
+        assert!(s.get_secret(&team, &rec.id, &actor(), 2).is_ok());
+        // Rewrite the row so a user (whose id is the team's id) owns it.
+        let user = Owner::new("t1");
+        let mut moved = rec.clone();
+        moved.owner = user.clone();
+        s.write(&actor(), 3, move |tx| {
+            tx.txn
+                .open_table(SECRETS)?
+                .insert(moved.id.as_str(), Store::encode(&moved)?.as_slice())?;
+            Ok(())
+        })
+        .unwrap();
+        assert!(matches!(
+            s.get_secret(&user, &rec.id, &actor(), 4),
+            Err(StoreError::Crypto(_))
+        ));
+    }
+
+    #[test]
     fn roles_are_ordered() {
         assert!(Role::Reader < Role::Writer && Role::Writer < Role::Admin);
         for r in [Role::Reader, Role::Writer, Role::Admin] {

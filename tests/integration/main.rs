@@ -18,5 +18,7 @@ mod routes;
 mod run;
 mod shares;
 mod shutdown;
+mod teams;
 mod tls;
+mod tokens;
 mod util;
