@@ -10,10 +10,12 @@ use crate::api::{SHARE_EXPIRES_IN_SECS, SHARE_MAX_VIEWS};
 mod account;
 mod alerts;
 mod client_opts;
+mod team;
 
 pub use account::AccountCommand;
 pub use alerts::{AlertArgs, SmtpTlsArg};
 pub use client_opts::{ClientOpts, JsonOpt, LeadingFlags};
+pub use team::{TeamCommand, TeamOpt, TokenCommand, TokenCreateArgs};
 
 /// The server client commands talk to when neither --server nor SECRETCTL_SERVER is given.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8200";
@@ -111,6 +113,12 @@ pub enum Command {
     /// Manage the master key file and rotate keys (on the server's files; stop it first).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Create teams and manage their members; a team owns secrets its members share.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Create, list and revoke service tokens: scoped credentials for CI (SECRETCTL_TOKEN).
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 /// `secretctl serve`. A flag given twice takes the last value.
@@ -326,6 +334,9 @@ pub struct PutArgs {
     pub source: ValueSource,
 
     #[command(flatten)]
+    pub team: TeamOpt,
+
+    #[command(flatten)]
     pub client: ClientOpts,
 }
 
@@ -334,6 +345,9 @@ pub struct PutArgs {
 pub struct NameArg {
     /// Secret name.
     pub name: String,
+
+    #[command(flatten)]
+    pub team: TeamOpt,
 
     #[command(flatten)]
     pub client: ClientOpts,
@@ -345,6 +359,9 @@ pub struct LsArgs {
     /// Only secrets with this tag.
     #[arg(long, short = 't', value_name = "TAG")]
     pub tag: Option<String>,
+
+    #[command(flatten)]
+    pub team: TeamOpt,
 
     #[command(flatten)]
     pub client: ClientOpts,
@@ -381,6 +398,9 @@ pub struct UpdateArgs {
     pub source: ValueSource,
 
     #[command(flatten)]
+    pub team: TeamOpt,
+
+    #[command(flatten)]
     pub client: ClientOpts,
 }
 
@@ -412,6 +432,9 @@ pub struct ShareArgs {
     /// Read the passphrase from the first line of stdin (implies --passphrase).
     #[arg(long)]
     pub passphrase_stdin: bool,
+
+    #[command(flatten)]
+    pub team: TeamOpt,
 
     #[command(flatten)]
     pub client: ClientOpts,
@@ -472,6 +495,9 @@ naming it, and CMD does not start.";
 pub struct RunArgs {
     #[command(flatten)]
     pub client: ClientOpts,
+
+    #[command(flatten)]
+    pub team: TeamOpt,
 
     /// Set variable VAR to the value of secret REF (NAME or TEAM:NAME); repeatable.
     #[arg(long = "env", short = 'e', value_name = "VAR=REF")]
@@ -539,6 +565,9 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub client: ClientOpts,
 
+    #[command(flatten)]
+    pub team: TeamOpt,
+
     /// Secrets to export: REF (NAME or TEAM:NAME) or VAR=REF.
     #[arg(value_name = "REFS")]
     pub refs: Vec<String>,
@@ -565,6 +594,9 @@ nothing is written. The output file is created 0600 and replaced atomically.")]
 pub struct InjectArgs {
     #[command(flatten)]
     pub client: ClientOpts,
+
+    #[command(flatten)]
+    pub team: TeamOpt,
 
     /// Template to read ("-" for stdin).
     #[arg(long, short = 'i', value_name = "TEMPLATE")]
@@ -727,11 +759,12 @@ fn share_lifetime(value: &str) -> Result<u64, String> {
 /// similarity measure misses swapped letters (`secretctl gte`), which typing produces most.
 pub fn with_suggestion(mut err: clap::Error) -> clap::Error {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    if err.kind() != ErrorKind::InvalidSubcommand
-        || err.get(ContextKind::SuggestedSubcommand).is_some()
-    {
+    if err.kind() != ErrorKind::InvalidSubcommand {
         return err;
     }
+    // Clap's own pick is kept unless a one-edit match (a swap) exists: with `team` among
+    // the commands, clap offers it for `gte`.
+    let clap_has_one = err.get(ContextKind::SuggestedSubcommand).is_some();
     let Some(ContextValue::String(typed)) = err.get(ContextKind::InvalidSubcommand) else {
         return err;
     };
@@ -749,7 +782,7 @@ pub fn with_suggestion(mut err: clap::Error) -> clap::Error {
     let best = names
         .into_iter()
         .map(|n| (edit_distance(&typed, &n), n))
-        .filter(|(d, n)| *d <= 1 || (*d == 2 && n.len() > 4))
+        .filter(|(d, n)| *d <= 1 || (!clap_has_one && *d == 2 && n.len() > 4))
         .min();
     if let Some((_, name)) = best {
         err.insert(

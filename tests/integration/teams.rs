@@ -278,3 +278,124 @@ fn a_database_from_before_teams_opens_with_every_secret_personal() {
     );
     drop(h);
 }
+
+#[test]
+fn team_commands_and_team_names_in_every_secret_command() {
+    let s = Server::start();
+    s.user("bob");
+    let alice = crate::util::Cli::new(&s);
+    alice.login_as("alice");
+    alice.run(&["team", "create", "ops"], b"").success();
+    alice.run(&["team", "create", "ops"], b"").fails_with(5);
+    alice
+        .run(
+            &["team", "add", "bob", "--role", "writer", "--team", "ops"],
+            b"",
+        )
+        .success();
+    alice
+        .run(
+            &["team", "add", "nobody", "--role", "reader", "--team", "ops"],
+            b"",
+        )
+        .fails_with(4);
+    alice.run(&["team", "members"], b"").fails_with(2);
+    let members = alice
+        .run(&["team", "members", "--team", "ops", "--json"], b"")
+        .success()
+        .json();
+    assert_eq!(
+        members["members"][1],
+        json!({"username": "bob", "role": "writer"})
+    );
+    let ls = alice.run(&["team", "ls"], b"").success().stdout();
+    assert!(ls.contains("ops") && ls.contains("admin"), "{ls}");
+
+    // --team, SECRETCTL_TEAM and TEAM:NAME all name the team's secret.
+    alice
+        .run(&["put", "db", "--team", "ops", "--value", "team-pw"], b"")
+        .success();
+    alice
+        .run(&["put", "db", "--value", "own-pw"], b"")
+        .success();
+    assert_eq!(
+        alice.run(&["get", "ops:db"], b"").success().stdout(),
+        "team-pw"
+    );
+    assert_eq!(alice.run(&["get", "db"], b"").success().stdout(), "own-pw");
+    let bob = crate::util::Cli::new(&s).env("SECRETCTL_TEAM", "ops");
+    let pw = format!("{}\n", crate::util::PASSWORD);
+    bob.run(
+        &["login", "--username", "bob", "--password-stdin"],
+        pw.as_bytes(),
+    )
+    .success();
+    assert_eq!(bob.run(&["get", "db"], b"").success().stdout(), "team-pw");
+    bob.run(&["update", "db", "--value", "v2"], b"").success();
+    let listed = bob.run(&["ls", "--json"], b"").success().json();
+    assert_eq!(listed["secrets"][0]["team"], "ops");
+    assert_eq!(listed["secrets"][0]["version"], 2);
+    bob.run(&["share", "db"], b"").success();
+    let shares = bob.run(&["shares", "db", "--json"], b"").success().json();
+    assert_eq!(shares["shares"].as_array().unwrap().len(), 1);
+    let out = bob
+        .run(
+            &[
+                "run",
+                "--env",
+                "PW=db",
+                "--",
+                "sh",
+                "-c",
+                "printf %s \"$PW\"",
+            ],
+            b"",
+        )
+        .success()
+        .stdout();
+    assert_eq!(out, "v2");
+    let out = alice
+        .run(&["export", "ops:db", "--format", "json"], b"")
+        .success()
+        .json();
+    assert_eq!(out, json!({"DB": "v2"}));
+    let out = alice
+        .run(
+            &[
+                "export", "--team", "ops", "--prefix", "d", "--format", "json",
+            ],
+            b"",
+        )
+        .success()
+        .json();
+    assert_eq!(out, json!({"DB": "v2"}));
+    let tpl = s.dir.path().join("t.tpl");
+    std::fs::write(&tpl, "a={{ sctl://db }} b={{ sctl://ops:db }}\n").unwrap();
+    let out = alice
+        .run(&["inject", "-i", tpl.to_str().unwrap()], b"")
+        .success()
+        .stdout();
+    assert_eq!(out, "a=own-pw b=v2\n");
+    bob.run(&["get", "ops:missing"], b"").fails_with(4);
+    bob.run(&["rm", "db"], b"").success();
+    alice.run(&["get", "ops:db"], b"").fails_with(4);
+
+    // A writer may not delete the team; deleting asks for confirmation.
+    // 403 (a role too low) is exit 3, like every refusal of the caller's rights.
+    bob.run(&["team", "delete", "--yes"], b"").fails_with(3);
+    alice
+        .run(&["team", "delete", "--team", "ops"], b"")
+        .fails_with(2);
+    assert!(
+        alice
+            .run(&["team", "ls"], b"")
+            .success()
+            .stdout()
+            .contains("ops")
+    );
+    alice
+        .run(&["team", "delete", "--team", "ops", "--yes"], b"")
+        .success();
+    bob.run(&["get", "db"], b"").fails_with(4);
+    bob.run(&["team", "remove", "bob"], b"").fails_with(4);
+}

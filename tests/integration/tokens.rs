@@ -218,3 +218,78 @@ fn prefix_scoping_cannot_be_escaped() {
     let r = h.get(&format!("/secrets/{}", ids["x"]), Some(&alice));
     assert_eq!(r.json["value"], "value of x");
 }
+
+#[test]
+fn token_commands_and_a_client_with_only_a_service_token() {
+    let s = Server::start();
+    let alice = crate::util::Cli::new(&s);
+    alice.login_as("alice");
+    alice
+        .run(&["put", "prod/db", "--value", "pw"], b"")
+        .success();
+    alice
+        .run(&["put", "dev/db", "--value", "dev"], b"")
+        .success();
+    let made = alice
+        .run(
+            &[
+                "token",
+                "create",
+                "ci",
+                "--prefix",
+                "prod/",
+                "--expires-in",
+                "30d",
+            ],
+            b"",
+        )
+        .success();
+    // Only the token on stdout, so it can be piped into a CI secret store.
+    let token = made.stdout();
+    assert!(
+        token.starts_with("sctl_svc_") && token.ends_with('\n'),
+        "{token:?}"
+    );
+    assert_eq!(token.trim_end().lines().count(), 1);
+    assert!(
+        made.stderr().contains("shown only now"),
+        "{}",
+        made.stderr()
+    );
+    let token = token.trim_end().to_string();
+    let r = alice.run(&["token", "create", "x", "--expires-in", "400d"], b"");
+    assert_eq!(r.out.status.code(), Some(2), "{}", r.stderr());
+
+    // No login, no config directory: just the token.
+    let ci = crate::util::Cli::new(&s).env("SECRETCTL_TOKEN", &token);
+    assert_eq!(ci.run(&["get", "prod/db"], b"").success().stdout(), "pw");
+    ci.run(&["get", "dev/db"], b"").fails_with(4);
+    let out = ci
+        .run(
+            &[
+                "export",
+                "--prefix",
+                "prod/",
+                "--strip-prefix",
+                "--format",
+                "json",
+            ],
+            b"",
+        )
+        .success()
+        .json();
+    assert_eq!(out, json!({"DB": "pw"}));
+    // Refusals of a token's rights (403) are exit 3.
+    ci.run(&["put", "prod/new", "--value", "x"], b"")
+        .fails_with(3);
+    ci.run(&["token", "ls"], b"").fails_with(3);
+    assert!(!ci.home.join(".config").exists(), "no config dir needed");
+
+    let list = alice.run(&["token", "ls", "--json"], b"").success().json();
+    assert_eq!(list["tokens"][0]["name"], "ci");
+    assert_eq!(list["tokens"][0]["last_used_ip"], "127.0.0.1");
+    assert!(!list.to_string().contains(&token));
+    alice.run(&["token", "rm", "nope"], b"").fails_with(4);
+    alice.run(&["token", "rm", "ci"], b"").success();
+    ci.run(&["get", "prod/db"], b"").fails_with(3);
+}
