@@ -32,11 +32,13 @@ Exit status:
   2  usage error (bad flags or arguments, or input refused before sending: a
      --server without http:// or https://, flags out of range, empty or
      non-UTF-8 value, no terminal to prompt on, plain http:// password)
-  3  not logged in, session token rejected (401), wrong username or password,
-     wrong or missing share passphrase, or the server refuses the action (403,
-     e.g. registration closed)
-  4  this secret or link does not exist (404 from a secretctl server)
-  5  conflict: the name is already taken (409)
+  3  not logged in, session or service token rejected (401), wrong username or
+     password, wrong or missing share passphrase, or the server refuses the
+     action (403: registration closed, a team role or token permission too low,
+     a service token on a people-only command)
+  4  this secret, link, team, member or token does not exist (404 from a
+     secretctl server; a team you are not in looks the same)
+  5  conflict: the name is already taken (409), or a team's last admin would go
   6  rate-limited (429) or unavailable (503) after retrying for --retry-for
   7  cannot reach the server (connection refused, DNS, timeout)
 
@@ -44,8 +46,10 @@ Environment:
   SECRETCTL_SERVER    server URL (--server)
   SECRETCTL_CA_CERT   CA certificate to trust for https:// servers (--ca-cert)
   SECRETCTL_RETRY_FOR how long to retry refused requests and failed reads (--retry-for)
-  SECRETCTL_TOKEN     session token to use instead of the cached login; sent only
-                      to the server SECRETCTL_SERVER names (else the default)
+  SECRETCTL_TOKEN     service token (or session token) to use instead of the
+                      cached login; sent only to the server SECRETCTL_SERVER
+                      names (else the default)
+  SECRETCTL_TEAM      team for the secret commands (--team)
   SECRETCTL_USERNAME  username for register/login (--username)
   SECRETCTL_PASSWORD  password for register/login when no terminal is available
                       (prefer --password-stdin)
