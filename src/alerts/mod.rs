@@ -41,6 +41,7 @@ pub enum AlertKind {
     ShareRedeemed,
     DeadLinkRedeem,
     FailedLogins,
+    TokenCreated,
 }
 
 impl AlertKind {
@@ -51,6 +52,7 @@ impl AlertKind {
             AlertKind::ShareRedeemed => "share_redeemed",
             AlertKind::DeadLinkRedeem => "dead_link_redeem",
             AlertKind::FailedLogins => "failed_logins",
+            AlertKind::TokenCreated => "token_created",
         }
     }
 
@@ -60,6 +62,7 @@ impl AlertKind {
             AlertKind::ShareRedeemed => "share link opened",
             AlertKind::DeadLinkRedeem => "attempt on a dead share link",
             AlertKind::FailedLogins => "repeated failed logins",
+            AlertKind::TokenCreated => "new service token",
         }
     }
 }
@@ -157,6 +160,10 @@ fn describe(alert: &Alert, who: &str) -> String {
             alert.failures,
             FAILED_LOGIN_WINDOW_SECS / 60
         ),
+        AlertKind::TokenCreated => {
+            let token = alert.target.as_deref().unwrap_or("(unknown token)");
+            format!("secretctl: {who} created service token {token}{from}.")
+        }
     }
 }
 
@@ -245,6 +252,16 @@ impl Alerts {
     /// The alert `record` raises, if any.
     fn classify(&self, record: &AuditRecord) -> Option<Alert> {
         let body = &record.body;
+        if body.action == Action::TokenCreate && body.outcome.as_str() == "ok" {
+            // A personal token's owner is its creator; a team token's is the team, so the
+            // creator (the actor) is told.
+            let user = body
+                .owner
+                .as_deref()
+                .filter(|o| !o.starts_with("team:"))
+                .unwrap_or(&body.actor);
+            return Some(Alert::from_record(AlertKind::TokenCreated, body, user));
+        }
         let user = body.owner.as_deref()?;
         if let Some(kind) = share_kind(body) {
             return Some(Alert::from_record(kind, body, user));
@@ -477,6 +494,16 @@ mod tests {
         assert_eq!(kind("secret.read", "ok", Some("u1")), None);
         assert_eq!(kind("account.set_email", "ok", Some("u1")), None);
         assert_eq!(kind("login.failed", "denied", None), None);
+        assert_eq!(
+            kind("token.create", "ok", Some("u1")),
+            Some(AlertKind::TokenCreated)
+        );
+        // A team token tells its creator (the actor), not the team.
+        let team_token = alerts
+            .classify(&record(2, "token.create", "ok", Some("team:t1"), 0))
+            .unwrap();
+        assert_eq!(team_token.user, "anonymous");
+        assert_eq!(kind("token.revoke", "ok", Some("u1")), None);
     }
 
     #[test]
