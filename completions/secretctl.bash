@@ -683,7 +683,7 @@ _secretctl() {
             return 0
             ;;
         secretctl__subcmd__audit)
-            opts="-n -v -h --limit --before --server --ca-cert --json --retry-for --verbose --help verify help"
+            opts="-n -v -h --limit --before --team --server --ca-cert --json --retry-for --verbose --help verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -698,6 +698,10 @@ _secretctl() {
                     return 0
                     ;;
                 --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --team)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

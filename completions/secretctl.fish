@@ -259,6 +259,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand inject" -s v -l verb
 complete -c secretctl -n "__fish_secretctl_using_subcommand inject" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s n -l limit -d 'How many events to show (1-500)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l before -d 'Only events older than this sequence number (for paging)' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l team -d 'The team\'s trail instead of yours: its secrets, links, members and tokens (team admins)' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l server -d 'Server to talk to' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l ca-cert -d 'Trust only this PEM CA certificate (or bundle) for https:// servers, instead of the built-in public roots; for a server with a private CA' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l retry-for -d 'Keep retrying requests the server refuses for now (429, 503; honouring Retry-After) and reads that cannot connect, for up to this long (e.g. 30s, 2m; 0 turns retries off)' -r

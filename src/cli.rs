@@ -623,6 +623,11 @@ pub struct AuditArgs {
     #[arg(long, value_name = "SEQ")]
     pub before: Option<u64>,
 
+    /// The team's trail instead of yours: its secrets, links, members and tokens (team
+    /// admins).
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+
     #[command(subcommand)]
     pub action: Option<AuditAction>,
 

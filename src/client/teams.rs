@@ -3,8 +3,8 @@
 
 use super::{ApiClient, ClientError, Method, percent_encode};
 use crate::api::{
-    CreateTeam, CreateToken, MemberList, SecretList, SetMember, TeamInfo, TeamList, TokenCreated,
-    TokenList,
+    AuditList, CreateTeam, CreateToken, MemberList, SecretList, SetMember, TeamInfo, TeamList,
+    TokenCreated, TokenList,
 };
 
 impl ApiClient {
@@ -100,6 +100,21 @@ impl ApiClient {
         } else {
             format!("/secrets?{}", query.join("&"))
         };
+        let b = self.send::<()>(Method::Get, &path, None)?;
+        self.decode(&b)
+    }
+
+    /// `GET /audit?team=T`: a team's trail (team admins).
+    pub fn team_audit(
+        &self,
+        team: &str,
+        limit: u32,
+        before: Option<u64>,
+    ) -> Result<AuditList, ClientError> {
+        let mut path = format!("/audit?team={}&limit={limit}", percent_encode(team));
+        if let Some(b) = before {
+            path.push_str(&format!("&before={b}"));
+        }
         let b = self.send::<()>(Method::Get, &path, None)?;
         self.decode(&b)
     }

@@ -137,6 +137,9 @@ mod tests {
             .collect();
         assert!(tables.contains(&"shares".to_string()), "{tables:?}");
         assert!(tables.contains(&"audit".to_string()), "{tables:?}");
+        for t in ["teams", "team_members", "service_tokens"] {
+            assert!(tables.contains(&t.to_string()), "{t}: {tables:?}");
+        }
         let v = read
             .open_table(META)
             .unwrap()

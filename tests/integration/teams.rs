@@ -377,6 +377,20 @@ fn team_commands_and_team_names_in_every_secret_command() {
         .stdout();
     assert_eq!(out, "a=own-pw b=v2\n");
     bob.run(&["get", "ops:missing"], b"").fails_with(4);
+    // One JSON record per line.
+    let trail = alice
+        .run(&["audit", "--team", "ops", "--json"], b"")
+        .success()
+        .stdout();
+    let actions: Vec<String> = trail
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].to_string())
+        .collect();
+    assert!(
+        actions.iter().any(|a| a == "\"team.member_set\""),
+        "{trail}"
+    );
+    bob.run(&["audit", "--team", "ops"], b"").fails_with(3);
     bob.run(&["rm", "db"], b"").success();
     alice.run(&["get", "ops:db"], b"").fails_with(4);
 

@@ -289,6 +289,12 @@ fn token_commands_and_a_client_with_only_a_service_token() {
     assert_eq!(list["tokens"][0]["name"], "ci");
     assert_eq!(list["tokens"][0]["last_used_ip"], "127.0.0.1");
     assert!(!list.to_string().contains(&token));
+    // The trail names the token.
+    let trail = alice.run(&["audit", "-n", "3"], b"").success().stdout();
+    assert!(
+        trail.contains("(ci)") && trail.contains("secret.read"),
+        "{trail}"
+    );
     alice.run(&["token", "rm", "nope"], b"").fails_with(4);
     alice.run(&["token", "rm", "ci"], b"").success();
     ci.run(&["get", "prod/db"], b"").fails_with(3);
