@@ -8,8 +8,8 @@
 //!
 //! ```compile_fail
 //! # fn check(store: &secretctl::store::Store, actor: &secretctl::store::Actor) {
-//! use secretctl::ids::{SecretId, UserId};
-//! let (owner, id) = (UserId::new("u1"), SecretId::new("s1"));
+//! use secretctl::ids::{Owner, SecretId, UserId};
+//! let (owner, id) = (Owner::user(&UserId::new("u1")), SecretId::new("s1"));
 //! // Swapped: does not compile.
 //! let _ = store.get_secret(&id, &owner, actor, 0);
 //! # }
@@ -17,8 +17,8 @@
 //!
 //! ```
 //! # fn check(store: &secretctl::store::Store, actor: &secretctl::store::Actor) {
-//! use secretctl::ids::{SecretId, UserId};
-//! let (owner, id) = (UserId::new("u1"), SecretId::new("s1"));
+//! use secretctl::ids::{Owner, SecretId, UserId};
+//! let (owner, id) = (Owner::user(&UserId::new("u1")), SecretId::new("s1"));
 //! let _ = store.get_secret(&owner, &id, actor, 0);
 //! # }
 //! ```
