@@ -52,7 +52,8 @@ pub fn create(req: &Request, app: &App) -> Result<Response, ApiError> {
         &who.actor,
         app.now(),
     )?;
-    Ok(respond::json(201, &meta(rec, input.team)))
+    let team = teams::team_label(&store, &rec.owner)?;
+    Ok(respond::json(201, &meta(rec, team)))
 }
 
 /// `GET /secrets[?team=T][&tag=T][&name=N]`: metadata only, sorted by name.

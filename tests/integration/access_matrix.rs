@@ -456,6 +456,19 @@ fn every_endpoint_against_every_caller() {
         failures.join("\n")
     );
 
+    // A team token creates in its team without naming it.
+    let r = fx.call(
+        7,
+        "POST",
+        "/secrets",
+        &json!({"name": "prod/implicit", "value": "v"}),
+    );
+    assert_eq!(
+        (r.status, r.json["team"].as_str()),
+        (201, Some("ops")),
+        "{r:?}"
+    );
+
     // The disallowed token works from inside its network, so the 401 above was the address.
     let h = fx.s.http();
     let r = h.request(
