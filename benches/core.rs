@@ -8,7 +8,7 @@
 //! detecting 1% regressions. Store benchmarks use a temporary directory on the same
 //! filesystem as `/tmp`, so `create_secret` pays a real fsync per commit there.
 
-use secretctl::ids::{SecretId, UserId};
+use secretctl::ids::{Owner, SecretId};
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -131,7 +131,7 @@ fn store_ops(c: &mut Criterion) {
         &dir.path().join("master.key"),
     )
     .expect("open store");
-    let owner = UserId::new(OWNER);
+    let owner = Owner::new(OWNER);
     let ids: Vec<SecretId> = (0..PRELOADED_SECRETS)
         .map(|i| {
             store
@@ -148,7 +148,7 @@ fn store_ops(c: &mut Criterion) {
     let target = &ids[ids.len() / 2];
     // Listing cost grows with the owner's secret count; keep a separate owner at exactly 100
     // so the create benchmark below does not change what the list benchmark measures.
-    let list_owner = UserId::new("bench-list-owner");
+    let list_owner = Owner::new("bench-list-owner");
     for i in 0..PRELOADED_SECRETS {
         store
             .create_secret(
@@ -209,5 +209,6 @@ fn bench_actor() -> secretctl::store::Actor {
         user_id: Some(OWNER.to_string()),
         ip: "127.0.0.1".into(),
         user_agent: "bench".into(),
+        actor_name: None,
     }
 }

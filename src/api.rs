@@ -52,6 +52,9 @@ pub struct CreateSecret {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// The team that will own it; absent: the caller's own (a team token: its team).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// `PUT /secrets/{id}`: every field optional, at least one required.
@@ -82,6 +85,9 @@ pub struct SecretMeta {
     pub version: u64,
     pub created_at: String,
     pub updated_at: String,
+    /// The owning team's name; `null` for a personal secret.
+    #[serde(default)]
+    pub team: Option<String>,
 }
 
 /// `200` answer to `GET /secrets/{id}`: metadata plus the value, in one flat object.
@@ -256,7 +262,8 @@ pub struct AuditEvent {
     /// stored): their secret's current name while it exists, their own username.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_name: Option<String>,
-    /// The actor's current username, resolved when the trail is read (never stored).
+    /// The actor's name: a service token's name as recorded, or a user's current username
+    /// resolved when the trail is read (never stored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor_name: Option<String>,
 }
@@ -381,4 +388,101 @@ pub struct SecretVersionList {
 #[serde(deny_unknown_fields)]
 pub struct Rollback {
     pub to: u64,
+}
+
+/// `POST /teams`.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeam {
+    pub name: String,
+}
+
+/// A team as its member sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TeamInfo {
+    pub name: String,
+    /// The caller's role: `reader`, `writer` or `admin`.
+    pub role: String,
+    pub created_at: String,
+}
+
+/// `200` answer to `GET /teams`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TeamList {
+    pub teams: Vec<TeamInfo>,
+}
+
+/// `PUT /teams/{team}/members/{username}`.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetMember {
+    pub role: String,
+}
+
+/// One member of a team.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MemberInfo {
+    pub username: String,
+    pub role: String,
+}
+
+/// `200` answer to `GET /teams/{team}/members`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberList {
+    pub members: Vec<MemberInfo>,
+}
+
+/// `POST /tokens`.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// `["read"]`, `["read","write"]` or `["read","write","share"]`; absent: read only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Seconds; default 90 days, at most one year.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_cidrs: Option<Vec<String>>,
+}
+
+/// `201` answer to `POST /tokens`: the only time the token is shown.
+#[derive(Serialize, Deserialize)]
+pub struct TokenCreated {
+    pub id: String,
+    pub name: String,
+    #[serde(serialize_with = "sensitive::expose")]
+    pub token: SecretString,
+    pub team: Option<String>,
+    pub permissions: Vec<String>,
+    pub prefix: Option<String>,
+    pub expires_at: String,
+}
+
+/// A service token as listed (never the token).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: String,
+    pub name: String,
+    pub team: Option<String>,
+    pub permissions: Vec<String>,
+    pub prefix: Option<String>,
+    pub allowed_cidrs: Vec<String>,
+    /// The creator's username.
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+    pub last_used_ip: Option<String>,
+}
+
+/// `200` answer to `GET /tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenList {
+    pub tokens: Vec<TokenInfo>,
 }

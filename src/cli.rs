@@ -10,12 +10,14 @@ use crate::api::{SHARE_EXPIRES_IN_SECS, SHARE_MAX_VIEWS};
 mod account;
 mod alerts;
 mod client_opts;
+mod team;
 
 pub use account::{
     AccountCommand, DeleteAccountArgs, PasswdArgs, RevokeSessionArgs, SessionsAction, SessionsArgs,
 };
 pub use alerts::{AlertArgs, SmtpTlsArg};
 pub use client_opts::{ClientOpts, JsonOpt, LeadingFlags};
+pub use team::{TeamCommand, TeamOpt, TokenCommand, TokenCreateArgs};
 
 /// The server client commands talk to when neither --server nor SECRETCTL_SERVER is given.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8200";
@@ -32,14 +34,16 @@ Exit status:
   2  usage error (bad flags or arguments, or input refused before sending: a
      --server without http:// or https://, flags out of range, empty or
      non-UTF-8 value, no terminal to prompt on, plain http:// password)
-  3  not logged in, session token rejected (401), wrong username or password
-     (also the password re-entered for account passwd/delete), wrong or
-     missing share passphrase, or the server refuses the action (403,
-     e.g. registration closed)
-  4  this secret, link or session does not exist (404 from a secretctl server);
-     no such user for `admin users` and `admin sessions`
-  5  conflict: the name is already taken (409); `admin restore` into a data
-     dir that holds a database, without --force
+  3  not logged in, session or service token rejected (401), wrong username or
+     password (also the password re-entered for account passwd/delete), wrong or
+     missing share passphrase, or the server refuses the action (403:
+     registration closed, a team role or token permission too low, a service
+     token on a people-only command)
+  4  this secret, link, team, member, token or session does not exist (404 from
+     a secretctl server; a team you are not in looks the same); no such user
+     for `admin users` and `admin sessions`
+  5  conflict: the name is already taken (409), or a team's last admin would go;
+     `admin restore` into a data dir that holds a database, without --force
   6  rate-limited (429) or unavailable (503) after retrying for --retry-for
   7  cannot reach the server (connection refused, DNS, timeout)
 
@@ -47,8 +51,10 @@ Environment:
   SECRETCTL_SERVER    server URL (--server)
   SECRETCTL_CA_CERT   CA certificate to trust for https:// servers (--ca-cert)
   SECRETCTL_RETRY_FOR how long to retry refused requests and failed reads (--retry-for)
-  SECRETCTL_TOKEN     session token to use instead of the cached login; sent only
-                      to the server SECRETCTL_SERVER names (else the default)
+  SECRETCTL_TOKEN     service token (or session token) to use instead of the
+                      cached login; sent only to the server SECRETCTL_SERVER
+                      names (else the default)
+  SECRETCTL_TEAM      team for the secret commands (--team)
   SECRETCTL_USERNAME  username for register/login (--username)
   SECRETCTL_PASSWORD  password for register/login/account delete when no terminal
                       is available
@@ -123,6 +129,12 @@ pub enum Command {
     /// Manage the master key file and rotate keys (on the server's files; stop it first).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Create teams and manage their members; a team owns secrets its members share.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Create, list and revoke service tokens: scoped credentials for CI (SECRETCTL_TOKEN).
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 /// `secretctl serve`. A flag given twice takes the last value.
@@ -368,6 +380,9 @@ pub struct PutArgs {
     pub source: ValueSource,
 
     #[command(flatten)]
+    pub team: TeamOpt,
+
+    #[command(flatten)]
     pub client: ClientOpts,
 }
 
@@ -378,6 +393,9 @@ pub struct NameArg {
     pub name: String,
 
     #[command(flatten)]
+    pub team: TeamOpt,
+
+    #[command(flatten)]
     pub client: ClientOpts,
 }
 
@@ -386,6 +404,9 @@ pub struct NameArg {
 pub struct GetArgs {
     /// Secret name.
     pub name: String,
+
+    #[command(flatten)]
+    pub team: TeamOpt,
 
     /// Print the value this secret had at version N (see `secretctl history NAME`) instead
     /// of the current one.
@@ -402,6 +423,9 @@ pub struct RollbackArgs {
     /// Secret name.
     pub name: String,
 
+    #[command(flatten)]
+    pub team: TeamOpt,
+
     /// The version whose value becomes current again (see `secretctl history NAME`).
     #[arg(long, value_name = "N", value_parser = version_number)]
     pub to: u64,
@@ -416,6 +440,9 @@ pub struct LsArgs {
     /// Only secrets with this tag.
     #[arg(long, short = 't', value_name = "TAG")]
     pub tag: Option<String>,
+
+    #[command(flatten)]
+    pub team: TeamOpt,
 
     #[command(flatten)]
     pub client: ClientOpts,
@@ -452,6 +479,9 @@ pub struct UpdateArgs {
     pub source: ValueSource,
 
     #[command(flatten)]
+    pub team: TeamOpt,
+
+    #[command(flatten)]
     pub client: ClientOpts,
 }
 
@@ -483,6 +513,9 @@ pub struct ShareArgs {
     /// Read the passphrase from the first line of stdin (implies --passphrase).
     #[arg(long)]
     pub passphrase_stdin: bool,
+
+    #[command(flatten)]
+    pub team: TeamOpt,
 
     #[command(flatten)]
     pub client: ClientOpts,
@@ -543,6 +576,9 @@ naming it, and CMD does not start.";
 pub struct RunArgs {
     #[command(flatten)]
     pub client: ClientOpts,
+
+    #[command(flatten)]
+    pub team: TeamOpt,
 
     /// Set variable VAR to the value of secret REF (NAME or TEAM:NAME); repeatable.
     #[arg(long = "env", short = 'e', value_name = "VAR=REF")]
@@ -610,6 +646,9 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub client: ClientOpts,
 
+    #[command(flatten)]
+    pub team: TeamOpt,
+
     /// Secrets to export: REF (NAME or TEAM:NAME) or VAR=REF.
     #[arg(value_name = "REFS")]
     pub refs: Vec<String>,
@@ -637,6 +676,9 @@ pub struct InjectArgs {
     #[command(flatten)]
     pub client: ClientOpts,
 
+    #[command(flatten)]
+    pub team: TeamOpt,
+
     /// Template to read ("-" for stdin).
     #[arg(long, short = 'i', value_name = "TEMPLATE")]
     pub input: PathBuf,
@@ -657,6 +699,11 @@ pub struct AuditArgs {
     /// Only events older than this sequence number (for paging).
     #[arg(long, value_name = "SEQ")]
     pub before: Option<u64>,
+
+    /// The team's trail instead of yours: its secrets, links, members and tokens (team
+    /// admins).
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
 
     #[command(subcommand)]
     pub action: Option<AuditAction>,
@@ -1033,11 +1080,12 @@ fn version_number(value: &str) -> Result<u64, String> {
 /// similarity measure misses swapped letters (`secretctl gte`), which typing produces most.
 pub fn with_suggestion(mut err: clap::Error) -> clap::Error {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    if err.kind() != ErrorKind::InvalidSubcommand
-        || err.get(ContextKind::SuggestedSubcommand).is_some()
-    {
+    if err.kind() != ErrorKind::InvalidSubcommand {
         return err;
     }
+    // Clap's own pick is kept unless a one-edit match (a swap) exists: with `team` among
+    // the commands, clap offers it for `gte`.
+    let clap_has_one = err.get(ContextKind::SuggestedSubcommand).is_some();
     let Some(ContextValue::String(typed)) = err.get(ContextKind::InvalidSubcommand) else {
         return err;
     };
@@ -1055,7 +1103,7 @@ pub fn with_suggestion(mut err: clap::Error) -> clap::Error {
     let best = names
         .into_iter()
         .map(|n| (edit_distance(&typed, &n), n))
-        .filter(|(d, n)| *d <= 1 || (*d == 2 && n.len() > 4))
+        .filter(|(d, n)| *d <= 1 || (!clap_has_one && *d == 2 && n.len() > 4))
         .min();
     if let Some((_, name)) = best {
         err.insert(

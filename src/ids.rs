@@ -8,8 +8,8 @@
 //!
 //! ```compile_fail
 //! # fn check(store: &secretctl::store::Store, actor: &secretctl::store::Actor) {
-//! use secretctl::ids::{SecretId, UserId};
-//! let (owner, id) = (UserId::new("u1"), SecretId::new("s1"));
+//! use secretctl::ids::{Owner, SecretId, UserId};
+//! let (owner, id) = (Owner::user(&UserId::new("u1")), SecretId::new("s1"));
 //! // Swapped: does not compile.
 //! let _ = store.get_secret(&id, &owner, actor, 0);
 //! # }
@@ -17,8 +17,8 @@
 //!
 //! ```
 //! # fn check(store: &secretctl::store::Store, actor: &secretctl::store::Actor) {
-//! use secretctl::ids::{SecretId, UserId};
-//! let (owner, id) = (UserId::new("u1"), SecretId::new("s1"));
+//! use secretctl::ids::{Owner, SecretId, UserId};
+//! let (owner, id) = (Owner::user(&UserId::new("u1")), SecretId::new("s1"));
 //! let _ = store.get_secret(&owner, &id, actor, 0);
 //! # }
 //! ```
@@ -106,6 +106,53 @@ string_id!(
     ShareId
 );
 
+string_id!(
+    /// A team's id (random hex, never its name).
+    TeamId
+);
+string_id!(
+    /// A service token's id (random hex; not the token).
+    TokenId
+);
+string_id!(
+    /// Who a secret (and its links) belongs to, in the stable string form stored in rows,
+    /// name-index keys, sealing context and audit records: a user's id as it always was,
+    /// or `team:<team id>` for a team. User ids are hex, so the two can never collide, and a
+    /// ciphertext moved from one owner to the other fails to open.
+    Owner
+);
+
+/// Prefix of a team owner's string form.
+const TEAM_OWNER_PREFIX: &str = "team:";
+
+impl Owner {
+    /// A user's personal secrets.
+    pub fn user(id: &UserId) -> Owner {
+        Owner(id.as_str().to_string())
+    }
+
+    /// A team's secrets.
+    pub fn team(id: &TeamId) -> Owner {
+        Owner(format!("{TEAM_OWNER_PREFIX}{id}"))
+    }
+
+    /// The team, when a team owns it.
+    pub fn team_id(&self) -> Option<TeamId> {
+        self.0.strip_prefix(TEAM_OWNER_PREFIX).map(TeamId::new)
+    }
+
+    /// The user, when a user owns it.
+    pub fn user_id(&self) -> Option<UserId> {
+        (!self.0.starts_with(TEAM_OWNER_PREFIX)).then(|| UserId::new(self.0.clone()))
+    }
+}
+
+impl From<&UserId> for Owner {
+    fn from(id: &UserId) -> Self {
+        Owner::user(id)
+    }
+}
+
 macro_rules! hash_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -156,6 +203,13 @@ mod tests {
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"0123abcd\"");
         let back: UserId = serde_json::from_str("\"u1\"").unwrap();
         assert_eq!(back, "u1");
+        let team = Owner::team(&TeamId::new("ab12"));
+        assert_eq!(team.as_str(), "team:ab12");
+        assert_eq!(team.team_id(), Some(TeamId::new("ab12")));
+        assert_eq!(team.user_id(), None);
+        let user = Owner::user(&UserId::new("cd34"));
+        assert_eq!((user.as_str(), user.team_id()), ("cd34", None));
+        assert_eq!(user.user_id(), Some(UserId::new("cd34")));
         assert_eq!(
             format!("{:?}", TokenHash::from_bytes([7; 32])),
             "TokenHash(..)"

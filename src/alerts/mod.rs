@@ -42,6 +42,7 @@ pub enum AlertKind {
     DeadLinkRedeem,
     FailedLogins,
     PasswordChanged,
+    TokenCreated,
 }
 
 impl AlertKind {
@@ -53,6 +54,7 @@ impl AlertKind {
             AlertKind::DeadLinkRedeem => "dead_link_redeem",
             AlertKind::FailedLogins => "failed_logins",
             AlertKind::PasswordChanged => "password_changed",
+            AlertKind::TokenCreated => "token_created",
         }
     }
 
@@ -63,6 +65,7 @@ impl AlertKind {
             AlertKind::DeadLinkRedeem => "attempt on a dead share link",
             AlertKind::FailedLogins => "repeated failed logins",
             AlertKind::PasswordChanged => "password changed",
+            AlertKind::TokenCreated => "new service token",
         }
     }
 }
@@ -163,6 +166,10 @@ fn describe(alert: &Alert, who: &str) -> String {
         AlertKind::PasswordChanged => format!(
             "secretctl: the password of account {who} was changed{from}, and every other session of the account was ended."
         ),
+        AlertKind::TokenCreated => {
+            let token = alert.target.as_deref().unwrap_or("(unknown token)");
+            format!("secretctl: {who} created service token {token}{from}.")
+        }
     }
 }
 
@@ -251,6 +258,16 @@ impl Alerts {
     /// The alert `record` raises, if any.
     fn classify(&self, record: &AuditRecord) -> Option<Alert> {
         let body = &record.body;
+        if body.action == Action::TokenCreate && body.outcome.as_str() == "ok" {
+            // A personal token's owner is its creator; a team token's is the team, so the
+            // creator (the actor) is told.
+            let user = body
+                .owner
+                .as_deref()
+                .filter(|o| !o.starts_with("team:"))
+                .unwrap_or(&body.actor);
+            return Some(Alert::from_record(AlertKind::TokenCreated, body, user));
+        }
         let user = body.owner.as_deref()?;
         if let Some(kind) = share_kind(body) {
             return Some(Alert::from_record(kind, body, user));
@@ -444,6 +461,7 @@ mod tests {
             outcome: serde_json::from_value(outcome.into()).unwrap(),
             prev_hash: String::new(),
             key: None,
+            actor_name: None,
         };
         AuditRecord {
             hash: format!("{seq:064x}"),
@@ -491,6 +509,16 @@ mod tests {
             Some(AlertKind::PasswordChanged)
         );
         assert_eq!(kind("account.password_change", "denied", Some("u1")), None);
+        assert_eq!(
+            kind("token.create", "ok", Some("u1")),
+            Some(AlertKind::TokenCreated)
+        );
+        // A team token tells its creator (the actor), not the team.
+        let team_token = alerts
+            .classify(&record(2, "token.create", "ok", Some("team:t1"), 0))
+            .unwrap();
+        assert_eq!(team_token.user, "anonymous");
+        assert_eq!(kind("token.revoke", "ok", Some("u1")), None);
     }
 
     #[test]

@@ -125,6 +125,8 @@ impl Command {
             Command::Run(a) => Some(&a.client),
             Command::Export(a) => Some(&a.client),
             Command::Inject(a) => Some(&a.client),
+            Command::Team(c) => Some(c.client()),
+            Command::Token(c) => Some(c.client()),
             Command::Audit(_) | Command::Serve(_) | Command::Completions(_) | Command::Admin(_) => {
                 None
             }
@@ -185,6 +187,8 @@ impl Command {
                 Command::Run(a) => Target::Client(&mut a.client),
                 Command::Export(a) => Target::Client(&mut a.client),
                 Command::Inject(a) => Target::Client(&mut a.client),
+                Command::Team(c) => Target::Client(c.client_mut()),
+                Command::Token(c) => Target::Client(c.client_mut()),
                 _ => Target::Nothing,
             };
         }

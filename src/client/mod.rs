@@ -11,6 +11,7 @@
 //! only the CA given by `ClientTls::from_ca_file`; there is no switch to turn checks off.
 
 pub mod session_cache;
+mod teams;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -626,16 +627,21 @@ impl ApiClient {
         self.decode(&b)
     }
 
-    /// The secret named `name`, as a 404 `ClientError::Api` when there is none.
-    pub fn find_by_name(&self, name: &str) -> Result<SecretMeta, ClientError> {
-        self.list_secrets(None, Some(name))?
+    /// The secret named `name` (or `TEAM:NAME`), as a 404 `ClientError::Api` when there is
+    /// none.
+    pub fn find_by_name(&self, reference: &str) -> Result<SecretMeta, ClientError> {
+        let (team, name) = match reference.split_once(':') {
+            Some((team, name)) => (Some(team), name),
+            None => (None, reference),
+        };
+        self.list_secrets_in(team, None, Some(name))?
             .secrets
             .into_iter()
             .find(|s| s.name == name)
             .ok_or_else(|| ClientError::Api {
                 status: 404,
                 code: "not_found".into(),
-                message: format!("no secret named `{name}`"),
+                message: format!("no secret named `{reference}`"),
             })
     }
 }

@@ -14,7 +14,11 @@ pub fn run(ctx: &Context, args: &AuditArgs) -> Result<(), CliError> {
     if !(1..=500).contains(&args.limit) {
         return Err(CliError::Usage("--limit must be between 1 and 500".into()));
     }
-    let list = ctx.authenticated()?.audit(args.limit, args.before)?;
+    let client = ctx.authenticated()?;
+    let list = match args.team.as_deref() {
+        Some(team) => client.team_audit(team, args.limit, args.before)?,
+        None => client.audit(args.limit, args.before)?,
+    };
     if ctx.json {
         // One JSON object per line, for jq and log tooling.
         let mut out = String::new();

@@ -47,7 +47,12 @@ pub fn export(ctx: &Context, args: &ExportArgs) -> Result<(), CliError> {
     }
     let all_refs: Vec<String> = bindings.iter().map(|(_, r)| r.clone()).collect();
     let client = ctx.authenticated()?;
-    let fetched = refs::fetch(&client, &all_refs, args.prefix.as_deref())?;
+    let fetched = refs::fetch(
+        &client,
+        &all_refs,
+        args.prefix.as_deref(),
+        args.team.team.as_deref(),
+    )?;
     let assigned = refs::assign(&fetched, &wanted)?;
     match args.format {
         ExportFormat::Json => {

@@ -42,7 +42,12 @@ pub fn inject(ctx: &Context, args: &InjectArgs) -> Result<(), CliError> {
     let fetched = if wanted.is_empty() {
         Vec::new()
     } else {
-        refs::fetch(&ctx.authenticated()?, &wanted, None)?
+        refs::fetch(
+            &ctx.authenticated()?,
+            &wanted,
+            None,
+            args.team.team.as_deref(),
+        )?
     };
     let mut rendered = Zeroizing::new(String::with_capacity(template.len()));
     for p in &pieces {

@@ -20,6 +20,8 @@ mod refs;
 mod run;
 mod secrets;
 mod shares;
+mod team;
+mod token;
 
 use crate::cli::{Cli, Command};
 use crate::client::ClientError;
@@ -185,15 +187,29 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Logout(_) => account::logout(&ctx),
         Command::Account(cmd) => account::account(&ctx, &cmd),
         Command::Put(args) => secrets::put(&ctx, &args),
-        Command::Get(args) => secrets::get(&ctx, &args.name, args.version),
-        Command::Ls(args) => secrets::ls(&ctx, args.tag.as_deref()),
-        Command::Rm(args) => secrets::rm(&ctx, &args.name),
+        Command::Get(args) => secrets::get(
+            &ctx,
+            &refs::qualify(args.team.team.as_deref(), &args.name),
+            args.version,
+        ),
+        Command::Ls(args) => secrets::ls(&ctx, args.tag.as_deref(), args.team.team.as_deref()),
+        Command::Rm(args) => {
+            secrets::rm(&ctx, &refs::qualify(args.team.team.as_deref(), &args.name))
+        }
         Command::Update(args) => secrets::update(&ctx, &args),
-        Command::History(args) => secrets::history(&ctx, &args.name),
-        Command::Rollback(args) => secrets::rollback(&ctx, &args.name, args.to),
+        Command::History(args) => {
+            secrets::history(&ctx, &refs::qualify(args.team.team.as_deref(), &args.name))
+        }
+        Command::Rollback(args) => secrets::rollback(
+            &ctx,
+            &refs::qualify(args.team.team.as_deref(), &args.name),
+            args.to,
+        ),
         Command::Share(args) => shares::share(&ctx, &args),
         Command::Open(args) => shares::open(&ctx, &args),
-        Command::Shares(args) => shares::list(&ctx, &args.name),
+        Command::Shares(args) => {
+            shares::list(&ctx, &refs::qualify(args.team.team.as_deref(), &args.name))
+        }
         Command::Unshare(args) => shares::unshare(&ctx, &args.share_id),
         Command::Run(args) => run::run(&ctx, &args),
         Command::Export(args) => export::export(&ctx, &args),
@@ -206,5 +222,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             clap_complete::generate(args.shell, &mut cmd, "secretctl", &mut buf);
             output::write_stdout(&buf)
         }
+        Command::Team(cmd) => team::run(&ctx, &cmd),
+        Command::Token(cmd) => token::run(&ctx, &cmd),
     }
 }

@@ -19,6 +19,23 @@ pub fn name_part(reference: &str) -> &str {
         .map_or(reference, |(_, name)| name)
 }
 
+/// `reference` as sent to the server: a bare `NAME` within `team` (`--team` or
+/// `SECRETCTL_TEAM`) becomes `TEAM:NAME`; a reference that names its team keeps it.
+pub fn qualify(team: Option<&str>, reference: &str) -> String {
+    match team {
+        Some(t) if !reference.contains(':') => format!("{t}:{reference}"),
+        _ => reference.to_string(),
+    }
+}
+
+/// The team (if any) and the name of `reference`, with `team` as the default team.
+pub fn split(team: Option<&str>, reference: &str) -> (Option<String>, String) {
+    match reference.split_once(':') {
+        Some((t, name)) => (Some(t.to_string()), name.to_string()),
+        None => (team.map(str::to_string), reference.to_string()),
+    }
+}
+
 /// The variable a secret name maps to: upper-case, with `/`, `.` and `-` turned into `_`
 /// (`prod/db-password` -> `PROD_DB_PASSWORD`).
 pub fn var_name(name: &str) -> String {
@@ -72,6 +89,7 @@ pub fn fetch(
     client: &ApiClient,
     refs: &[String],
     prefix: Option<&str>,
+    team: Option<&str>,
 ) -> Result<Vec<ReadSecret>, CliError> {
     let mut unique: Vec<String> = Vec::new();
     for r in refs {
@@ -88,16 +106,55 @@ pub fn fetch(
     if unique.is_empty() && prefix.is_none() {
         return Ok(Vec::new());
     }
-    let read = client.read_secrets(&ReadSecrets {
-        refs: unique,
-        prefix: prefix.map(str::to_string),
-    })?;
+    // Bare references are sent within `team`; the answers are named back the way they were
+    // asked for, so the rest of the command matches them against what the user wrote.
+    let sent: Vec<String> = unique.iter().map(|r| qualify(team, r)).collect();
+    let sent_prefix = prefix.map(|p| qualify(team, p));
+    let mut read = client
+        .read_secrets(&ReadSecrets {
+            refs: sent.clone(),
+            prefix: sent_prefix.clone(),
+        })
+        .map_err(|e| unqualify_missing(e, team))?;
+    for s in &mut read.secrets {
+        if let Some(i) = sent.iter().position(|q| *q == s.reference) {
+            s.reference = unique[i].clone();
+        } else if let (Some(t), Some(p), Some(q)) = (team, prefix, &sent_prefix)
+            && !p.contains(':')
+            && s.reference.starts_with(q.as_str())
+        {
+            s.reference = s.reference[t.len() + 1..].to_string();
+        }
+    }
     if let Some(p) = prefix
         && !read.secrets.iter().any(|s| s.reference.starts_with(p))
     {
         return Err(CliError::NotFound(format!("no secrets under prefix `{p}`")));
     }
     Ok(read.secrets)
+}
+
+/// A 404 naming missing references names them as the user wrote them (without the
+/// `--team` that was added).
+fn unqualify_missing(
+    e: crate::client::ClientError,
+    team: Option<&str>,
+) -> crate::client::ClientError {
+    match (e, team) {
+        (
+            crate::client::ClientError::Api {
+                status,
+                code,
+                message,
+            },
+            Some(t),
+        ) => crate::client::ClientError::Api {
+            status,
+            code,
+            message: message.replace(&format!("{t}:"), ""),
+        },
+        (e, _) => e,
+    }
 }
 
 /// Where a variable's secret was asked for: an explicit `VAR=REF`, or a prefix match.
@@ -195,6 +252,7 @@ mod tests {
                     version: 1,
                     created_at: String::new(),
                     updated_at: String::new(),
+                    team: None,
                 },
                 value: SecretString::from(format!("value of {reference}")),
             },

@@ -73,7 +73,12 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<(), CliError> {
         .collect();
 
     let client = ctx.authenticated()?;
-    let fetched = refs::fetch(&client, &all_refs, args.prefix.as_deref())?;
+    let fetched = refs::fetch(
+        &client,
+        &all_refs,
+        args.prefix.as_deref(),
+        args.team.team.as_deref(),
+    )?;
     let assigned = refs::assign(&fetched, &wanted)?;
     for a in &assigned {
         if std::env::var_os(&a.var).is_some() && !args.override_env {

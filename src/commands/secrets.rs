@@ -14,12 +14,14 @@ use crate::sensitive::ExposeSecret;
 pub fn put(ctx: &Context, args: &PutArgs) -> Result<(), CliError> {
     let client = ctx.authenticated()?;
     let value = input::value(&args.source)?;
+    let (team, name) = super::refs::split(args.team.team.as_deref(), &args.name);
     let meta = client
         .create_secret(&CreateSecret {
-            name: args.name.clone(),
+            name,
             value,
             description: args.description.clone(),
             tags: (!args.tags.is_empty()).then(|| args.tags.clone()),
+            team,
         })
         .map_err(|e| match e.status() {
             Some(409) => CliError::Conflict(format!(
@@ -59,8 +61,8 @@ pub fn get(ctx: &Context, name: &str, version: Option<u64>) -> Result<(), CliErr
 }
 
 /// `secretctl ls`.
-pub fn ls(ctx: &Context, tag: Option<&str>) -> Result<(), CliError> {
-    let list = ctx.authenticated()?.list_secrets(tag, None)?;
+pub fn ls(ctx: &Context, tag: Option<&str>, team: Option<&str>) -> Result<(), CliError> {
+    let list = ctx.authenticated()?.list_secrets_in(team, tag, None)?;
     if ctx.json {
         return output::json(&list);
     }
@@ -125,7 +127,8 @@ pub fn update(ctx: &Context, args: &UpdateArgs) -> Result<(), CliError> {
         )));
     }
     let client = ctx.authenticated()?;
-    let id = client.find_by_name(&args.name)?.id;
+    let reference = super::refs::qualify(args.team.team.as_deref(), &args.name);
+    let id = client.find_by_name(&reference)?.id;
     let meta = client.update_secret(&id, &patch)?;
     if ctx.json {
         output::json(&meta)

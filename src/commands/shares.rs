@@ -26,7 +26,8 @@ pub fn share(ctx: &Context, args: &ShareArgs) -> Result<(), CliError> {
         None
     };
     let client = ctx.authenticated()?;
-    let secret = client.find_by_name(&args.name)?;
+    let secret =
+        client.find_by_name(&super::refs::qualify(args.team.team.as_deref(), &args.name))?;
     let created = client.create_share(
         &secret.id,
         &CreateShare {

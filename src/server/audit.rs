@@ -32,7 +32,8 @@ fn wire(r: AuditRecord, viewer: &str) -> AuditEvent {
         outcome: b.outcome.as_str().to_string(),
         hash: r.hash,
         target_name: None,
-        actor_name: None,
+        // A service token's name, as recorded; a user's name is looked up (`Names`).
+        actor_name: b.actor_name,
     }
 }
 
@@ -90,7 +91,9 @@ impl<'a> Names<'a> {
 
     /// Fills in `event`'s names.
     fn resolve(&mut self, mut event: AuditEvent) -> Result<AuditEvent, StoreError> {
-        event.actor_name = self.user(&event.actor)?;
+        if event.actor_name.is_none() {
+            event.actor_name = self.user(&event.actor)?;
+        }
         event.target_name = match &event.target {
             Some(t) => self.target(t)?,
             None => None,
@@ -99,7 +102,8 @@ impl<'a> Names<'a> {
     }
 }
 
-/// `GET /audit[?limit=N][&before=SEQ]`.
+/// `GET /audit[?team=T][&limit=N][&before=SEQ]`; with `team`, the events on a team's
+/// secrets, links, members and tokens (team admins only).
 pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
     let caller = auth::caller(req, app)?;
     let limit = match req.get_param("limit") {
@@ -118,13 +122,25 @@ pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
         ),
     };
     let store = app.store()?;
-    let records = store.audit_for_user(&caller.user_id, limit + 1, before)?;
+    let (records, viewer) = match req.get_param("team") {
+        None => (
+            store.audit_for_user(&caller.user_id, limit + 1, before)?,
+            caller.user_id.to_string(),
+        ),
+        Some(team) => {
+            let owner = crate::service::access::team_admin(&store, &caller.user_id, &team)?.owner();
+            (
+                store.audit_for_owner(&owner, limit + 1, before)?,
+                owner.into_string(),
+            )
+        }
+    };
     let more = records.len() > limit;
-    let mut names = Names::new(&store, &caller.user_id);
+    let mut names = Names::new(&store, &viewer);
     let events = records
         .into_iter()
         .take(limit)
-        .map(|r| names.resolve(wire(r, &caller.user_id)))
+        .map(|r| names.resolve(wire(r, &viewer)))
         .collect::<Result<Vec<AuditEvent>, StoreError>>()?;
     let next_before = more.then(|| events.last().map(|e| e.seq)).flatten();
     Ok(respond::json(

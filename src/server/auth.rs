@@ -8,6 +8,8 @@ use rouille::Request;
 
 use super::{ApiError, App};
 use crate::crypto::token::token_hash;
+use crate::service::access::Principal;
+use crate::service::tokens;
 use crate::store::Actor;
 
 /// Longest token accepted; anything longer is not one of ours and is not worth hashing.
@@ -32,9 +34,19 @@ pub fn bearer(req: &Request) -> Option<&str> {
 
 /// The authenticated user; 401 for a missing, unknown or expired token, and for the token
 /// of an account an operator has disabled (checked on every request, so a disable takes
-/// effect at the next one even if a session row survived it).
+/// effect at the next one even if a session row survived it). Only people reach what this
+/// guards (accounts, teams, tokens, the audit trail): a valid service token is a 403
+/// `forbidden` (see `principal` for the endpoints tokens may use).
 pub fn caller(req: &Request, app: &App) -> Result<Caller, ApiError> {
     let token = bearer(req).ok_or(ApiError::Unauthorized)?;
+    if crate::service::tokens::is_service_token(token) {
+        principal(req, app)?;
+        return Err(ApiError::Forbidden(
+            "service tokens cannot manage accounts, teams or tokens, read the audit trail or \
+             log in; use a person's session"
+                .into(),
+        ));
+    }
     let hash = token_hash(token);
     let store = app.store()?;
     let now = app.now();
@@ -62,12 +74,42 @@ pub fn caller(req: &Request, app: &App) -> Result<Caller, ApiError> {
     })
 }
 
+/// An authenticated caller who may be a person or a service token.
+pub struct Authed {
+    pub principal: Principal,
+    pub actor: Actor,
+}
+
+/// The person or service token making the request; 401 for a missing, unknown, revoked or
+/// expired credential, and for a token used from outside its allowed networks (audited).
+pub fn principal(req: &Request, app: &App) -> Result<Authed, ApiError> {
+    let token = bearer(req).ok_or(ApiError::Unauthorized)?;
+    if !crate::service::tokens::is_service_token(token) {
+        let c = caller(req, app)?;
+        return Ok(Authed {
+            principal: Principal::User(c.user_id),
+            actor: c.actor,
+        });
+    }
+    let store = app.store()?;
+    let base = anonymous(req, app);
+    let ip = client_ip(req, app.trust_proxy);
+    match tokens::authenticate(&app.ctx(&store), &base, token, ip)? {
+        Ok(record) => Ok(Authed {
+            actor: tokens::token_actor(&base, &record),
+            principal: Principal::Token(record),
+        }),
+        Err(_) => Err(ApiError::Unauthorized),
+    }
+}
+
 /// The caller as an audit actor, before (or without) authentication.
 pub fn anonymous(req: &Request, app: &App) -> Actor {
     Actor {
         user_id: None,
         ip: client_ip(req, app.trust_proxy).to_string(),
         user_agent: req.header("User-Agent").unwrap_or("").to_string(),
+        actor_name: None,
     }
 }
 

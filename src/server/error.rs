@@ -255,6 +255,8 @@ impl From<ServiceError> for ApiError {
                 ApiError::TooManyRequests { retry_after_secs }
             }
             e @ ServiceError::Snapshot(_) => ApiError::Internal(InternalError::Service(e)),
+            ServiceError::Forbidden(m) => ApiError::Forbidden(m.into()),
+            ServiceError::LastAdmin => ApiError::Conflict(e.to_string()),
             ServiceError::Store(s) => s.into(),
             ServiceError::Crypto(c) => c.into(),
             ServiceError::AccountDisabled => ApiError::Forbidden(e.to_string()),

@@ -27,7 +27,9 @@ mod secrets;
 mod share_link;
 mod share_page;
 mod shares;
+mod teams;
 mod tls;
+mod tokens;
 pub mod validate;
 
 use std::path::PathBuf;

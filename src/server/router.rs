@@ -15,7 +15,8 @@ use rouille::{Request, Response};
 use super::error::InternalError;
 use super::ratelimit::Class;
 use super::{
-    ApiError, App, accounts, audit, auth, profile, respond, secrets, share_link, share_page, shares,
+    ApiError, App, accounts, audit, auth, profile, respond, secrets, share_link, share_page,
+    shares, teams, tokens,
 };
 use crate::api::Health;
 use crate::config::LogFormat;
@@ -144,6 +145,30 @@ pub static ROUTES: &[RouteDef] = &[
     ),
     route("/secrets/{id}/shares", &[("GET", shares::list)], GENERAL),
     route("/shares/{share_id}", &[("DELETE", shares::revoke)], GENERAL),
+    route(
+        "/teams",
+        &[
+            ("GET", |r, a, _| teams::list(r, a)),
+            ("POST", |r, a, _| teams::create(r, a)),
+        ],
+        GENERAL,
+    ),
+    route("/teams/{team}", &[("DELETE", teams::delete)], GENERAL),
+    route("/teams/{team}/members", &[("GET", teams::members)], GENERAL),
+    route(
+        "/teams/{team}/members/{username}",
+        &[("PUT", teams::set_member), ("DELETE", teams::remove_member)],
+        GENERAL,
+    ),
+    route(
+        "/tokens",
+        &[
+            ("GET", |r, a, _| tokens::list(r, a)),
+            ("POST", |r, a, _| tokens::create(r, a)),
+        ],
+        GENERAL,
+    ),
+    route("/tokens/{id}", &[("DELETE", tokens::revoke)], GENERAL),
     RouteDef {
         template: "/share/{token}",
         methods: &[
@@ -552,9 +577,11 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for r in ROUTES {
             assert!(seen.insert(r.template), "duplicate {}", r.template);
+            // A handler gets the last parameter; a template with two (team members) has its
+            // handler read the first from the path itself.
             assert!(
-                r.template.matches('{').count() <= 1,
-                "{}: one parameter",
+                r.template.matches('{').count() <= 2,
+                "{}: at most two parameters",
                 r.template
             );
             assert!(!r.methods.is_empty(), "{}", r.template);

@@ -1,18 +1,24 @@
-//! `/secrets`, `/secrets/{id}` and `/secrets/read`: a user's own secrets only.
+//! `/secrets`, `/secrets/{id}` and `/secrets/read`: a person's own secrets, their teams'
+//! (by role), or a service token's scope; who may do what is `service::access`, applied
+//! through the helpers in `teams`.
 
-use crate::ids::{SecretId, UserId};
+use crate::ids::{Owner, SecretId, UserId};
 use rouille::{Request, Response};
 
-use super::{ApiError, App, auth, body, respond, validate};
+use super::auth::Authed;
+use super::{ApiError, App, auth, body, respond, teams, validate};
 use crate::api::{
     CreateSecret, MAX_READ_REFS, ReadSecret, ReadSecrets, Rollback, SecretList, SecretMeta,
     SecretVersionInfo, SecretVersionList, SecretWithValue, SecretsRead, UpdateSecret,
 };
+use crate::service::access::Permission;
+use crate::store::Action;
 use crate::store::{NewSecret, SecretPatch, SecretRecord, Store};
 use crate::timefmt::rfc3339;
 
-fn meta(rec: SecretRecord) -> SecretMeta {
+fn meta(rec: SecretRecord, team: Option<String>) -> SecretMeta {
     SecretMeta {
+        team,
         id: rec.id.into_string(),
         name: rec.name,
         description: rec.description,
@@ -25,32 +31,34 @@ fn meta(rec: SecretRecord) -> SecretMeta {
 
 /// `POST /secrets`.
 pub fn create(req: &Request, app: &App) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, app)?;
-    let user = &caller.user_id;
+    let who = auth::principal(req, app)?;
     let input: CreateSecret = body::read_json(req)?;
     validate::secret_name(&input.name)?;
     validate::value(&input.value)?;
     let description = input.description.unwrap_or_default();
     validate::description(&description)?;
     let tags = validate::tags(input.tags.unwrap_or_default())?;
-    let rec = app.store()?.create_secret(
-        user,
+    let store = app.store()?;
+    let owner = teams::requested_owner(&store, &who, input.team.as_deref())?;
+    teams::may_create(&store, &who, &owner, &input.name)?;
+    let rec = store.create_secret(
+        &owner,
         NewSecret {
             name: input.name,
             description,
             tags,
             value: input.value,
         },
-        &caller.actor,
+        &who.actor,
         app.now(),
     )?;
-    Ok(respond::json(201, &meta(rec)))
+    let team = teams::team_label(&store, &rec.owner)?;
+    Ok(respond::json(201, &meta(rec, team)))
 }
 
-/// `GET /secrets[?tag=T][&name=N]`: metadata only, sorted by name.
+/// `GET /secrets[?team=T][&tag=T][&name=N]`: metadata only, sorted by name.
 pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, app)?;
-    let user = &caller.user_id;
+    let who = auth::principal(req, app)?;
     let tag = req.get_param("tag");
     if let Some(t) = &tag {
         validate::tag(t)?;
@@ -59,11 +67,15 @@ pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
     if let Some(n) = &name {
         validate::secret_name(n)?;
     }
-    let secrets = app
-        .store()?
-        .list_secrets(user, tag.as_deref(), name.as_deref())?
+    let store = app.store()?;
+    let owner = teams::requested_owner(&store, &who, req.get_param("team").as_deref())?;
+    teams::may_list(&store, &who, &owner)?;
+    let team = teams::team_label(&store, &owner)?;
+    let secrets = store
+        .list_secrets(&owner, tag.as_deref(), name.as_deref())?
         .into_iter()
-        .map(meta)
+        .filter(|r| teams::in_scope(&who, &r.name))
+        .map(|r| meta(r, team.clone()))
         .collect();
     Ok(respond::json(200, &SecretList { secrets }))
 }
@@ -71,23 +83,30 @@ pub fn list(req: &Request, app: &App) -> Result<Response, ApiError> {
 /// `GET /secrets/{id}[?version=N]`: metadata and value (of version N: its `version` says
 /// which). A version that never existed or is no longer kept is a 404 like a missing secret.
 pub fn get(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, app)?;
-    let user = &caller.user_id;
+    let who = auth::principal(req, app)?;
     let version = req
         .get_param("version")
         .map(|v| version_param(&v))
         .transpose()?;
     let store = app.store()?;
+    let id = SecretId::new(id);
+    let found = teams::permitted_secret(
+        &store,
+        app,
+        &who,
+        &id,
+        Permission::Read,
+        Some(Action::SecretRead),
+    )?;
     let (rec, value) = match version {
-        None => store.get_secret(user, &SecretId::new(id), &caller.actor, app.now())?,
-        Some(n) => {
-            store.get_secret_version(user, &SecretId::new(id), n, &caller.actor, app.now())?
-        }
+        None => store.get_secret(&found.owner, &id, &who.actor, app.now())?,
+        Some(n) => store.get_secret_version(&found.owner, &id, n, &who.actor, app.now())?,
     };
+    let team = teams::team_label(&store, &rec.owner)?;
     Ok(respond::json(
         200,
         &SecretWithValue {
-            meta: meta(rec),
+            meta: meta(rec, team),
             value,
         },
     ))
@@ -95,8 +114,7 @@ pub fn get(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
 
 /// `PUT /secrets/{id}`: any of name, description, tags, value.
 pub fn update(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, app)?;
-    let user = &caller.user_id;
+    let who = auth::principal(req, app)?;
     let input: UpdateSecret = body::read_json(req)?;
     if input.name.is_none()
         && input.description.is_none()
@@ -117,29 +135,44 @@ pub fn update(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> 
         validate::value(v)?;
     }
     let tags = input.tags.map(validate::tags).transpose()?;
-    let rec = app.store()?.update_secret(
-        user,
-        &SecretId::new(id),
+    let store = app.store()?;
+    let id = SecretId::new(id);
+    let found = teams::permitted_secret(
+        &store,
+        app,
+        &who,
+        &id,
+        Permission::Write,
+        Some(Action::SecretUpdate),
+    )?;
+    if let Some(n) = &input.name {
+        teams::may_rename(&who, n)?;
+    }
+    let rec = store.update_secret(
+        &found.owner,
+        &id,
         SecretPatch {
             name: input.name,
             description: input.description,
             tags,
             value: input.value,
         },
-        &caller.actor,
+        &who.actor,
         app.now(),
     )?;
-    Ok(respond::json(200, &meta(rec)))
+    let team = teams::team_label(&store, &rec.owner)?;
+    Ok(respond::json(200, &meta(rec, team)))
 }
 
 /// `GET /secrets/{id}/versions`: the kept versions (never values), newest first.
 pub fn versions(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, app)?;
-    let user = &caller.user_id;
+    let who = auth::principal(req, app)?;
     let store = app.store()?;
+    let id = SecretId::new(id);
+    let found = teams::permitted_secret(&store, app, &who, &id, Permission::Read, None)?;
     let mut names = std::collections::HashMap::new();
     let mut versions = Vec::new();
-    for v in store.secret_versions(user, &SecretId::new(id))? {
+    for v in store.secret_versions(&found.owner, &id)? {
         if !names.contains_key(&v.created_by) {
             let name = store
                 .find_user_by_id(&UserId::new(v.created_by.as_str()))?
@@ -159,22 +192,26 @@ pub fn versions(req: &Request, app: &App, id: &str) -> Result<Response, ApiError
 /// `POST /secrets/{id}/rollback {"to": N}`: version N's value becomes current again, as a
 /// new version; the answer is the secret's new metadata.
 pub fn rollback(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, app)?;
-    let user = &caller.user_id;
+    let who = auth::principal(req, app)?;
     let input: Rollback = body::read_json(req)?;
     if input.to == 0 {
         return Err(ApiError::BadRequest(
             "`to` must be a version number (1 or more)".into(),
         ));
     }
-    let rec = app.store()?.rollback_secret(
-        user,
-        &SecretId::new(id),
-        input.to,
-        &caller.actor,
-        app.now(),
+    let store = app.store()?;
+    let id = SecretId::new(id);
+    let found = teams::permitted_secret(
+        &store,
+        app,
+        &who,
+        &id,
+        Permission::Write,
+        Some(Action::SecretUpdate),
     )?;
-    Ok(respond::json(200, &meta(rec)))
+    let rec = store.rollback_secret(&found.owner, &id, input.to, &who.actor, app.now())?;
+    let team = teams::team_label(&store, &rec.owner)?;
+    Ok(respond::json(200, &meta(rec, team)))
 }
 
 /// Parses `?version=N`: a whole number from 1.
@@ -189,10 +226,18 @@ fn version_param(raw: &str) -> Result<u64, ApiError> {
 
 /// `DELETE /secrets/{id}`.
 pub fn delete(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, app)?;
-    let user = &caller.user_id;
-    app.store()?
-        .delete_secret(user, &SecretId::new(id), &caller.actor, app.now())?;
+    let who = auth::principal(req, app)?;
+    let store = app.store()?;
+    let id = SecretId::new(id);
+    let found = teams::permitted_secret(
+        &store,
+        app,
+        &who,
+        &id,
+        Permission::Write,
+        Some(Action::SecretDelete),
+    )?;
+    store.delete_secret(&found.owner, &id, &who.actor, app.now())?;
     Ok(respond::no_content())
 }
 
@@ -200,13 +245,15 @@ pub fn delete(req: &Request, app: &App, id: &str) -> Result<Response, ApiError> 
 /// resolved before any value is opened, so a missing one reveals (and audits) nothing;
 /// each value read is then audited like `GET /secrets/{id}`.
 pub fn read_many(req: &Request, app: &App) -> Result<Response, ApiError> {
-    let caller = auth::caller(req, app)?;
-    let user = &caller.user_id;
+    let who = auth::principal(req, app)?;
     let input: ReadSecrets = body::read_json(req)?;
     let store = app.store()?;
-    let selected = resolve_refs(&store, user, &input)?;
-    let ids: Vec<SecretId> = selected.iter().map(|(_, rec)| rec.id.clone()).collect();
-    let read = store.read_secrets(user, &ids, &caller.actor, app.now())?;
+    let selected = resolve_refs(&store, &who, &input)?;
+    let items: Vec<(Owner, SecretId)> = selected
+        .iter()
+        .map(|(_, rec)| (rec.owner.clone(), rec.id.clone()))
+        .collect();
+    let read = store.read_secrets(&items, &who.actor, app.now())?;
     let values = match read {
         Ok(values) => values,
         // Deleted between resolution and read: still all or nothing.
@@ -215,28 +262,28 @@ pub fn read_many(req: &Request, app: &App) -> Result<Response, ApiError> {
             return Err(ApiError::MissingRefs(missing));
         }
     };
-    let secrets = selected
-        .into_iter()
-        .zip(values)
-        .map(|((reference, _), (rec, value))| ReadSecret {
+    let mut secrets = Vec::with_capacity(values.len());
+    for ((reference, _), (rec, value)) in selected.into_iter().zip(values) {
+        let team = teams::team_label(&store, &rec.owner)?;
+        secrets.push(ReadSecret {
             reference,
             secret: SecretWithValue {
-                meta: meta(rec),
+                meta: meta(rec, team),
                 value,
             },
-        })
-        .collect();
+        });
+    }
     Ok(respond::json(200, &SecretsRead { secrets }))
 }
 
 /// Resolves a batch read to (canonical reference, record) pairs without opening a value:
 /// the requested refs first, in order and each once, then the prefix's other matches by
-/// name. Any ref that does not resolve makes the whole read a 404 naming every such ref.
-/// A `TEAM:NAME` ref or prefix resolves to nothing yet (no teams exist), exactly like a
-/// missing name, so team names cannot be probed.
+/// name. Any ref that does not resolve makes the whole read a 404 naming every such ref. A
+/// `TEAM:NAME` in a team the caller is not in (or a token is not for), or outside a token's
+/// prefix, resolves to nothing, exactly like a missing name, so nothing can be probed.
 fn resolve_refs(
     store: &Store,
-    owner: &UserId,
+    who: &Authed,
     input: &ReadSecrets,
 ) -> Result<Vec<(String, SecretRecord)>, ApiError> {
     if input.refs.is_empty() && input.prefix.is_none() {
@@ -259,20 +306,29 @@ fn resolve_refs(
         .as_deref()
         .map(|p| parse_ref(p, "prefix"))
         .transpose()?;
-    let all = store.list_secrets(owner, None, None)?;
-    let by_name: std::collections::HashMap<&str, &SecretRecord> =
-        all.iter().map(|r| (r.name.as_str(), r)).collect();
+    // The secrets visible in each scope named, loaded once per scope.
+    let mut scopes: std::collections::HashMap<Option<&str>, Vec<SecretRecord>> =
+        std::collections::HashMap::new();
+    for team in refs.iter().map(|r| r.0).chain(prefix.map(|p| p.0)) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = scopes.entry(team) {
+            slot.insert(visible_secrets(store, who, team)?);
+        }
+    }
+    let canonical = |team: Option<&str>, name: &str| match team {
+        Some(t) => format!("{t}:{name}"),
+        None => name.to_string(),
+    };
     let mut selected: Vec<(String, SecretRecord)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut missing = Vec::new();
     for (raw, (team, name)) in input.refs.iter().zip(&refs) {
-        match (team, by_name.get(name)) {
-            (None, Some(rec)) => {
-                if seen.insert(rec.id.as_str()) {
-                    selected.push((rec.name.clone(), (*rec).clone()));
+        match scopes[team].iter().find(|r| r.name == *name) {
+            Some(rec) => {
+                if seen.insert(rec.id.clone()) {
+                    selected.push((canonical(*team, &rec.name), rec.clone()));
                 }
             }
-            _ => {
+            None => {
                 if !missing.contains(raw) {
                     missing.push(raw.clone());
                 }
@@ -282,10 +338,10 @@ fn resolve_refs(
     if !missing.is_empty() {
         return Err(ApiError::MissingRefs(missing));
     }
-    if let Some((None, p)) = prefix {
-        for rec in all.iter().filter(|r| r.name.starts_with(p)) {
-            if seen.insert(rec.id.as_str()) {
-                selected.push((rec.name.clone(), rec.clone()));
+    if let Some((team, p)) = prefix {
+        for rec in scopes[&team].iter().filter(|r| r.name.starts_with(p)) {
+            if seen.insert(rec.id.clone()) {
+                selected.push((canonical(team, &rec.name), rec.clone()));
             }
         }
     }
@@ -297,6 +353,30 @@ fn resolve_refs(
     Ok(selected)
 }
 
+/// The secrets of scope `team` (or the caller's own) the caller may read; none for a scope
+/// the caller cannot see.
+fn visible_secrets(
+    store: &Store,
+    who: &Authed,
+    team: Option<&str>,
+) -> Result<Vec<SecretRecord>, ApiError> {
+    let owner = match teams::requested_owner(store, who, team) {
+        Ok(owner) => owner,
+        Err(ApiError::NotFound) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    match teams::may_list(store, who, &owner) {
+        Ok(()) => {}
+        Err(ApiError::NotFound) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    }
+    Ok(store
+        .list_secrets(&owner, None, None)?
+        .into_iter()
+        .filter(|r| teams::in_scope(who, &r.name))
+        .collect())
+}
+
 /// Splits `NAME` or `TEAM:NAME` (for `field`), checking both parts; a prefix's name part
 /// follows the name rule too, since it is the start of one.
 fn parse_ref<'a>(raw: &'a str, field: &str) -> Result<(Option<&'a str>, &'a str), ApiError> {
@@ -304,16 +384,11 @@ fn parse_ref<'a>(raw: &'a str, field: &str) -> Result<(Option<&'a str>, &'a str)
         Some((team, name)) => (Some(team), name),
         None => (None, raw),
     };
-    let team_ok = team.is_none_or(|t| {
-        (1..=64).contains(&t.len())
-            && t.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-            })
-    });
+    let team_ok = team.is_none_or(crate::service::teams::valid_name);
     if !team_ok || validate::secret_name(name).is_err() {
         return Err(ApiError::BadRequest(format!(
             "each of `{field}` must be NAME or TEAM:NAME: NAME 1-128 characters of A-Z, a-z, \
-             0-9, '.', '_', '/' or '-'; TEAM 1-64 characters of a-z, 0-9, '.', '_' or '-'"
+             0-9, '.', '_', '/' or '-'; TEAM 3-64 characters of a-z, 0-9, '.', '_' or '-'"
         )));
     }
     Ok((team, name))

@@ -436,6 +436,7 @@ mod tests {
             user_id: None,
             ip: "192.0.2.1".into(),
             user_agent: "unit".into(),
+            actor_name: None,
         }
     }
 

@@ -9,12 +9,15 @@
 //! Arrows: `server -> service -> {store, crypto}`; nothing here imports `server`. Failures
 //! are one [`ServiceError`], turned into an API error in one place (`server/error.rs`).
 
+pub mod access;
 pub mod accounts;
 pub mod anonymous_audit;
 pub mod login_throttle;
 pub mod operator;
 pub mod passwords;
 pub mod shares;
+pub mod teams;
+pub mod tokens;
 
 use std::time::Instant;
 
@@ -60,6 +63,13 @@ pub enum ServiceError {
     /// A stored share snapshot (or a new one) does not (de)serialize.
     #[error("share snapshot is not valid JSON")]
     Snapshot(#[source] serde_json::Error),
+    /// The caller may see the thing but not do this to it (a role or token permission is
+    /// missing, or the caller is a service token on a people-only endpoint).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// A team must keep an admin.
+    #[error("a team needs at least one admin: make another member admin first")]
+    LastAdmin,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -7,7 +7,7 @@
 //! consumes nothing; a wrong one counts towards destroying the link; unknown, expired,
 //! used-up and revoked links are one `NotFound`. Every outcome is audited by the store.
 
-use crate::ids::{SecretId, ShareId, ShareLookup, UserId};
+use crate::ids::{Owner, SecretId, ShareId, ShareLookup};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -95,7 +95,7 @@ fn check(req: &ShareRequest) -> Result<(u64, u32), ServiceError> {
 pub fn create(
     ctx: &Ctx,
     actor: &Actor,
-    owner: &UserId,
+    owner: &Owner,
     secret_id: &SecretId,
     req: ShareRequest,
 ) -> Result<NewShare, ServiceError> {
@@ -172,10 +172,15 @@ fn look_up(ctx: &Ctx, token: &str) -> Result<Lookup, ServiceError> {
     let Some(record) = ctx.store.find_share(&lookup, ctx.now)? else {
         return Ok(Lookup::Absent);
     };
-    let suspended = ctx
-        .store
-        .find_user_by_id(&record.owner)?
-        .is_some_and(|u| u.links_suspended());
+    // A disabled user's links stop unless the operator kept them; a team's links belong to
+    // no one person, so disabling one member does not touch them.
+    let suspended = match record.owner.user_id() {
+        Some(user) => ctx
+            .store
+            .find_user_by_id(&user)?
+            .is_some_and(|u| u.links_suspended()),
+        None => false,
+    };
     Ok(match suspended {
         true => Lookup::Suspended,
         false => Lookup::Live(LiveShare { lookup, record }),
@@ -287,7 +292,7 @@ mod tests {
             let secret = temp
                 .store
                 .create_secret(
-                    &crate::ids::UserId::new("u1"),
+                    &crate::ids::Owner::new("u1"),
                     NewSecret {
                         name: "db/password".into(),
                         description: String::new(),
@@ -326,6 +331,7 @@ mod tests {
             user_id: None,
             ip: "198.51.100.9".into(),
             user_agent: "unit".into(),
+            actor_name: None,
         }
     }
 

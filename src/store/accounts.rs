@@ -6,7 +6,7 @@
 //! their share links and its sessions, but never an audit record: the chain stays intact and
 //! `audit verify` keeps passing. The username stays reserved (`users::RESERVED_NAME`).
 
-use crate::ids::{SecretId, TokenHash, UserId};
+use crate::ids::{Owner, SecretId, TokenHash, UserId};
 use redb::ReadableTable;
 
 use super::audit::{Action, Actor, Event};
@@ -87,7 +87,7 @@ impl Store {
                 sessions: 0,
             };
             for id in &secret_ids {
-                let Some(rec) = tx.secret(&user_id, &SecretId::new(id))? else {
+                let Some(rec) = tx.secret(&Owner::user(&user_id), &SecretId::new(id))? else {
                     return Err(StoreError::Corrupt(
                         "secret name index points at a missing secret".into(),
                     ));
@@ -221,14 +221,29 @@ mod tests {
         t.store.create_user(&user("u2", "bob"), &actor()).unwrap();
         let mine = t
             .store
-            .create_secret(&crate::ids::UserId::new("u1"), secret("a"), &actor(), 2)
+            .create_secret(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("u1")),
+                secret("a"),
+                &actor(),
+                2,
+            )
             .unwrap();
         t.store
-            .create_secret(&crate::ids::UserId::new("u1"), secret("b"), &actor(), 2)
+            .create_secret(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("u1")),
+                secret("b"),
+                &actor(),
+                2,
+            )
             .unwrap();
         let theirs = t
             .store
-            .create_secret(&crate::ids::UserId::new("u2"), secret("a"), &actor(), 2)
+            .create_secret(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("u2")),
+                secret("a"),
+                &actor(),
+                2,
+            )
             .unwrap();
         for (hash, owner) in [([1; 32], "u1"), ([2; 32], "u2")] {
             let s = Session::new(owner.into(), &actor(), 1, 1000);
@@ -262,13 +277,19 @@ mod tests {
         assert!(t.store.find_user_by_name("alice").unwrap().is_none());
         assert!(
             t.store
-                .list_secrets(&crate::ids::UserId::new("u1"), None, None)
+                .list_secrets(
+                    &crate::ids::Owner::user(&crate::ids::UserId::new("u1")),
+                    None,
+                    None
+                )
                 .unwrap()
                 .is_empty()
         );
         assert!(matches!(
-            t.store
-                .peek_secret(&crate::ids::UserId::new("u1"), &mine.id),
+            t.store.peek_secret(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("u1")),
+                &mine.id
+            ),
             Err(StoreError::NotFound)
         ));
         assert!(
@@ -286,7 +307,10 @@ mod tests {
         );
         assert_eq!(
             t.store
-                .peek_secret(&crate::ids::UserId::new("u2"), &theirs.id)
+                .peek_secret(
+                    &crate::ids::Owner::user(&crate::ids::UserId::new("u2")),
+                    &theirs.id
+                )
                 .unwrap()
                 .0
                 .id,

@@ -45,6 +45,9 @@ pub struct Actor {
     pub user_id: Option<String>,
     pub ip: String,
     pub user_agent: String,
+    /// A display name recorded next to `user_id` when the id alone does not say who it is
+    /// (a service token's name: `token:<id>` is the actor, the name says which pipeline).
+    pub actor_name: Option<String>,
 }
 
 impl Actor {
@@ -54,6 +57,7 @@ impl Actor {
             user_id: Some(SYSTEM.to_string()),
             ip: String::new(),
             user_agent: String::new(),
+            actor_name: None,
         }
     }
 
@@ -127,6 +131,10 @@ pub struct AuditBody {
     /// absent, so those records encode (and verify) exactly as they were written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<u32>,
+    /// The actor's display name (a service token's name), after `key` and skipped when
+    /// absent for the same reason: records without one encode exactly as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
 }
 
 /// A stored audit record.
@@ -243,6 +251,7 @@ pub(super) fn append(
         outcome: event.outcome,
         prev_hash: std::mem::take(&mut head.hash),
         key: Some(key),
+        actor_name: actor.actor_name.as_deref().map(|n| clean(n, 64)),
     };
     let record = AuditRecord {
         hash: body

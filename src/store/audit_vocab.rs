@@ -64,6 +64,21 @@ pub enum Action {
     AccountSetPassword,
     #[serde(rename = "admin.audit_archive")]
     AdminAuditArchive,
+    #[serde(rename = "team.create")]
+    TeamCreate,
+    #[serde(rename = "team.delete")]
+    TeamDelete,
+    #[serde(rename = "team.member_set")]
+    TeamMemberSet,
+    #[serde(rename = "team.member_remove")]
+    TeamMemberRemove,
+    #[serde(rename = "token.create")]
+    TokenCreate,
+    #[serde(rename = "token.revoke")]
+    TokenRevoke,
+    /// A service token presented from outside its allowed networks.
+    #[serde(rename = "token.refused")]
+    TokenRefused,
 }
 
 /// How it came out.
@@ -130,6 +145,13 @@ impl Action {
             Action::AdminSessionsRevoke => "admin.sessions_revoke",
             Action::AccountSetPassword => "account.set_password",
             Action::AdminAuditArchive => "admin.audit_archive",
+            Action::TeamCreate => "team.create",
+            Action::TeamDelete => "team.delete",
+            Action::TeamMemberSet => "team.member_set",
+            Action::TeamMemberRemove => "team.member_remove",
+            Action::TokenCreate => "token.create",
+            Action::TokenRevoke => "token.revoke",
+            Action::TokenRefused => "token.refused",
         }
     }
 }
@@ -203,6 +225,13 @@ mod tests {
             Action::AdminSessionsRevoke,
             Action::AccountSetPassword,
             Action::AdminAuditArchive,
+            Action::TeamCreate,
+            Action::TeamDelete,
+            Action::TeamMemberSet,
+            Action::TeamMemberRemove,
+            Action::TokenCreate,
+            Action::TokenRevoke,
+            Action::TokenRefused,
         ];
         for a in actions {
             assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));

@@ -76,6 +76,12 @@ macro_rules! every_table {
         $each!(AUDIT_KEYS);
         $each!(SECRET_VERSIONS);
         $each!(SECRET_VERSION_INFO);
+        $each!(TEAMS);
+        $each!(TEAM_NAMES);
+        $each!(TEAM_MEMBERS);
+        $each!(USER_TEAMS);
+        $each!(SERVICE_TOKENS);
+        $each!(SERVICE_TOKEN_IDS);
     };
 }
 

@@ -257,7 +257,7 @@ mod tests {
         let store = Store::open(&db, &key).unwrap();
         store
             .create_secret(
-                &crate::ids::UserId::new("alice"),
+                &crate::ids::Owner::new("alice"),
                 NewSecret {
                     name: "db".into(),
                     description: String::new(),

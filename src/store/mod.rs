@@ -20,6 +20,8 @@ mod secrets;
 mod sessions;
 mod shares;
 pub mod tables;
+mod teams;
+mod tokens;
 mod users;
 mod versions;
 mod write;
@@ -44,6 +46,8 @@ pub use schema::CURRENT_VERSION;
 pub use secrets::{NewSecret, SecretPatch, SecretRecord};
 pub use sessions::{LAST_USED_GRANULARITY_SECS, ListedSession, Session, session_id};
 pub use shares::{MAX_WRONG_PASSPHRASES, Redemption, ShareRecord};
+pub use teams::{LastAdmin, Role, TeamRecord};
+pub use tokens::TokenRecord;
 pub use users::{OPERATOR, UserRecord, UserSummary};
 pub use versions::{DEFAULT_KEEP_VERSIONS, MAX_KEEP_VERSIONS, SecretVersion};
 pub use write::{CommitStats, Degraded, MAX_BATCH, Tx};
@@ -573,6 +577,7 @@ pub(crate) mod test_support {
             user_id: Some("u1".into()),
             ip: "127.0.0.1".into(),
             user_agent: "test".into(),
+            actor_name: None,
         }
     }
 

@@ -714,7 +714,7 @@ mod tests {
         // One at version 2, so the version stays bound through the rotation.
         let bumped = store
             .update_secret(
-                &crate::ids::UserId::new("alice"),
+                &crate::ids::Owner::new("alice"),
                 &recs[0].id,
                 SecretPatch {
                     value: Some(SecretString::from("version-two")),
@@ -727,7 +727,7 @@ mod tests {
         assert_eq!(bumped.version, 2);
         let bob = store
             .create_secret(
-                &crate::ids::UserId::new("bob"),
+                &crate::ids::Owner::new("bob"),
                 NewSecret {
                     name: "b".into(),
                     description: String::new(),
@@ -796,7 +796,7 @@ mod tests {
         assert_eq!(
             store
                 .get_secret(
-                    &crate::ids::UserId::new("alice"),
+                    &crate::ids::Owner::new("alice"),
                     &recs[0].id,
                     &test_actor(),
                     0
@@ -814,7 +814,7 @@ mod tests {
             let i: usize = rec.name["bulk/".len()..].parse().unwrap();
             assert_eq!(
                 reopened
-                    .get_secret(&crate::ids::UserId::new("alice"), &rec.id, &test_actor(), 0)
+                    .get_secret(&crate::ids::Owner::new("alice"), &rec.id, &test_actor(), 0)
                     .unwrap()
                     .1
                     .expose_secret(),
@@ -835,7 +835,7 @@ mod tests {
         assert_eq!(
             reopened
                 .get_secret_version(
-                    &crate::ids::UserId::new("alice"),
+                    &crate::ids::Owner::user(&crate::ids::UserId::new("alice")),
                     &recs[0].id,
                     1,
                     &test_actor(),
@@ -893,7 +893,7 @@ mod tests {
         let store = Store::open(&db, &key).unwrap();
         assert_eq!(
             store
-                .get_secret(&crate::ids::UserId::new("alice"), &rec.id, &test_actor(), 0)
+                .get_secret(&crate::ids::Owner::new("alice"), &rec.id, &test_actor(), 0)
                 .unwrap()
                 .1
                 .expose_secret(),
@@ -924,7 +924,7 @@ mod tests {
         let store = Store::open(&db, &key).unwrap();
         let after = store
             .create_secret(
-                &crate::ids::UserId::new("alice"),
+                &crate::ids::Owner::new("alice"),
                 NewSecret {
                     name: "after".into(),
                     description: String::new(),
@@ -1026,7 +1026,7 @@ mod tests {
         let store = Store::open(&db, &key).unwrap();
         assert_eq!(
             store
-                .get_secret(&crate::ids::UserId::new("alice"), &rec.id, &test_actor(), 0)
+                .get_secret(&crate::ids::Owner::new("alice"), &rec.id, &test_actor(), 0)
                 .unwrap()
                 .1
                 .expose_secret(),
@@ -1084,7 +1084,7 @@ mod tests {
         let (store, _) = Store::open_with_key(&db, &key, Some(&passphrase)).unwrap();
         assert_eq!(
             store
-                .get_secret(&crate::ids::UserId::new("alice"), &rec.id, &test_actor(), 0)
+                .get_secret(&crate::ids::Owner::new("alice"), &rec.id, &test_actor(), 0)
                 .unwrap()
                 .1
                 .expose_secret(),

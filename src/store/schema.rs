@@ -88,10 +88,17 @@ fn migrate_3_to_4(txn: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Version 5 keeps older values of secrets, and who set each version when. Existing
-/// secrets get a row for their current version, dated by their last update (the best
-/// record of when the value was set) and credited to their owner.
+/// Version 5 keeps older values of secrets, and who set each version when, and adds teams
+/// and service tokens. Existing secrets get a row for their current version, dated by their
+/// last update (the best record of when the value was set) and credited to their owner; their
+/// owner string is their user's id, which is what a personal owner is (`ids::Owner::user`).
 fn migrate_4_to_5(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(TEAMS)?;
+    txn.open_table(TEAM_NAMES)?;
+    txn.open_table(TEAM_MEMBERS)?;
+    txn.open_table(USER_TEAMS)?;
+    txn.open_table(SERVICE_TOKENS)?;
+    txn.open_table(SERVICE_TOKEN_IDS)?;
     txn.open_table(SECRET_VERSIONS)?;
     let mut info = txn.open_table(SECRET_VERSION_INFO)?;
     let secrets = txn.open_table(SECRETS)?;
@@ -190,6 +197,9 @@ mod tests {
             .collect();
         assert!(tables.contains(&"shares".to_string()), "{tables:?}");
         assert!(tables.contains(&"audit".to_string()), "{tables:?}");
+        for t in ["teams", "team_members", "service_tokens"] {
+            assert!(tables.contains(&t.to_string()), "{t}: {tables:?}");
+        }
         let v = read
             .open_table(META)
             .unwrap()

@@ -11,7 +11,7 @@ use super::tables::{SECRET_NAMES, SECRET_VALUES, SECRETS};
 use super::{Store, StoreError, Tx};
 use crate::crypto::keyring::{Keyring, SealContext};
 use crate::crypto::token;
-use crate::ids::{SecretId, UserId};
+use crate::ids::{Owner, SecretId};
 use crate::sensitive::{ExposeSecret, SecretString};
 
 pub(super) const SEAL_PURPOSE: &str = "secretctl/secret-value/v1";
@@ -20,7 +20,7 @@ pub(super) const SEAL_PURPOSE: &str = "secretctl/secret-value/v1";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SecretRecord {
     pub id: SecretId,
-    pub owner: UserId,
+    pub owner: Owner,
     pub name: String,
     pub description: String,
     pub tags: Vec<String>,
@@ -67,7 +67,7 @@ impl Store {
     /// Stores a new secret for `owner`; `Conflict("secret name")` when the name is taken.
     pub fn create_secret(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         new: NewSecret,
         actor: &Actor,
         now: i64,
@@ -96,7 +96,7 @@ impl Store {
     /// `owner`'s secrets sorted by name, optionally only those with `tag` or named `name`.
     pub fn list_secrets(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         tag: Option<&str>,
         name: Option<&str>,
     ) -> Result<Vec<SecretRecord>, StoreError> {
@@ -129,7 +129,7 @@ impl Store {
     /// audited too, visible to the real owner if any.
     pub fn get_secret(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         id: &SecretId,
         actor: &Actor,
         now: i64,
@@ -148,14 +148,14 @@ impl Store {
         Ok((rec, value))
     }
 
-    /// `owner`'s secrets `ids`, all or nothing: every value is looked up and opened on one
-    /// read transaction; if any id is missing (or another owner's), the indexes of those are
-    /// the answer and nothing is audited or revealed; otherwise every read is audited in one
-    /// write (one commit however many) before the values are returned, in order.
+    /// The secrets `items` (each with the owner it must have), all or nothing: every value
+    /// is looked up and opened on one read transaction; if any is missing (or another
+    /// owner's), the indexes of those are the answer and nothing is audited or revealed;
+    /// otherwise every read is audited in one write (one commit however many) before the
+    /// values are returned, in order.
     pub fn read_secrets(
         &self,
-        owner: &UserId,
-        ids: &[SecretId],
+        items: &[(Owner, SecretId)],
         actor: &Actor,
         now: i64,
     ) -> Result<BatchRead, StoreError> {
@@ -163,8 +163,8 @@ impl Store {
             let txn = self.core.db.begin_read()?;
             let secrets = txn.open_table(SECRETS)?;
             let values = txn.open_table(SECRET_VALUES)?;
-            let (mut found, mut missing) = (Vec::with_capacity(ids.len()), Vec::new());
-            for (i, id) in ids.iter().enumerate() {
+            let (mut found, mut missing) = (Vec::with_capacity(items.len()), Vec::new());
+            for (i, (owner, id)) in items.iter().enumerate() {
                 match owned_record(&secrets, owner, id) {
                     Ok(rec) => {
                         let value = self.stored_value(&values, &rec)?;
@@ -179,11 +179,11 @@ impl Store {
         if !missing.is_empty() {
             return Ok(Err(missing));
         }
-        let (owner, ids) = (owner.clone(), ids.to_vec());
+        let items = items.to_vec();
         self.write(actor, now, move |tx| {
-            for id in &ids {
+            for (owner, id) in &items {
                 let target = Some(format!("secret:{id}"));
-                tx.audit(Event::ok(Action::SecretRead, target, Some(&owner)))?;
+                tx.audit(Event::ok(Action::SecretRead, target, Some(owner)))?;
             }
             Ok(())
         })?;
@@ -194,7 +194,7 @@ impl Store {
     /// event covers the read (a share snapshot is recorded as `share.create`).
     pub fn peek_secret(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         id: &SecretId,
     ) -> Result<(SecretRecord, SecretString), StoreError> {
         self.peek_owned(owner, id)?.ok_or(StoreError::NotFound)
@@ -213,7 +213,7 @@ impl Store {
 
     fn peek_owned(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         id: &SecretId,
     ) -> Result<Option<(SecretRecord, SecretString)>, StoreError> {
         let txn = self.core.db.begin_read()?;
@@ -245,7 +245,7 @@ impl Store {
     /// Applies `patch` to `owner`'s secret `id` in one transaction.
     pub fn update_secret(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         id: &SecretId,
         patch: SecretPatch,
         actor: &Actor,
@@ -285,7 +285,7 @@ impl Store {
     /// Deletes `owner`'s secret `id`, its value, and every link to it.
     pub fn delete_secret(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         id: &SecretId,
         actor: &Actor,
         now: i64,
@@ -312,11 +312,7 @@ impl Store {
 /// Typed operations on secrets, for closures given to `Store::write`.
 impl Tx<'_> {
     /// `owner`'s secret `id`; `None` for a missing id and another owner's alike.
-    pub fn secret(
-        &self,
-        owner: &UserId,
-        id: &SecretId,
-    ) -> Result<Option<SecretRecord>, StoreError> {
+    pub fn secret(&self, owner: &Owner, id: &SecretId) -> Result<Option<SecretRecord>, StoreError> {
         match owned_record(&self.txn.open_table(SECRETS)?, owner, id) {
             Ok(rec) => Ok(Some(rec)),
             Err(StoreError::NotFound) => Ok(None),
@@ -492,21 +488,21 @@ mod tests {
         let s = &t.store;
         let a = s
             .create_secret(
-                &crate::ids::UserId::new("alice"),
+                &crate::ids::Owner::new("alice"),
                 new("db/password", "pw-1", &["prod"]),
                 &actor(),
                 10,
             )
             .unwrap();
         s.create_secret(
-            &crate::ids::UserId::new("alice"),
+            &crate::ids::Owner::new("alice"),
             new("api-key", "k", &[]),
             &actor(),
             10,
         )
         .unwrap();
         s.create_secret(
-            &crate::ids::UserId::new("bob"),
+            &crate::ids::Owner::new("bob"),
             new("db/password", "bob-pw", &["prod"]),
             &actor(),
             10,
@@ -514,7 +510,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             s.create_secret(
-                &crate::ids::UserId::new("alice"),
+                &crate::ids::Owner::new("alice"),
                 new("db/password", "x", &[]),
                 &actor(),
                 10
@@ -522,31 +518,31 @@ mod tests {
             Err(StoreError::Conflict(_))
         ));
         let names: Vec<_> = s
-            .list_secrets(&crate::ids::UserId::new("alice"), None, None)
+            .list_secrets(&crate::ids::Owner::new("alice"), None, None)
             .unwrap()
             .into_iter()
             .map(|r| r.name)
             .collect();
         assert_eq!(names, ["api-key", "db/password"]);
         assert_eq!(
-            s.list_secrets(&crate::ids::UserId::new("alice"), Some("prod"), None)
+            s.list_secrets(&crate::ids::Owner::new("alice"), Some("prod"), None)
                 .unwrap()
                 .len(),
             1
         );
         assert_eq!(
-            s.list_secrets(&crate::ids::UserId::new("alice"), None, Some("api-key"))
+            s.list_secrets(&crate::ids::Owner::new("alice"), None, Some("api-key"))
                 .unwrap()
                 .len(),
             1
         );
         let (rec, value) = s
-            .get_secret(&crate::ids::UserId::new("alice"), &a.id, &actor(), 50)
+            .get_secret(&crate::ids::Owner::new("alice"), &a.id, &actor(), 50)
             .unwrap();
         assert_eq!(rec, a);
         assert_eq!(value.expose_secret(), "pw-1");
         assert!(matches!(
-            s.get_secret(&crate::ids::UserId::new("bob"), &a.id, &actor(), 50),
+            s.get_secret(&crate::ids::Owner::new("bob"), &a.id, &actor(), 50),
             Err(StoreError::NotFound)
         ));
 
@@ -556,20 +552,14 @@ mod tests {
             ..Default::default()
         };
         let up = s
-            .update_secret(
-                &crate::ids::UserId::new("alice"),
-                &a.id,
-                patch,
-                &actor(),
-                20,
-            )
+            .update_secret(&crate::ids::Owner::new("alice"), &a.id, patch, &actor(), 20)
             .unwrap();
         assert_eq!(
             (up.version, up.updated_at, up.name.as_str()),
             (2, 20, "db/main")
         );
         assert_eq!(
-            s.get_secret(&crate::ids::UserId::new("alice"), &a.id, &actor(), 50)
+            s.get_secret(&crate::ids::Owner::new("alice"), &a.id, &actor(), 50)
                 .unwrap()
                 .1
                 .expose_secret(),
@@ -577,7 +567,7 @@ mod tests {
         );
         assert!(matches!(
             s.update_secret(
-                &crate::ids::UserId::new("alice"),
+                &crate::ids::Owner::new("alice"),
                 &a.id,
                 SecretPatch {
                     name: Some("api-key".into()),
@@ -589,18 +579,18 @@ mod tests {
             Err(StoreError::Conflict(_))
         ));
         assert!(matches!(
-            s.delete_secret(&crate::ids::UserId::new("bob"), &a.id, &actor(), 60),
+            s.delete_secret(&crate::ids::Owner::new("bob"), &a.id, &actor(), 60),
             Err(StoreError::NotFound)
         ));
-        s.delete_secret(&crate::ids::UserId::new("alice"), &a.id, &actor(), 60)
+        s.delete_secret(&crate::ids::Owner::new("alice"), &a.id, &actor(), 60)
             .unwrap();
         assert!(matches!(
-            s.get_secret(&crate::ids::UserId::new("alice"), &a.id, &actor(), 50),
+            s.get_secret(&crate::ids::Owner::new("alice"), &a.id, &actor(), 50),
             Err(StoreError::NotFound)
         ));
         // The name is free again.
         s.create_secret(
-            &crate::ids::UserId::new("alice"),
+            &crate::ids::Owner::new("alice"),
             new("db/main", "again", &[]),
             &actor(),
             40,

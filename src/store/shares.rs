@@ -14,7 +14,7 @@ use super::tables::{SECRET_SHARES, SECRETS, SHARE_IDS, SHARE_PAYLOADS, SHARE_TOM
 use super::{Store, StoreError, Tx};
 use crate::crypto::CryptoError;
 use crate::crypto::keyring::SealContext;
-use crate::ids::{SecretId, ShareId, ShareLookup, UserId};
+use crate::ids::{Owner, SecretId, ShareId, ShareLookup};
 
 const PAYLOAD_PURPOSE: &str = "secretctl/share-payload/v1";
 /// Wrong passphrases tolerated before the link is destroyed.
@@ -25,7 +25,7 @@ pub const MAX_WRONG_PASSPHRASES: u32 = 5;
 pub struct ShareRecord {
     pub id: ShareId,
     pub secret_id: SecretId,
-    pub owner: UserId,
+    pub owner: Owner,
     pub created_at: i64,
     pub expires_at: i64,
     pub max_views: u32,
@@ -81,7 +81,7 @@ impl DeathReason {
 struct Tombstone {
     share_id: ShareId,
     secret_id: SecretId,
-    owner: UserId,
+    owner: Owner,
     reason: DeathReason,
     dead_at: i64,
 }
@@ -105,7 +105,7 @@ impl Store {
     /// it is sealed once more under the data key so key rotation covers pending shares too.
     pub fn create_share(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         lookup: &ShareLookup,
         share: &ShareRecord,
         snapshot: &[u8],
@@ -174,7 +174,7 @@ impl Store {
     /// The live shares of `owner`'s secret `secret_id`, oldest first.
     pub fn list_shares(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         secret_id: &SecretId,
         now: i64,
     ) -> Result<Vec<ShareRecord>, StoreError> {
@@ -208,7 +208,7 @@ impl Store {
     /// Revokes `owner`'s share `share_id`; another user's share is `NotFound`.
     pub fn revoke_share(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         share_id: &ShareId,
         actor: &Actor,
         now: i64,

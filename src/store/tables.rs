@@ -66,3 +66,16 @@ pub const BACKUP_MANIFEST: TableDefinition<&str, &[u8]> = TableDefinition::new("
 /// `META` key of the audit trail's archive anchor (JSON `archive::SignedAnchor`): the last
 /// record moved out to an archive, which the first live record links to.
 pub const META_AUDIT_ANCHOR: &str = "audit_anchor";
+/// Teams by id (JSON `TeamRecord`).
+pub const TEAMS: TableDefinition<&str, &[u8]> = TableDefinition::new("teams");
+/// Team name -> team id; enforces globally unique team names.
+pub const TEAM_NAMES: TableDefinition<&str, &str> = TableDefinition::new("team_names");
+/// (team id, user id) -> role (`reader`, `writer`, `admin`): a team's members.
+pub const TEAM_MEMBERS: TableDefinition<(&str, &str), &str> = TableDefinition::new("team_members");
+/// (user id, team id) -> (): the teams of a user, kept in step with `TEAM_MEMBERS`.
+pub const USER_TEAMS: TableDefinition<(&str, &str), ()> = TableDefinition::new("user_teams");
+/// SHA-256 of a service token -> JSON `TokenRecord`. Tokens themselves are never stored.
+pub const SERVICE_TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("service_tokens");
+/// Service token id -> its hash, for listing and revocation by id.
+pub const SERVICE_TOKEN_IDS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("service_token_ids");

@@ -70,6 +70,7 @@ impl Actor {
             user_id: Some(OPERATOR.to_string()),
             ip: String::new(),
             user_agent: via.to_string(),
+            actor_name: None,
         }
     }
 }

@@ -11,7 +11,7 @@
 //!   `SECRET_VALUES` (`rotation::for_each_sealed`).
 //! - Info rows hold a user id and a time, never a value.
 
-use crate::ids::{SecretId, UserId};
+use crate::ids::{Owner, SecretId};
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +67,7 @@ impl Store {
     /// way the read (or the miss) is audited as `secret.read` on `secret:<id>`.
     pub fn get_secret_version(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         id: &SecretId,
         version: u64,
         actor: &Actor,
@@ -115,7 +115,7 @@ impl Store {
     /// The readable versions of `owner`'s secret `id`, newest (the current one) first.
     pub fn secret_versions(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         id: &SecretId,
     ) -> Result<Vec<SecretVersion>, StoreError> {
         let txn = self.core.db.begin_read()?;
@@ -138,7 +138,7 @@ impl Store {
     /// pruned `to` is `NotFound`, audited as a missed update.
     pub fn rollback_secret(
         &self,
-        owner: &UserId,
+        owner: &Owner,
         id: &SecretId,
         to: u64,
         actor: &Actor,
@@ -295,14 +295,20 @@ mod tests {
             ..Default::default()
         };
         store
-            .update_secret(&crate::ids::UserId::new("alice"), id, patch, &actor(), now)
+            .update_secret(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("alice")),
+                id,
+                patch,
+                &actor(),
+                now,
+            )
             .unwrap()
     }
 
     fn value_at(store: &Store, id: &SecretId, version: u64) -> Result<String, StoreError> {
         store
             .get_secret_version(
-                &crate::ids::UserId::new("alice"),
+                &crate::ids::Owner::user(&crate::ids::UserId::new("alice")),
                 id,
                 version,
                 &actor(),
@@ -316,7 +322,10 @@ mod tests {
 
     fn listed(store: &Store, id: &SecretId) -> Vec<u64> {
         let versions = store
-            .secret_versions(&crate::ids::UserId::new("alice"), id)
+            .secret_versions(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("alice")),
+                id,
+            )
             .unwrap();
         versions.iter().map(|v| v.version).collect()
     }
@@ -335,7 +344,7 @@ mod tests {
         let s = &t.store;
         let rec = s
             .create_secret(
-                &crate::ids::UserId::new("alice"),
+                &crate::ids::Owner::user(&crate::ids::UserId::new("alice")),
                 NewSecret {
                     name: "db".into(),
                     description: String::new(),
@@ -356,7 +365,7 @@ mod tests {
         };
         assert_eq!(
             s.update_secret(
-                &crate::ids::UserId::new("alice"),
+                &crate::ids::Owner::user(&crate::ids::UserId::new("alice")),
                 &rec.id,
                 patch,
                 &actor(),
@@ -368,7 +377,10 @@ mod tests {
         );
         assert_eq!(listed(s, &rec.id), [5, 4, 3]);
         let history = s
-            .secret_versions(&crate::ids::UserId::new("alice"), &rec.id)
+            .secret_versions(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("alice")),
+                &rec.id,
+            )
             .unwrap();
         assert_eq!(
             (history[0].created_at, history[0].created_by.as_str()),
@@ -384,38 +396,75 @@ mod tests {
         }
         // Another user sees nothing of it.
         assert!(matches!(
-            s.get_secret_version(&crate::ids::UserId::new("bob"), &rec.id, 3, &actor(), 100),
+            s.get_secret_version(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("bob")),
+                &rec.id,
+                3,
+                &actor(),
+                100
+            ),
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            s.secret_versions(&crate::ids::UserId::new("bob"), &rec.id),
+            s.secret_versions(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("bob")),
+                &rec.id
+            ),
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            s.rollback_secret(&crate::ids::UserId::new("bob"), &rec.id, 3, &actor(), 40),
+            s.rollback_secret(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("bob")),
+                &rec.id,
+                3,
+                &actor(),
+                40
+            ),
             Err(StoreError::NotFound)
         ));
 
         let back = s
-            .rollback_secret(&crate::ids::UserId::new("alice"), &rec.id, 3, &actor(), 40)
+            .rollback_secret(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("alice")),
+                &rec.id,
+                3,
+                &actor(),
+                40,
+            )
             .unwrap();
         assert_eq!(back.version, 6);
         assert_eq!(
-            s.get_secret(&crate::ids::UserId::new("alice"), &rec.id, &actor(), 50)
-                .unwrap()
-                .1
-                .expose_secret(),
+            s.get_secret(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("alice")),
+                &rec.id,
+                &actor(),
+                50
+            )
+            .unwrap()
+            .1
+            .expose_secret(),
             "v3"
         );
         assert_eq!(listed(s, &rec.id), [6, 5, 4]);
         assert!(matches!(
-            s.rollback_secret(&crate::ids::UserId::new("alice"), &rec.id, 3, &actor(), 41),
+            s.rollback_secret(
+                &crate::ids::Owner::user(&crate::ids::UserId::new("alice")),
+                &rec.id,
+                3,
+                &actor(),
+                41
+            ),
             Err(StoreError::NotFound)
         ));
         assert_eq!(version_rows(s), (2, 3));
 
-        s.delete_secret(&crate::ids::UserId::new("alice"), &rec.id, &actor(), 60)
-            .unwrap();
+        s.delete_secret(
+            &crate::ids::Owner::user(&crate::ids::UserId::new("alice")),
+            &rec.id,
+            &actor(),
+            60,
+        )
+        .unwrap();
         assert_eq!(version_rows(s), (0, 0));
     }
 
@@ -425,7 +474,7 @@ mod tests {
         let s = &t.store;
         let rec = s
             .create_secret(
-                &crate::ids::UserId::new("alice"),
+                &crate::ids::Owner::user(&crate::ids::UserId::new("alice")),
                 NewSecret {
                     name: "db".into(),
                     description: String::new(),

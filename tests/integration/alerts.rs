@@ -619,3 +619,33 @@ fn a_password_change_alerts_the_owner_without_either_password() {
         );
     }
 }
+
+#[test]
+fn a_new_service_token_alerts_its_creator() {
+    let hooks = Receiver::start();
+    let s = Server::start_with(&["--alert-webhook", &hooks.url]);
+    let alice = s.user("alice");
+    let alice_id = account_id(&s, &alice);
+    for team in [None, Some("ops")] {
+        let mut body = json!({"name": "ci"});
+        if let Some(t) = team {
+            assert_eq!(
+                s.http()
+                    .post("/teams", Some(&alice), &json!({"name": t}))
+                    .status,
+                201
+            );
+            body["team"] = json!(t);
+        }
+        let r = s.http().post("/tokens", Some(&alice), &body);
+        assert_eq!(r.status, 201, "{r:?}");
+        let hook = hooks.next("token_created");
+        assert_eq!(hook.body["user"], alice_id.as_str(), "{team:?}");
+        assert_eq!(
+            hook.body["target"],
+            format!("token:{}", r.json["id"].as_str().unwrap())
+        );
+        let token = r.json["token"].as_str().unwrap();
+        assert!(!hook.body.to_string().contains(token), "no token in alerts");
+    }
+}

@@ -165,7 +165,8 @@ fn secret_crud() {
     assert!(is_rfc3339(&r.json["created_at"]) && is_rfc3339(&r.json["updated_at"]));
     assert!(r.json.get("value").is_none(), "metadata only: {r:?}");
     let keys: Vec<_> = r.json.as_object().unwrap().keys().cloned().collect();
-    assert_eq!(keys.len(), 7, "{keys:?}");
+    assert_eq!(keys.len(), 8, "{keys:?}");
+    assert_eq!(r.json["team"], serde_json::Value::Null, "a personal secret");
 
     h.post("/secrets", t, &json!({"name": "prod/db", "value": "other"}))
         .assert_error(409, "conflict");

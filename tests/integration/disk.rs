@@ -265,5 +265,8 @@ fn a_first_start_on_a_full_disk_leaves_nothing_that_blocks_the_next() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
     // The running server's admin channel sits beside them.
-    assert_eq!(entries(&data), ["admin.sock", "master.key", "secretctl.redb"]);
+    assert_eq!(
+        entries(&data),
+        ["admin.sock", "master.key", "secretctl.redb"]
+    );
 }

@@ -2,6 +2,7 @@
 //! dir, driven over HTTP and through the CLI.
 
 mod abuse;
+mod access_matrix;
 mod account;
 mod account_lifecycle;
 mod admin_users;
@@ -26,6 +27,8 @@ mod share_urls;
 mod shares;
 mod shutdown;
 mod systemd_unit;
+mod teams;
 mod tls;
+mod tokens;
 mod util;
 mod versions;

@@ -128,8 +128,17 @@ fn metrics_count_by_route_and_outcome_and_never_name_anyone_or_anything() {
         .unwrap()
         .len();
     let reported = value(&page, "secretctl_db_file_bytes").unwrap();
-    assert!(reported > 0.0 && reported <= db_size as f64, "{page}");
-    assert_eq!(value(&page, "secretctl_store_unavailable"), Some(0.0));
+    // The file may grow or shrink (redb trims freed tail pages) between the scrape and the
+    // look here, but by far less than half of it.
+    assert!(
+        reported > 0.0 && reported >= db_size as f64 / 2.0 && reported <= db_size as f64 * 2.0,
+        "{reported} vs {db_size}\n{page}"
+    );
+    assert_eq!(
+        value(&page, "secretctl_store_unavailable"),
+        Some(0.0),
+        "{page}"
+    );
     assert_eq!(
         value(&page, "secretctl_store_failed_batches_total"),
         Some(0.0)
@@ -444,7 +453,11 @@ fn a_full_disk_shows_as_storage_unavailable_and_failed_batches() {
     s.spawn(&["--metrics-addr", "127.0.0.1:0", "--data-dir", data]);
     let t = s.user("disk-user");
     let page = scrape(&s);
-    assert_eq!(value(&page, "secretctl_store_unavailable"), Some(0.0));
+    assert_eq!(
+        value(&page, "secretctl_store_unavailable"),
+        Some(0.0),
+        "{page}"
+    );
     // Fill what is left of the disk, then write until a write needs space the file lacks.
     {
         use std::io::Write;

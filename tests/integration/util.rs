@@ -362,16 +362,44 @@ pub fn parse_reply(buf: &[u8]) -> Reply {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {text:?}"));
-    let headers = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect();
-    let json = serde_json::from_str(body).unwrap_or(Value::Null);
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    let json = serde_json::from_str(&body).unwrap_or(Value::Null);
     Reply {
         status,
         headers,
-        body: body.to_string(),
+        body,
         json,
+    }
+}
+
+/// The payload of a chunked body (RFC 9112 §7.1): size lines in hex, each chunk, a zero
+/// chunk at the end. A malformed one panics: the server must not send it.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size_line, after) = rest
+            .split_once("\r\n")
+            .unwrap_or_else(|| panic!("chunk size line missing in {rest:?}"));
+        let size = usize::from_str_radix(size_line.split(';').next().unwrap().trim(), 16)
+            .unwrap_or_else(|_| panic!("bad chunk size {size_line:?}"));
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..]
+            .strip_prefix("\r\n")
+            .unwrap_or_else(|| panic!("chunk not followed by CRLF"));
     }
 }
 
