@@ -219,6 +219,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::NotFound,
+            e @ StoreError::LastTeamAdmin => ApiError::Conflict(e.to_string()),
             StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
             StoreError::Crypto(c) => c.into(),
             e @ StoreError::AuditUnavailable(_) => ApiError::AuditUnavailable(e),

@@ -235,8 +235,12 @@ pub fn authenticate(
         return Ok(Err(Refusal::Invalid));
     }
     // The creator of a personal token must still exist: their token acts on their secrets.
-    if token.team.is_none() && ctx.store.find_user_by_id(&token.created_by)?.is_none() {
-        return Ok(Err(Refusal::Invalid));
+    // Any token of an account an operator has disabled stops at once, team tokens too: the
+    // disabled person's pipelines are as suspect as their sessions.
+    match ctx.store.find_user_by_id(&token.created_by)? {
+        None if token.team.is_none() => return Ok(Err(Refusal::Invalid)),
+        Some(creator) if creator.disabled => return Ok(Err(Refusal::Invalid)),
+        _ => {}
     }
     let actor = token_actor(actor, &token);
     if !token.allowed_cidrs.is_empty()

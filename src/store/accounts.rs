@@ -6,11 +6,11 @@
 //! their share links and its sessions, but never an audit record: the chain stays intact and
 //! `audit verify` keeps passing. The username stays reserved (`users::RESERVED_NAME`).
 
-use crate::ids::{Owner, SecretId, TokenHash, UserId};
+use crate::ids::{Owner, SecretId, TeamId, TokenHash, UserId};
 use redb::ReadableTable;
 
 use super::audit::{Action, Actor, Event};
-use super::tables::{SECRET_NAMES, USERNAMES, USERS};
+use super::tables::{SECRET_NAMES, TEAM_MEMBERS, USER_TEAMS, USERNAMES, USERS};
 use super::users::RESERVED_NAME;
 use super::{Store, StoreError};
 
@@ -81,6 +81,44 @@ impl Store {
                 }
                 ids
             };
+            // A team must keep an admin: the account's owner hands the role on (or deletes the
+            // team) first. Its other memberships end with it.
+            let teams: Vec<TeamId> = {
+                let table = tx.txn.open_table(USER_TEAMS)?;
+                let mut out = Vec::new();
+                for entry in table.range((user_id.as_str(), "")..)? {
+                    let (key, _) = entry?;
+                    let (member, team) = key.value();
+                    if member != user_id.as_str() {
+                        break;
+                    }
+                    out.push(TeamId::new(team));
+                }
+                out
+            };
+            for team in &teams {
+                if tx.is_last_admin(team, &user_id)? {
+                    return Err(StoreError::LastTeamAdmin);
+                }
+            }
+            for team in &teams {
+                tx.txn
+                    .open_table(TEAM_MEMBERS)?
+                    .remove((team.as_str(), user_id.as_str()))?;
+                tx.txn
+                    .open_table(USER_TEAMS)?
+                    .remove((user_id.as_str(), team.as_str()))?;
+                let target = Some(format!("user:{user_id}"));
+                let owner = Owner::team(team);
+                tx.audit(Event::ok(Action::TeamMemberRemove, target, Some(&owner)))?;
+            }
+            // Personal tokens act on this account's secrets and die with it; team tokens it
+            // made belong to their teams and outlive it.
+            for token in tx.tokens_where(|t| t.created_by == user_id && t.team.is_none())? {
+                tx.remove_token(&token)?;
+                let target = Some(format!("token:{}", token.id));
+                tx.audit(Event::ok(Action::TokenRevoke, target, Some(&user_id)))?;
+            }
             let mut done = DeletedAccount {
                 secrets: 0,
                 shares: 0,

@@ -60,8 +60,6 @@ pub enum Action {
     AdminUserResetPassword,
     #[serde(rename = "admin.sessions_revoke")]
     AdminSessionsRevoke,
-    #[serde(rename = "account.set_password")]
-    AccountSetPassword,
     #[serde(rename = "admin.audit_archive")]
     AdminAuditArchive,
     #[serde(rename = "team.create")]
@@ -143,7 +141,6 @@ impl Action {
             Action::AdminUserEnable => "admin.user_enable",
             Action::AdminUserResetPassword => "admin.user_reset_password",
             Action::AdminSessionsRevoke => "admin.sessions_revoke",
-            Action::AccountSetPassword => "account.set_password",
             Action::AdminAuditArchive => "admin.audit_archive",
             Action::TeamCreate => "team.create",
             Action::TeamDelete => "team.delete",
@@ -223,7 +220,6 @@ mod tests {
             Action::AdminUserEnable,
             Action::AdminUserResetPassword,
             Action::AdminSessionsRevoke,
-            Action::AccountSetPassword,
             Action::AdminAuditArchive,
             Action::TeamCreate,
             Action::TeamDelete,

@@ -82,6 +82,10 @@ pub enum StoreError {
         "the audit trail does not end at its authenticated head: records were deleted or altered while the server was stopped; run `secretctl audit verify` to see where, and restore the database from a backup"
     )]
     AuditTampered,
+    #[error(
+        "this account is the last admin of a team: make another member admin, or delete the team, first"
+    )]
+    LastTeamAdmin,
     #[error("not found")]
     NotFound,
     #[error("{0} already exists")]

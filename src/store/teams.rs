@@ -349,7 +349,7 @@ impl Tx<'_> {
     }
 
     /// Whether `user` is an admin of `team` and no other member is.
-    fn is_last_admin(&self, team: &TeamId, user: &UserId) -> Result<bool, StoreError> {
+    pub(super) fn is_last_admin(&self, team: &TeamId, user: &UserId) -> Result<bool, StoreError> {
         let table = self.txn.open_table(TEAM_MEMBERS)?;
         let mut admins = Vec::new();
         for entry in table.range((team.as_str(), "")..)? {

@@ -275,31 +275,6 @@ impl Store {
             Ok((user, revoked))
         })
     }
-
-    /// Sets user `user_id`'s password hash and clears a pending forced change (the account's
-    /// own password change), audited as `account.set_password`. Revoking the user's other
-    /// sessions is the caller's business. `NotFound` when no such user.
-    pub fn set_password(
-        &self,
-        user_id: &UserId,
-        new_hash: String,
-        actor: &Actor,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let user_id = user_id.clone();
-        self.write(actor, now, move |tx| {
-            let mut user = tx.user(&user_id)?.ok_or(StoreError::NotFound)?;
-            user.password_hash = new_hash.clone();
-            user.must_change_password_until = None;
-            tx.put_user(&user)?;
-            let target = Some(format!("user:{user_id}"));
-            tx.audit(Event::ok(
-                Action::AccountSetPassword,
-                target,
-                Some(&user_id),
-            ))
-        })
-    }
 }
 
 /// Typed operations on users, for closures given to `Store::write`.
@@ -453,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn operator_holds_revoke_sessions_and_set_password_clears_the_forced_change() {
+    fn operator_holds_revoke_sessions_and_a_password_change_clears_the_forced_change() {
         use crate::store::Session;
         let t = temp_store("holds");
         let u = UserRecord {
@@ -487,10 +462,12 @@ mod tests {
                 .unwrap(),
             None
         );
+        // The account's own password change clears the pending forced change.
         t.store
-            .set_password(
+            .change_password(
                 &crate::ids::UserId::new("u1"),
                 "$scrypt$new".into(),
+                None,
                 &actor(),
                 11,
             )
@@ -502,11 +479,6 @@ mod tests {
             .unwrap();
         assert_eq!(found.password_hash, "$scrypt$new");
         assert_eq!(found.must_change_password_until, None);
-        assert!(matches!(
-            t.store
-                .set_password(&crate::ids::UserId::new("nobody"), "h".into(), &actor(), 12),
-            Err(StoreError::NotFound)
-        ));
         let trail = t
             .store
             .audit_for_user(&crate::ids::UserId::new("u1"), 10, None)
@@ -516,7 +488,10 @@ mod tests {
             actions.contains(&Action::AdminUserResetPassword),
             "{actions:?}"
         );
-        assert!(actions.contains(&Action::AccountSetPassword), "{actions:?}");
+        assert!(
+            actions.contains(&Action::AccountPasswordChange),
+            "{actions:?}"
+        );
         let raw = serde_json::to_string(&trail).unwrap();
         assert!(!raw.contains("$scrypt$"), "no hash in the trail: {raw}");
     }

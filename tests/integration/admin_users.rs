@@ -290,3 +290,104 @@ fn a_one_time_password_is_replaced_without_a_session_and_then_login_works() {
     )
     .success();
 }
+
+/// An operator's disable stops the account's service tokens at the next request, team
+/// tokens included; enabling it again brings them back (nothing was deleted).
+#[test]
+fn disabling_an_account_stops_its_service_tokens_at_once() {
+    let server = Server::start();
+    let frank = server.user("frank");
+    let h = server.http();
+    assert_eq!(
+        h.post("/teams", Some(&frank), &json!({"name": "ops"}))
+            .status,
+        201
+    );
+    server.secret(&frank, "db", "v");
+    let personal = h.post("/tokens", Some(&frank), &json!({"name": "ci"}));
+    let team = h.post(
+        "/tokens",
+        Some(&frank),
+        &json!({"name": "ci", "team": "ops"}),
+    );
+    let (personal, team) = (
+        personal.json["token"].as_str().unwrap().to_string(),
+        team.json["token"].as_str().unwrap().to_string(),
+    );
+    for t in [&personal, &team] {
+        assert_eq!(h.get("/secrets", Some(t)).status, 200);
+    }
+    admin(&server, false, &["users", "disable", "frank"]).success();
+    for t in [&personal, &team] {
+        h.get("/secrets", Some(t)).assert_error(401, "unauthorized");
+    }
+    admin(&server, false, &["users", "enable", "frank"]).success();
+    for t in [&personal, &team] {
+        assert_eq!(h.get("/secrets", Some(t)).status, 200);
+    }
+}
+
+/// Deleting an account ends its team memberships and its personal tokens; a team must keep
+/// an admin, so the last admin is refused until the role is handed on.
+#[test]
+fn deleting_an_account_leaves_no_orphaned_team_or_token() {
+    let server = Server::start();
+    let gina = server.user("gina");
+    let hal = server.user("hal");
+    let h = server.http();
+    assert_eq!(
+        h.post("/teams", Some(&gina), &json!({"name": "web"}))
+            .status,
+        201
+    );
+    let add = h.put(
+        "/teams/web/members/hal",
+        Some(&gina),
+        &json!({"role": "reader"}),
+    );
+    assert!(add.status < 300, "{add:?}");
+    let token = h.post("/tokens", Some(&gina), &json!({"name": "ci"})).json["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let team_token = h
+        .post(
+            "/tokens",
+            Some(&gina),
+            &json!({"name": "ci", "team": "web"}),
+        )
+        .json["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let password = json!({"password": crate::util::PASSWORD});
+    let refused = h.request(
+        "DELETE",
+        "/account",
+        Some(&gina),
+        &[("Content-Type", "application/json")],
+        Some(password.to_string().as_bytes()),
+    );
+    refused.assert_error(409, "conflict");
+    assert!(refused.body.contains("last admin"), "{refused:?}");
+    let promote = h.put(
+        "/teams/web/members/hal",
+        Some(&gina),
+        &json!({"role": "admin"}),
+    );
+    assert!(promote.status < 300, "{promote:?}");
+    let deleted = h.request(
+        "DELETE",
+        "/account",
+        Some(&gina),
+        &[("Content-Type", "application/json")],
+        Some(password.to_string().as_bytes()),
+    );
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    // Her personal token died with her; the team's token lives on with the team.
+    h.get("/secrets", Some(&token))
+        .assert_error(401, "unauthorized");
+    assert_eq!(h.get("/secrets", Some(&team_token)).status, 200);
+    let members = h.get("/teams/web/members", Some(&hal)).json;
+    assert!(!members.to_string().contains("gina"), "{members}");
+}
