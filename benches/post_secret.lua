@@ -4,6 +4,8 @@
 
 -- benches/load.sh exports VALUE_BYTES; 1 KiB when run by hand.
 local value = string.rep("x", tonumber(os.getenv("VALUE_BYTES") or "1024"))
+-- Set RUN to something new for every run against the same server, so names never repeat.
+local run = os.getenv("RUN") or "0"
 local next_thread_id = 0
 local counter = 0
 
@@ -17,6 +19,6 @@ end
 -- names of different threads apart. Names stay within [A-Za-z0-9._/-], 1-128 chars.
 function request()
   counter = counter + 1
-  local body = string.format('{"name":"load/t%d/%d","value":"%s"}', thread_id, counter, value)
+  local body = string.format('{"name":"load/r%s/t%d/%d","value":"%s"}', run, thread_id, counter, value)
   return wrk.format("POST", "/secrets", nil, body)
 end
