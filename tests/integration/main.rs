@@ -21,6 +21,7 @@ mod http_layer;
 mod keys;
 mod lifecycle;
 mod metrics;
+mod migration;
 mod routes;
 mod run;
 mod share_urls;
