@@ -50,6 +50,9 @@ pub fn set_email(req: &Request, app: &App) -> Result<Response, ApiError> {
 /// refuses those until they are replaced); every session is revoked then.
 pub fn change_password(req: &Request, app: &App) -> Result<Response, ApiError> {
     if auth::bearer(req).is_none() {
+        // A password guess like a login's, so it draws on the same per-address budget as
+        // `/login` (the per-username throttle applies too, in the service).
+        super::router::limit_class(req, app, super::ratelimit::Class::Auth)?;
         // Without a session and without a username this is an unauthenticated call like
         // any other: 401, whatever the body holds.
         let input: Option<ChangePassword> = body::read_optional_json(req).ok().flatten();

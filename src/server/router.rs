@@ -454,9 +454,16 @@ fn log_method(req: &Request) -> &str {
 /// Draws from the caller's rate-limit budget for this route; a refusal is a 429 with
 /// `Retry-After`, audited at most once a minute per client and class.
 fn limit(req: &Request, app: &App, route: &RouteDef) -> Result<(), ApiError> {
-    let Some(class) = route.limit else {
-        return Ok(());
-    };
+    match route.limit {
+        Some(class) => limit_class(req, app, class),
+        None => Ok(()),
+    }
+}
+
+/// Takes a token from `class`'s bucket for the request's address, or refuses with 429. For
+/// a handler whose request needs a stricter budget than its route's (an unauthenticated
+/// password check on a route that otherwise needs a session).
+pub(super) fn limit_class(req: &Request, app: &App, class: Class) -> Result<(), ApiError> {
     let ip = auth::client_ip(req, app.trust_proxy);
     let Err(refusal) = app.rate_limiter.check(class, ip, Instant::now()) else {
         return Ok(());

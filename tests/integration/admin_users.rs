@@ -391,3 +391,20 @@ fn deleting_an_account_leaves_no_orphaned_team_or_token() {
     let members = h.get("/teams/web/members", Some(&hal)).json;
     assert!(!members.to_string().contains("gina"), "{members}");
 }
+
+/// Replacing a one-time password without a session is a password guess like a login, so it
+/// spends the same per-address budget as `/login` (not the looser general one).
+#[test]
+fn the_sessionless_password_change_is_limited_like_login() {
+    let server = Server::start_with(&["--auth-rate-limit", "3"]);
+    let h = server.http();
+    let guess = json!({"username": "nobody", "current_password": "x", "new_password": "a brand new passphrase 77"});
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| h.put("/account/password", None, &guess).status)
+        .collect();
+    assert_eq!(statuses[..3], [401, 401, 401], "{statuses:?}");
+    assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+    // Logins from the same address now wait too: one budget.
+    h.post("/login", None, &creds("nobody"))
+        .assert_error(429, "too_many_requests");
+}
