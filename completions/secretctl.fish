@@ -63,7 +63,7 @@ complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l data-dir -
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l key-file -d 'Master key file [default: DIR/master.key]; keep it on a separate mount or backup' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l passphrase-file -d 'Read the master key file\'s passphrase from FILE (a trailing newline is dropped). Without it, SECRETCTL_PASSPHRASE is used, else a sealed key file is prompted for without echo when stdin is a terminal. A new data dir started with a passphrase gets a sealed key file from the start' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l session-ttl -d 'How long a login session lasts (e.g. 3600, 30m, 24h, 7d)' -r
-complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l workers -d 'Worker threads serving requests' -r
+complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l workers -d 'Requests handled at once, each on its connection\'s thread; 4 × N more may wait for a turn, and past that a request gets 503 at once' -r
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l tls-cert -d 'Serve HTTPS with this PEM certificate chain (server certificate first); needs --tls-key' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l tls-key -d 'PEM private key for --tls-cert (PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted)' -r -F
 complete -c secretctl -n "__fish_secretctl_using_subcommand serve" -l public-url -d 'Public base URL for share links (e.g. https://secrets.example.com) [default: http(s)://<listening address>; when listening on 0.0.0.0 or ::, the Host header of the request that creates the link, with a warning at start]' -r

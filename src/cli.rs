@@ -179,7 +179,8 @@ pub struct ServeArgs {
     )]
     pub session_ttl: String,
 
-    /// Worker threads serving requests.
+    /// Requests handled at once, each on its connection's thread; 4 × N more may wait for
+    /// a turn, and past that a request gets 503 at once.
     #[arg(
         long,
         env = "SECRETCTL_WORKERS",

@@ -17,6 +17,7 @@ pub mod commands;
 pub mod config;
 pub mod crypto;
 pub mod duration;
+pub mod gate;
 pub mod histogram;
 pub mod ids;
 pub mod sensitive;

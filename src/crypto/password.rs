@@ -5,7 +5,7 @@
 //! back off instead of piling up memory. A login for an unknown user verifies against a
 //! dummy hash with the same parameters, so timing does not reveal which usernames exist.
 
-use std::sync::{Condvar, Mutex};
+use crate::gate::Gate;
 
 use scrypt::password_hash::phc::PasswordHash;
 use scrypt::password_hash::{CustomizedPasswordHasher, PasswordVerifier};
@@ -69,14 +69,14 @@ impl PasswordHasher {
         let dummy_hash = hash_with(&params, &random_password)?;
         Ok(PasswordHasher {
             params,
-            gate: Gate::new(max_running.max(1), max_waiting),
+            gate: Gate::new(max_running.max(1) as u64, max_waiting as u64),
             dummy_hash,
         })
     }
 
     /// A PHC string (`$scrypt$ln=15,r=8,p=3$salt$hash`) for `password`, with a fresh salt.
     pub fn hash(&self, password: &SecretString) -> Result<String, CryptoError> {
-        let _permit = self.gate.enter()?;
+        let _permit = self.gate.enter().ok_or(CryptoError::HasherBusy)?;
         hash_with(&self.params, password.expose_secret().as_bytes())
     }
 
@@ -87,7 +87,7 @@ impl PasswordHasher {
         passphrase: &SecretString,
         salt: &str,
     ) -> Result<zeroize::Zeroizing<[u8; 32]>, CryptoError> {
-        let _permit = self.gate.enter()?;
+        let _permit = self.gate.enter().ok_or(CryptoError::HasherBusy)?;
         let mut out = zeroize::Zeroizing::new([0u8; 32]);
         scrypt::scrypt(
             passphrase.expose_secret().as_bytes(),
@@ -105,7 +105,7 @@ impl PasswordHasher {
         password: &SecretString,
         stored: Option<&str>,
     ) -> Result<bool, CryptoError> {
-        let _permit = self.gate.enter()?;
+        let _permit = self.gate.enter().ok_or(CryptoError::HasherBusy)?;
         let (phc, known) = match stored {
             Some(s) => (s, true),
             None => (self.dummy_hash.as_str(), false),
@@ -134,59 +134,6 @@ fn hash_with(params: &Params, password: &[u8]) -> Result<String, CryptoError> {
         .hash_password_customized(password, &salt, None, None, *params)
         .map(|h| h.to_string())
         .map_err(|e| CryptoError::PasswordHash(e.to_string()))
-}
-
-/// A counting semaphore with a bounded queue.
-struct Gate {
-    state: Mutex<GateState>,
-    freed: Condvar,
-    max_running: usize,
-    max_waiting: usize,
-}
-
-struct GateState {
-    running: usize,
-    waiting: usize,
-}
-
-struct Permit<'a>(&'a Gate);
-
-impl Gate {
-    fn new(max_running: usize, max_waiting: usize) -> Self {
-        Gate {
-            state: Mutex::new(GateState {
-                running: 0,
-                waiting: 0,
-            }),
-            freed: Condvar::new(),
-            max_running,
-            max_waiting,
-        }
-    }
-
-    fn enter(&self) -> Result<Permit<'_>, CryptoError> {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if st.running >= self.max_running {
-            if st.waiting >= self.max_waiting {
-                return Err(CryptoError::HasherBusy);
-            }
-            st.waiting += 1;
-            while st.running >= self.max_running {
-                st = self.freed.wait(st).unwrap_or_else(|p| p.into_inner());
-            }
-            st.waiting -= 1;
-        }
-        st.running += 1;
-        Ok(Permit(self))
-    }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        let mut st = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.running -= 1;
-        self.0.freed.notify_one();
-    }
 }
 
 #[cfg(test)]
@@ -228,14 +175,5 @@ mod tests {
         let h = hasher();
         let evil = "$scrypt$ln=30,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E";
         assert!(h.verify(&SecretString::from("x"), Some(evil)).is_err());
-    }
-
-    #[test]
-    fn gate_rejects_when_queue_is_full() {
-        let g = Gate::new(1, 0);
-        let p = g.enter().unwrap();
-        assert!(matches!(g.enter(), Err(CryptoError::HasherBusy)));
-        drop(p);
-        assert!(g.enter().is_ok());
     }
 }

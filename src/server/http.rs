@@ -1,5 +1,6 @@
-//! The HTTP serving loop: tiny_http accepts and parses, a bounded worker pool runs the
-//! handler, rouille's `Request`/`Response` types are what handlers see.
+//! The HTTP serving loop: tiny_http accepts and parses, and each request is handled on the
+//! thread of the connection it arrived on; rouille's `Request`/`Response` types are what
+//! handlers see.
 //!
 //! Why not `rouille::Server`: it binds its own listener, so its sockets keep Nagle's
 //! algorithm on, and tiny_http writes a response through a 1 KiB buffer. Any response over
@@ -7,9 +8,15 @@
 //! for the client's delayed ACK: measured 40 ms per request (100 req/s for a 1 KiB secret,
 //! 25k req/s for 512 B). Binding the listener here with TCP_NODELAY (inherited by accepted
 //! sockets on Linux) removes the stall. Owning the loop also lets us:
+//! - serve on the connection's own thread (tiny_http's `Hooks::on_request`, a vendored
+//!   patch): a request used to pass from its connection thread to the accept loop, then to a
+//!   worker, whose answer woke the connection thread again; three thread hand-offs per
+//!   request were most of the server's time under load (perf: 64% in the kernel, mostly
+//!   futex wake-ups);
+//! - bound the requests handled at once with a FIFO [`Gate`] of `--workers` permits and
+//!   4 × `--workers` waiting places, and answer a fast 503 past that;
 //! - refuse a body over the limit from `Content-Length` before reading it, and read at most
 //!   `MAX_BODY_BYTES + 1` otherwise, before any handler runs;
-//! - shed load with a fast 503 when the worker queue is full instead of queueing forever;
 //! - drain on shutdown within a deadline (see [`HttpServer::shutdown`]).
 //!
 //! With TLS, tiny_http's `ssl-openssl` path terminates it (see `tls.rs` for the checks made
@@ -17,10 +24,8 @@
 
 use std::io::Read;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use rouille::{Request, Response};
@@ -28,6 +33,7 @@ use rouille::{Request, Response};
 use super::ApiError;
 use super::body::MAX_BODY_BYTES;
 use super::tls::TlsIdentity;
+use crate::gate::Gate;
 
 /// HSTS for two years, the value the HSTS preload list asks for; no `includeSubDomains`,
 /// since the server cannot know what else runs under its parent domain.
@@ -36,17 +42,14 @@ const HSTS: &str = "max-age=63072000";
 /// Longest a single blocked write to a client may take before the connection is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Refused requests waiting for their 503; past this the connection is closed unanswered.
-const SHED_QUEUE: usize = 256;
+/// Requests that may wait for a permit, per permit.
+const WAITING_PER_WORKER: u64 = 4;
 
-/// A bound listener with its worker pool.
+/// A bound listener serving requests on their connections' threads.
 pub struct HttpServer {
     server: Arc<tiny_http::Server>,
-    queue: Option<SyncSender<tiny_http::Request>>,
-    /// Requests refused with 503 when the queue is full, answered off the accept thread.
-    shed: Option<SyncSender<tiny_http::Request>>,
-    workers: Vec<JoinHandle<()>>,
     addr: SocketAddr,
+    gate: Arc<Gate>,
     /// Set when the drain starts: every response from then on closes its connection.
     draining: Arc<AtomicBool>,
 }
@@ -60,9 +63,19 @@ pub enum Drained {
     TimedOut(usize),
 }
 
+/// What each connection thread needs to serve a request.
+struct Serving<F> {
+    handler: F,
+    gate: Arc<Gate>,
+    secure: bool,
+    /// A slow body may take this long in all, however steadily it trickles in.
+    body_deadline: Duration,
+    draining: Arc<AtomicBool>,
+}
+
 impl HttpServer {
-    /// Binds `addr` with TCP_NODELAY and starts `workers` threads running `handler`;
-    /// serves HTTPS when `tls` is given.
+    /// Binds `addr` with TCP_NODELAY and serves with `handler`, at most `workers` requests
+    /// at once; serves HTTPS when `tls` is given.
     pub fn bind<F>(
         addr: &str,
         workers: usize,
@@ -73,13 +86,25 @@ impl HttpServer {
     where
         F: Fn(&Request) -> Response + Send + Sync + 'static,
     {
-        let secure = tls.is_some();
         let listener = listen(addr, read_timeout)?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let draining = Arc::new(AtomicBool::new(false));
+        let gate = Arc::new(Gate::new(
+            workers as u64,
+            workers as u64 * WAITING_PER_WORKER,
+        ));
+        let serving = Arc::new(Serving {
+            handler,
+            gate: Arc::clone(&gate),
+            secure: tls.is_some(),
+            body_deadline: read_timeout * 2,
+            draining: Arc::clone(&draining),
+        });
         let hooks = tiny_http::Hooks {
             on_refusal: Some(Arc::new(|r: &tiny_http::Refusal| {
                 log_refusal(r.remote_addr, r.status, r.reason);
             })),
+            on_request: Some(Arc::new(move |req| serving.serve(req))),
         };
         let server = Arc::new(
             tiny_http::Server::from_listener_with(
@@ -89,51 +114,10 @@ impl HttpServer {
             )
             .map_err(|e| e.to_string())?,
         );
-        let (queue, jobs) = sync_channel::<tiny_http::Request>(workers * 4);
-        let jobs = Arc::new(Mutex::new(jobs));
-        let handler = Arc::new(handler);
-        let draining = Arc::new(AtomicBool::new(false));
-        // A slow body may take this long in all, however steadily it trickles in.
-        let body_deadline = read_timeout * 2;
-        let mut threads = (0..workers)
-            .map(|i| {
-                let jobs = Arc::clone(&jobs);
-                let handler = Arc::clone(&handler);
-                let draining = Arc::clone(&draining);
-                thread::Builder::new()
-                    .name(format!("http-worker-{i}"))
-                    .spawn(move || work(&jobs, &*handler, secure, body_deadline, &draining))
-                    .map_err(|e| e.to_string())
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let (shed, refused) = sync_channel::<tiny_http::Request>(SHED_QUEUE);
-        let shedder_draining = Arc::clone(&draining);
-        threads.push(
-            thread::Builder::new()
-                .name("http-shedder".into())
-                .spawn(move || {
-                    for req in refused {
-                        let reason = if shedder_draining.load(Ordering::SeqCst) {
-                            "shutting down"
-                        } else {
-                            "all workers busy"
-                        };
-                        log_refusal(req.remote_addr().copied(), Some(503), reason);
-                        let busy = ApiError::Unavailable
-                            .into_response()
-                            .with_additional_header("Retry-After", "1")
-                            .with_unique_header("Connection", "close");
-                        let _ = req.respond(to_tiny(busy, secure));
-                    }
-                })
-                .map_err(|e| e.to_string())?,
-        );
         Ok(HttpServer {
             server,
-            queue: Some(queue),
-            shed: Some(shed),
-            workers: threads,
             addr,
+            gate,
             draining,
         })
     }
@@ -143,82 +127,90 @@ impl HttpServer {
         self.addr
     }
 
-    /// Accepts requests until `stop` is set.
+    /// How many requests are being handled and waiting now (for `/metrics`).
+    pub fn gate(&self) -> Arc<Gate> {
+        Arc::clone(&self.gate)
+    }
+
+    /// Serves (on the connection threads) until `stop` is set.
     pub fn run_until(&self, stop: &AtomicBool) {
-        let (Some(queue), Some(shed)) = (&self.queue, &self.shed) else {
-            return;
-        };
         while !stop.load(Ordering::SeqCst) {
-            match self.server.recv_timeout(Duration::from_millis(50)) {
-                Ok(Some(req)) => match queue.try_send(req) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(req)) | Err(TrySendError::Disconnected(req)) => {
-                        // Never write on this thread: a client that does not read (or
-                        // trickles a body the response would wait for) would stall accepting
-                        // for everyone.
-                        refuse(shed, req, "all workers busy");
-                    }
-                },
-                Ok(None) => {}
-                Err(e) => eprintln!("accept error: {e}"),
-            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
-    /// Drains, then stops the workers. Kept-alive connections waiting for a request are
-    /// closed at once. Requests that had begun to arrive before the drain (queued, being
-    /// handled, or with headers or body still coming in) are served, with `Connection:
-    /// close`; requests begun after it, on a connection made during the drain or one that
-    /// had sent nothing yet, get `503` with `Connection: close`. Returns as soon as no
-    /// request is in progress, or at `deadline` whatever is left: a slow client cannot hold
-    /// the process past it. The listener stays open until the process exits, so a client
-    /// connecting during the drain is answered rather than refused.
-    pub fn shutdown(mut self, deadline: Instant) -> Drained {
+    /// Drains. Kept-alive connections waiting for a request are closed at once. Requests
+    /// that had begun to arrive before the drain (being handled, or with headers or body
+    /// still coming in) are served, with `Connection: close`; requests begun after it, on a
+    /// connection made during the drain or one that had sent nothing yet, get `503` with
+    /// `Connection: close`. Returns as soon as no request is in progress, or at `deadline`
+    /// whatever is left: a slow client cannot hold the process past it. The listener stays
+    /// open until the process exits, so a client connecting during the drain is answered
+    /// rather than refused.
+    pub fn shutdown(self, deadline: Instant) -> Drained {
+        // Before the connections are marked: a request that sees the flag still unset was
+        // created before the drain and is served like any other.
         self.draining.store(true, Ordering::SeqCst);
         self.server.drain();
-        let (Some(queue), Some(shed)) = (self.queue.take(), self.shed.take()) else {
-            return Drained::Complete;
-        };
-        let outcome = loop {
-            match self.server.recv_timeout(Duration::from_millis(10)) {
-                Ok(Some(req)) if req.began_before_drain() => {
-                    if let Err(TrySendError::Full(req) | TrySendError::Disconnected(req)) =
-                        queue.try_send(req)
-                    {
-                        refuse(&shed, req, "all workers busy");
-                    }
-                }
-                Ok(Some(req)) => refuse(&shed, req, "shutting down"),
-                Ok(None) => {}
-                Err(e) => eprintln!("accept error: {e}"),
-            }
+        loop {
             let left = self.server.requests_in_progress();
             if left == 0 {
-                break Drained::Complete;
+                return Drained::Complete;
             }
             if Instant::now() >= deadline {
-                break Drained::TimedOut(left);
+                // The connection threads still busy are left behind; the process exits
+                // without them.
+                return Drained::TimedOut(left);
             }
-        };
-        drop(queue);
-        drop(shed);
-        if outcome == Drained::Complete {
-            // Every request was answered, so each worker is idle and ends at once.
-            for w in self.workers.drain(..) {
-                let _ = w.join();
-            }
+            std::thread::sleep(Duration::from_millis(10));
         }
-        // Otherwise the workers still busy are left behind; the process exits without them.
-        outcome
     }
 }
 
-/// Hands `req` to the thread that answers 503, or, if even that is backed up, hangs up
-/// without an answer (and says so in the log).
-fn refuse(shed: &SyncSender<tiny_http::Request>, req: tiny_http::Request, reason: &'static str) {
-    if let Err(TrySendError::Full(req) | TrySendError::Disconnected(req)) = shed.try_send(req) {
-        log_refusal(req.remote_addr().copied(), None, reason);
-        drop(req.into_writer());
+impl<F: Fn(&Request) -> Response> Serving<F> {
+    /// Answers one request, on its connection's thread.
+    fn serve(&self, mut req: tiny_http::Request) {
+        let draining = self.draining.load(Ordering::SeqCst);
+        let response = if draining && !req.began_before_drain() {
+            self.refusal(&req, "shutting down")
+        } else {
+            match self.gate.enter() {
+                // The body is read under the permit: the permits bound how many bodies are
+                // held in memory at once, not only how many handlers run.
+                Some(permit) => {
+                    let response = match read_body(&mut req, self.body_deadline) {
+                        Ok(body) => (self.handler)(&to_rouille(&req, body, self.secure)),
+                        // The rest of the body was never read: the connection cannot carry
+                        // another request.
+                        Err(e) => {
+                            log_refusal(req.remote_addr().copied(), Some(e.status()), e.code());
+                            e.into_response().with_unique_header("Connection", "close")
+                        }
+                    };
+                    // Writing the answer to a client that reads slowly holds no permit.
+                    drop(permit);
+                    response
+                }
+                None => self.refusal(&req, "all workers busy"),
+            }
+        };
+        // During a drain the client learns from the answer itself not to send another
+        // request on this connection, which closes after it.
+        let response = if draining || self.draining.load(Ordering::SeqCst) {
+            response.with_unique_header("Connection", "close")
+        } else {
+            response
+        };
+        let _ = req.respond(to_tiny(response, self.secure));
+    }
+
+    /// `503` with `Retry-After` for a request turned away before routing, logged.
+    fn refusal(&self, req: &tiny_http::Request, reason: &'static str) -> Response {
+        log_refusal(req.remote_addr().copied(), Some(503), reason);
+        ApiError::Unavailable
+            .into_response()
+            .with_additional_header("Retry-After", "1")
+            .with_unique_header("Connection", "close")
     }
 }
 
@@ -259,48 +251,16 @@ fn listen(addr: &str, read_timeout: Duration) -> Result<std::net::TcpListener, S
     Ok(socket.into())
 }
 
-fn work(
-    jobs: &Mutex<Receiver<tiny_http::Request>>,
-    handler: &(dyn Fn(&Request) -> Response + Sync),
-    secure: bool,
-    body_deadline: Duration,
-    draining: &AtomicBool,
-) {
-    loop {
-        let next = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        let Ok(mut req) = next else { return };
-        let response = match read_body(&mut req, body_deadline) {
-            Ok(body) => {
-                let rouille_req = to_rouille(&req, body, secure);
-                handler(&rouille_req)
-            }
-            // The rest of the body was never read: the connection cannot carry another request.
-            Err(e) => {
-                log_refusal(req.remote_addr().copied(), Some(e.status()), e.code());
-                e.into_response().with_unique_header("Connection", "close")
-            }
-        };
-        // During a drain the client learns from the answer itself not to send another
-        // request on this connection, which closes after it.
-        let response = if draining.load(Ordering::SeqCst) {
-            response.with_unique_header("Connection", "close")
-        } else {
-            response
-        };
-        let _ = req.respond(to_tiny(response, secure));
-    }
-}
-
 /// One line in the request log for a request or connection refused before routing: time,
 /// client address (the TCP peer), `refused`, status (`-` when none was sent) and a fixed
 /// reason. Nothing the client sent appears in it.
 fn log_refusal(peer: Option<SocketAddr>, status: Option<u16>, reason: &str) {
     let peer = peer.map_or_else(|| "-".to_string(), |p| p.ip().to_string());
     let status = status.map_or_else(|| "-".to_string(), |s| s.to_string());
-    eprintln!(
+    super::router::log_line(format!(
         "{} {peer} refused {status} {reason}",
         crate::timefmt::rfc3339(crate::timefmt::now_unix())
-    );
+    ));
 }
 
 /// Reads the body within the size limit and time limit: 413 from `Content-Length` alone,

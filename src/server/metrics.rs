@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt::{Display, Write as _};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use rouille::{Request, Response};
@@ -24,6 +24,7 @@ use rouille::{Request, Response};
 use super::ApiError;
 use super::ratelimit::Class;
 use super::router::{UNKNOWN_TEMPLATE, templates};
+use crate::gate::Gate;
 use crate::histogram::{Histogram, HistogramSnapshot};
 use crate::service::shares::Attempt;
 use crate::store::{Action, AuditRecord, CommitStats, Outcome};
@@ -122,6 +123,8 @@ pub struct Metrics {
     audit_records: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     commits: Arc<CommitStats>,
     db_file: PathBuf,
+    /// The API listener's admission gate, once it is bound.
+    http: OnceLock<Arc<Gate>>,
 }
 
 impl Metrics {
@@ -142,7 +145,13 @@ impl Metrics {
             audit_records: Mutex::new(BTreeMap::new()),
             commits,
             db_file,
+            http: OnceLock::new(),
         }
+    }
+
+    /// Reports the load of the API listener's `gate` from now on.
+    pub fn watch_http(&self, gate: Arc<Gate>) {
+        let _ = self.http.set(gate);
     }
 
     /// Counts one answered request. `template` is the route's (anything else counts as
@@ -279,6 +288,19 @@ impl Metrics {
         }
 
         let stats = &self.commits;
+        if let Some(gate) = self.http.get() {
+            let (in_progress, waiting) = gate.load();
+            page.gauge(
+                "secretctl_http_requests_in_progress",
+                "Requests being handled now (at most --workers).",
+                in_progress,
+            );
+            page.gauge(
+                "secretctl_http_requests_waiting",
+                "Requests waiting for a worker now (at most 4 x --workers; past that, 503).",
+                waiting,
+            );
+        }
         page.counter(
             "secretctl_store_commits_total",
             "Write transactions committed (one fsync each).",

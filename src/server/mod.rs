@@ -242,6 +242,7 @@ pub fn run(
         addr: config.addr.clone(),
         reason,
     })?;
+    metrics.watch_http(server.gate());
     // The OpenSSL context holds the key now; this drop zeroizes our PEM copy of it.
     drop(tls);
     let addr = server.addr();

@@ -284,35 +284,32 @@ pub fn handle(req: &Request, app: &App) -> Response {
     for report in app.anonymous_audit.take_reports() {
         let line = unrecorded_line(&report);
         match app.log_format {
-            LogFormat::Text => eprintln!("{line}"),
-            LogFormat::Json => eprintln!(
-                "{}",
+            LogFormat::Text => log_line(line),
+            LogFormat::Json => log_line(
                 serde_json::json!({
                     "time": crate::timefmt::rfc3339(crate::timefmt::now_unix()),
                     "event": "audit_unrecorded",
                     "message": line,
                 })
+                .to_string(),
             ),
         }
     }
     let took = started.elapsed();
     app.metrics
         .request(template, req.method(), response.status_code, took);
-    eprintln!(
-        "{}",
-        request_line(
-            app.log_format,
-            &RequestLine {
-                time: crate::timefmt::now_unix(),
-                request_id,
-                remote_ip: req.remote_addr().ip(),
-                method: log_method(req),
-                template,
-                status: response.status_code,
-                took,
-            }
-        )
-    );
+    log_line(request_line(
+        app.log_format,
+        &RequestLine {
+            time: crate::timefmt::now_unix(),
+            request_id,
+            remote_ip: req.remote_addr().ip(),
+            method: log_method(req),
+            template,
+            status: response.status_code,
+            took,
+        },
+    ));
     CURRENT.set(None);
     response
 }
@@ -322,12 +319,32 @@ pub fn handle(req: &Request, app: &App) -> Response {
 pub struct RequestId(u64);
 
 impl RequestId {
+    /// Distinct within a run (a counter through a bijection), and unrelated across runs
+    /// (the counter starts at a random point): no system call per request.
     fn new() -> RequestId {
+        use std::sync::OnceLock;
         use std::sync::atomic::{AtomicU64, Ordering};
-        // If the system's generator ever fails, ids are still distinct within this run.
-        static FALLBACK: AtomicU64 = AtomicU64::new(1);
-        RequestId(getrandom::u64().unwrap_or_else(|_| FALLBACK.fetch_add(1, Ordering::Relaxed)))
+        static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+        // If the system's generator fails, ids are still distinct within this run.
+        let next = NEXT.get_or_init(|| AtomicU64::new(getrandom::u64().unwrap_or(1)));
+        RequestId(splitmix64(next.fetch_add(1, Ordering::Relaxed)))
     }
+}
+
+/// SplitMix64's finalizer: a bijection on `u64` that scatters consecutive inputs.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Writes one log line to stderr in a single `write` (`eprintln!` makes two: the text, then
+/// the newline), so concurrent lines never interleave and each costs one system call.
+pub(super) fn log_line(mut line: String) {
+    use std::io::Write;
+    line.push('\n');
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 impl std::fmt::Display for RequestId {
@@ -410,10 +427,12 @@ fn unrecorded_line(report: &MinuteReport) -> String {
 /// and the id of the request it failed.
 pub fn log_failure(req: &Request, template: &str, e: &ApiError) {
     if let Some(cause) = e.log_cause() {
-        eprintln!(
-            "{}",
-            failure_line(CURRENT.get(), log_method(req), template, &cause)
-        );
+        log_line(failure_line(
+            CURRENT.get(),
+            log_method(req),
+            template,
+            &cause,
+        ));
     }
 }
 

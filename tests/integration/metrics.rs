@@ -490,3 +490,64 @@ fn a_full_disk_shows_as_storage_unavailable_and_failed_batches() {
     assert!(value(&page, "secretctl_store_failed_batches_total").unwrap() >= 1.0);
     assert!(!page.contains("disk-user") && !page.contains("filler-"));
 }
+
+/// `--workers` requests are handled at once and 4 × `--workers` wait in line; the next one
+/// is answered `503` with `Retry-After` at once, and the gauges show the queue. Slow bodies
+/// (headers sent, body never) hold the one worker and the line until each times out.
+#[test]
+fn past_the_workers_and_their_line_a_request_gets_503_at_once() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let s = Server::start_with(&[
+        "--metrics-addr",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+        "--client-timeout",
+        "1",
+    ]);
+    let addr = s.url.trim_start_matches("http://").to_string();
+    let slow: Vec<_> = (0..5)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(&addr).unwrap();
+            // Over 1 KiB: tiny_http reads smaller bodies itself before handing the request on.
+            c.write_all(b"POST /secrets HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n")
+                .unwrap();
+            c
+        })
+        .collect();
+    // Until one holds the worker and four wait (the metrics listener has its own workers).
+    let started = Instant::now();
+    loop {
+        let page = scrape(&s);
+        let load = (
+            value(&page, "secretctl_http_requests_in_progress"),
+            value(&page, "secretctl_http_requests_waiting"),
+        );
+        if load == (Some(1.0), Some(4.0)) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{load:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let refused = s.http().get("/healthz", None);
+    assert_eq!(refused.status, 503, "{refused:?}");
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert_eq!(refused.header("connection"), Some("close"));
+    assert!(
+        s.log().contains(" refused 503 all workers busy"),
+        "{}",
+        s.log()
+    );
+    // Each slow body times out in turn (408) and frees the worker for the next.
+    for mut c in slow {
+        c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let mut buf = Vec::new();
+        let _ = c.read_to_end(&mut buf);
+        let text = String::from_utf8_lossy(&buf);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    }
+    assert_eq!(s.http().get("/healthz", None).status, 200);
+    let page = scrape(&s);
+    assert_eq!(value(&page, "secretctl_http_requests_waiting"), Some(0.0));
+}

@@ -141,10 +141,18 @@ pub struct Refusal {
 /// secretctl patch: receives every [`Refusal`].
 pub type RefusalLog = Arc<dyn Fn(&Refusal) + Send + Sync>;
 
+/// secretctl patch: serves one request on the thread of the connection it arrived on.
+/// It must answer (or drop) the request before returning: the connection reads its next
+/// request only after that.
+pub type RequestHandler = Arc<dyn Fn(Request) + Send + Sync>;
+
 /// secretctl patch: what the embedding server hooks into the connection threads.
 #[derive(Clone, Default)]
 pub struct Hooks {
     pub on_refusal: Option<RefusalLog>,
+    /// When set, each request is handed to this on its connection's thread instead of being
+    /// queued for `recv()`: no hand-off between threads per request.
+    pub on_request: Option<RequestHandler>,
 }
 
 /// The main class of this library.
@@ -384,6 +392,7 @@ impl Server {
                     }
                 };
                 let on_refusal = hooks.on_refusal.clone();
+                let on_request = hooks.on_request.clone();
                 tasks_pool.spawn(Box::new(move || {
                     let Some(sock) = sock.take() else { return };
                     let Some(registration) = registration.take() else {
@@ -420,7 +429,12 @@ impl Server {
                     // handles one of them waits behind the unread responses.
                     let (sender, receiver) = mpsc::channel();
                     for rq in client {
-                        messages.push(rq.with_notify_sender(sender.clone()).into());
+                        let rq = rq.with_notify_sender(sender.clone());
+                        // secretctl patch: served right here when the server asks for it.
+                        match &on_request {
+                            Some(handle) => handle(rq),
+                            None => messages.push(rq.into()),
+                        }
                         // secretctl patch: and none after a response that closes it.
                         if receiver.recv() != Ok(true) {
                             return;
