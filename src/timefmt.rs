@@ -8,6 +8,12 @@ pub fn now_unix() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// Milliseconds since the Unix epoch, now (0 before it: a clock that far off orders ids
+/// badly, nothing worse).
+pub fn now_unix_millis() -> u64 {
+    u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
 /// Formats Unix seconds as RFC 3339 UTC; out-of-range input (a corrupt record) clamps to the epoch.
 pub fn rfc3339(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)

@@ -73,7 +73,9 @@ impl Store {
         now: i64,
     ) -> Result<SecretRecord, StoreError> {
         let rec = SecretRecord {
-            id: SecretId::new(token::new_id()?),
+            id: SecretId::new(token::new_time_ordered_id(
+                crate::timefmt::now_unix_millis(),
+            )?),
             owner: owner.clone(),
             name: new.name,
             description: new.description,
