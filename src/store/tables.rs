@@ -29,7 +29,8 @@ pub const SHARE_IDS: TableDefinition<&str, &[u8]> = TableDefinition::new("share_
 /// (secret id, share id) -> (), to list and revoke a secret's links.
 pub const SECRET_SHARES: TableDefinition<(&str, &str), ()> = TableDefinition::new("secret_shares");
 
-/// The audit trail by sequence number (JSON `AuditRecord`, hash-chained).
+/// The audit trail by sequence number (`audit::StoredRecord`: compact since schema 6, JSON
+/// `AuditRecord` before; hash-chained).
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 /// (user id, sequence) -> (): the events a user may read (theirs, and others' on their things).
 pub const AUDIT_BY_USER: TableDefinition<(&str, u64), ()> = TableDefinition::new("audit_by_user");
