@@ -956,8 +956,8 @@ pub struct RestoreArgs {
 pub enum AdminAuditCommand {
     /// Move audit records older than DATE into a new archive file, and reclaim their space.
     ///
-    /// The archive holds the records as stored (JSON lines, each with its hash); the live
-    /// trail keeps an authenticated anchor to the last archived record, so `audit verify`
+    /// The archive holds the records as JSON lines, each with its hash (the JSON its keyed
+    /// hash covers, however the database stored it); the live trail keeps an authenticated anchor to the last archived record, so `audit verify`
     /// still passes and `audit verify --archive FILE` checks archive and trail end to end.
     /// The newest record always stays. Keep the archive: it is the only copy of those
     /// records. Prints what was moved and the bytes reclaimed.

@@ -3,7 +3,9 @@
 //! archives and the live trail end to end.
 //!
 //! An archive is JSON lines: a header (format, range, the hash the first record links to,
-//! the audit key ids), then every record exactly as it was stored, hash included. It is
+//! the audit key ids), then every record, hash included: a JSON row exactly as it was
+//! stored, a compact one (schema 6 on) as the JSON of the same record, which its hash
+//! covers just the same. It is
 //! useless for forgery: the links are HMACs under audit keys that stay wrapped in the
 //! database, so checking it needs the database and the master key, and so would making a
 //! record that checks.
@@ -23,7 +25,7 @@ use std::path::{Path, PathBuf};
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use super::audit::{self, Action, Actor, AuditRecord, ChainHead, Event};
+use super::audit::{self, Action, Actor, AuditRecord, ChainHead, Event, StoredRecord};
 use super::audit_keys::AuditKeys;
 use super::tables::{AUDIT, AUDIT_BY_USER, META, META_AUDIT_ANCHOR};
 use super::{Store, StoreError};
@@ -84,8 +86,8 @@ pub fn read_anchor(
     }
 }
 
-/// A record decoded, and its bytes as stored (written to the archive verbatim).
-type StoredRecord = (AuditRecord, Vec<u8>);
+/// A record decoded, and its archive line (see `StoredRecord::json`).
+type Archived = (AuditRecord, Vec<u8>);
 
 /// The first line of an archive file.
 #[derive(Debug, Serialize, Deserialize)]
@@ -191,30 +193,28 @@ impl Store {
         })
     }
 
-    /// The chain head the live trail starts after, and the records (decoded, and as stored)
-    /// that `archive_audit(before)` would move.
-    fn archivable(&self, before: i64) -> Result<(ChainHead, Vec<StoredRecord>), StoreError> {
+    /// The chain head the live trail starts after, and the records (decoded, and as archive
+    /// lines) that `archive_audit(before)` would move.
+    fn archivable(&self, before: i64) -> Result<(ChainHead, Vec<Archived>), StoreError> {
         let txn = self.core.db.begin_read()?;
-        let start = match read_anchor(&txn.open_table(META)?)? {
-            Some(a) => ChainHead {
-                seq: a.seq,
-                hash: a.hash,
-            },
-            None => ChainHead::genesis(),
-        };
+        let start = audit::live_start(&txn.open_table(META)?)?;
         let audit = txn.open_table(AUDIT)?;
         let newest = audit.last()?.map(|(k, _)| k.value());
         let mut records = Vec::new();
+        let mut prev_hash = start.hash.clone();
         for entry in audit.iter()? {
             let (seq, row) = entry?;
             if Some(seq.value()) == newest {
                 break;
             }
-            let record: AuditRecord = Self::decode(row.value(), "audit")?;
+            let stored = StoredRecord(row.value());
+            let record = stored.decode(seq.value(), &prev_hash)?;
             if record.body.time >= before {
                 break;
             }
-            records.push((record, row.value().to_vec()));
+            prev_hash = record.hash.clone();
+            let line = stored.json(&record)?;
+            records.push((record, line));
         }
         Ok((start, records))
     }
@@ -232,7 +232,7 @@ impl Store {
 
 /// Writes the archive: a new 0600 file, fsync'd with its directory before anything is
 /// deleted from the database. A partial file is removed.
-fn write_archive(out: &Path, header: &Header, records: &[StoredRecord]) -> Result<(), StoreError> {
+fn write_archive(out: &Path, header: &Header, records: &[Archived]) -> Result<(), StoreError> {
     use std::os::unix::fs::OpenOptionsExt;
     let err = |source| StoreError::Archive {
         path: out.to_path_buf(),
@@ -248,8 +248,8 @@ fn write_archive(out: &Path, header: &Header, records: &[StoredRecord]) -> Resul
         let mut w = std::io::BufWriter::new(&file);
         serde_json::to_writer(&mut w, header)?;
         w.write_all(b"\n")?;
-        for (_, stored) in records {
-            w.write_all(stored)?;
+        for (_, line) in records {
+            w.write_all(line)?;
             w.write_all(b"\n")?;
         }
         w.flush()?;

@@ -2,10 +2,12 @@
 //!
 //! Each record is appended in the same write transaction as the change it describes (for
 //! reads, before the value is returned), so an event and its effect commit together or not
-//! at all. Record n stores the SHA-256 of record n-1, and its own hash covers every field,
-//! so editing, inserting or deleting any record breaks the chain at that point
+//! at all. Record n links to record n-1 (`prev_hash`: n-1's hash), and its own hash covers
+//! every field, so editing, inserting or deleting any record breaks the chain at that point
 //! (`verify_chain`). Records hold ids, addresses and outcomes: never a value, password or
-//! token.
+//! token. How a record is stored (compact since schema 6, JSON before; `prev_hash` and `seq`
+//! derived, not stored) is `audit_row`'s business: every row is read through
+//! [`StoredRecord`].
 //!
 //! When an audit log file is attached, each record is also appended to it as one JSON line
 //! before its transaction commits; if that write fails, the transaction is dropped and the
@@ -21,6 +23,7 @@ use std::sync::Mutex;
 
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
+pub use super::audit_row::{Malformed, StoredRecord};
 pub use super::audit_vocab::{Action, Outcome};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -260,7 +263,7 @@ pub(super) fn append(
         body,
     };
     txn.open_table(AUDIT)?
-        .insert(seq, Store::encode(&record)?.as_slice())?;
+        .insert(seq, StoredRecord::encode(&record)?.as_slice())?;
     let mut index = txn.open_table(AUDIT_BY_USER)?;
     let actor_id = record.body.actor.as_str();
     if actor_id != ANONYMOUS && actor_id != SYSTEM {
@@ -303,6 +306,7 @@ impl Store {
         let txn = self.core.db.begin_read()?;
         let index = txn.open_table(AUDIT_BY_USER)?;
         let audit = txn.open_table(AUDIT)?;
+        let start = live_start(&txn.open_table(META)?)?;
         let upper = before.unwrap_or(u64::MAX);
         let mut out = Vec::new();
         for entry in index
@@ -317,10 +321,41 @@ impl Store {
             let row = audit.get(seq)?.ok_or_else(|| {
                 StoreError::Corrupt(format!("audit index points at missing record {seq}"))
             })?;
-            out.push(Self::decode(row.value(), "audit")?);
+            let prev_hash = link_before(&audit, &start, seq)?;
+            out.push(StoredRecord(row.value()).decode(seq, &prev_hash)?);
         }
         Ok(out)
     }
+}
+
+/// Where the live trail starts: after the archive anchor, or at genesis.
+pub(super) fn live_start(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<ChainHead, StoreError> {
+    Ok(match super::archive::read_anchor(meta)? {
+        Some(a) => ChainHead {
+            seq: a.seq,
+            hash: a.hash,
+        },
+        None => ChainHead::genesis(),
+    })
+}
+
+/// The hash record `seq` links to, for reading one record on its own: record `seq - 1`'s,
+/// or `start`'s when that is where the live trail begins (see [`live_start`]).
+pub(super) fn link_before(
+    audit: &impl ReadableTable<u64, &'static [u8]>,
+    start: &ChainHead,
+    seq: u64,
+) -> Result<String, StoreError> {
+    let prev = seq.saturating_sub(1);
+    if prev == start.seq {
+        return Ok(start.hash.clone());
+    }
+    let row = audit
+        .get(prev)?
+        .ok_or_else(|| StoreError::Corrupt(format!("audit record {prev} is missing")))?;
+    Ok(StoredRecord(row.value()).hash()?)
 }
 
 /// Result of walking the chain.
@@ -542,8 +577,9 @@ pub(super) fn check_chain_after(
     })
 }
 
-/// Checks the record stored as `bytes` under `seq`: that it says it is `seq`, links to
-/// `prev_hash`, stays keyed once the chain is (`keyed` carries that along), and that its
+/// Checks the record stored as `bytes` under `seq` (a row, or an archive's JSON line): that
+/// it says it is `seq`, links to `prev_hash` (both implied for a compact row, whose hash
+/// then covers them), stays keyed once the chain is (`keyed` carries that along), and that its
 /// keyed hash is right. The one link check, for the live trail and archives alike.
 pub(super) fn check_link(
     bytes: &[u8],
@@ -552,8 +588,9 @@ pub(super) fn check_link(
     keyed: &mut bool,
     keys: &AuditKeys,
 ) -> Result<AuditRecord, String> {
-    let Ok(record) = serde_json::from_slice::<AuditRecord>(bytes) else {
-        return Err("record is not valid JSON".into());
+    let record = match StoredRecord(bytes).decode(seq, prev_hash) {
+        Ok(record) => record,
+        Err(why) => return Err(format!("record is not readable ({why})")),
     };
     if record.body.seq != seq {
         return Err(format!("record claims sequence number {}", record.body.seq));
@@ -605,8 +642,8 @@ mod tests {
                 let mut audit = txn.open_table(AUDIT).unwrap();
                 let mut prev = GENESIS.to_string();
                 for seq in 1..=3u64 {
-                    let mut rec: AuditRecord =
-                        serde_json::from_slice(audit.get(seq).unwrap().unwrap().value()).unwrap();
+                    let row = audit.get(seq).unwrap().unwrap().value().to_vec();
+                    let mut rec = StoredRecord(&row).decode(seq, &prev).unwrap();
                     rec.body.key = None;
                     rec.body.prev_hash = prev;
                     rec.hash = rec.body.hash_with(&AuditKeys::none()).unwrap();

@@ -22,7 +22,7 @@ use redb::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::audit::{AuditRecord, ChainCheck, ChainHead};
+use super::audit::{ChainCheck, ChainHead, StoredRecord};
 use super::tables::*;
 use super::{Store, StoreError, schema};
 use crate::crypto::master::MasterKey;
@@ -434,21 +434,28 @@ fn not_a_backup(path: &Path) -> StoreError {
     ))
 }
 
-/// The trail's structure without the key: sequence numbers 1..n with no gap, each record's
-/// `prev_hash` equal to the hash the record before it carries, and the last one the
-/// manifest's head. The links themselves (keyed MACs) need the master key.
+/// The trail's structure without the key: sequence numbers with no gap from where the live
+/// trail starts (after the archive anchor, or 1), every record readable, a JSON record's
+/// `prev_hash` equal to the hash the record before it carries (a compact record's is that
+/// by construction), and the last one the manifest's head. The links themselves (keyed
+/// MACs, which also cover a compact record's implied `seq` and `prev_hash`) and the anchor's
+/// MAC need the master key.
 fn chain_structure(
     txn: &ReadTransaction,
     manifest: &Manifest,
 ) -> Result<Option<String>, StoreError> {
-    let genesis = ChainHead::genesis();
+    let start = match txn.open_table(META) {
+        Ok(meta) => super::audit::live_start(&meta)?,
+        Err(redb::TableError::TableDoesNotExist(_)) => ChainHead::genesis(),
+        Err(e) => return Err(e.into()),
+    };
     let audit = match txn.open_table(AUDIT) {
         Ok(t) => Some(t),
         Err(redb::TableError::TableDoesNotExist(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    let mut expected = 1u64;
-    let mut prev = genesis.hash.clone();
+    let mut expected = start.seq + 1;
+    let mut prev = start.hash;
     for entry in audit.iter().flat_map(|t| t.iter()).flatten() {
         let (k, v) = entry?;
         let seq = k.value();
@@ -457,8 +464,9 @@ fn chain_structure(
                 "audit record {expected} is missing (next is {seq})"
             )));
         }
-        let Ok(record) = serde_json::from_slice::<AuditRecord>(v.value()) else {
-            return Ok(Some(format!("audit record {seq} is not valid JSON")));
+        let record = match StoredRecord(v.value()).decode(seq, &prev) {
+            Ok(record) => record,
+            Err(why) => return Ok(Some(format!("audit record {seq} is not readable ({why})"))),
         };
         if record.body.seq != seq || record.body.prev_hash != prev {
             return Ok(Some(format!(

@@ -11,6 +11,7 @@ mod accounts;
 mod archive;
 pub mod audit;
 mod audit_keys;
+mod audit_row;
 mod audit_vocab;
 pub mod backup;
 mod keys;

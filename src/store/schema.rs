@@ -8,9 +8,14 @@ use super::StoreError;
 use super::tables::*;
 
 /// The schema this build reads and writes.
-pub const CURRENT_VERSION: u32 = 5;
+pub const CURRENT_VERSION: u32 = 6;
 /// The version from which the audit trail is keyed and has an authenticated head.
 pub const AUDIT_HEAD_SINCE: u32 = 4;
+/// The version from which new audit records are stored compact (`audit_row`). Older JSON
+/// records stay as they are and read as before, so upgrading rewrites nothing; the version
+/// is bumped so that an older secretctl refuses the file (`NewerSchema`) instead of taking
+/// its compact records for a broken trail.
+pub const COMPACT_AUDIT_SINCE: u32 = 6;
 
 /// Brings the file to `CURRENT_VERSION`; returns the version found (0 for a fresh file).
 pub fn migrate(txn: &WriteTransaction) -> Result<u32, StoreError> {
@@ -43,6 +48,9 @@ pub fn migrate(txn: &WriteTransaction) -> Result<u32, StoreError> {
     }
     if found < 5 {
         migrate_4_to_5(txn)?;
+    }
+    if found < COMPACT_AUDIT_SINCE {
+        migrate_5_to_6(txn)?;
     }
     if found != CURRENT_VERSION {
         txn.open_table(META)?.insert(
@@ -115,6 +123,12 @@ fn migrate_4_to_5(txn: &WriteTransaction) -> Result<(), StoreError> {
             info.insert((rec.id.as_str(), rec.version), row.as_slice())?;
         }
     }
+    Ok(())
+}
+
+/// Version 6 stores new audit records compact (see `COMPACT_AUDIT_SINCE`). Nothing is
+/// rewritten: the JSON records already there keep verifying byte for byte.
+fn migrate_5_to_6(_txn: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 

@@ -842,13 +842,10 @@ pub(super) fn last_record(
 ) -> Result<ChainHead, StoreError> {
     let last = table.last()?;
     match last {
-        Some((k, v)) => {
-            let prev: AuditRecord = super::Store::decode(v.value(), "audit")?;
-            Ok(ChainHead {
-                seq: k.value(),
-                hash: prev.hash,
-            })
-        }
+        Some((k, v)) => Ok(ChainHead {
+            seq: k.value(),
+            hash: audit::StoredRecord(v.value()).hash()?,
+        }),
         None => Ok(ChainHead::genesis()),
     }
 }
@@ -973,8 +970,10 @@ mod tests {
         let audit = txn.open_table(AUDIT).unwrap();
         let mut seen = Vec::new();
         for row in audit.iter().unwrap() {
-            let (_, v) = row.unwrap();
-            let rec: AuditRecord = serde_json::from_slice(v.value()).unwrap();
+            let (k, v) = row.unwrap();
+            let rec = audit::StoredRecord(v.value())
+                .decode(k.value(), "")
+                .unwrap();
             assert_eq!(rec.body.outcome, Outcome::Ok);
             seen.extend(rec.body.target);
         }

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use redb::ReadableTable;
+use redb::{ReadableDatabase, ReadableTable};
 
+use secretctl::store::audit::{AuditRecord, StoredRecord};
 use serde_json::{Value, json};
 
 use crate::util::{BIN, Cli, PASSWORD, Server, file_contains};
@@ -245,6 +246,36 @@ fn sha256_link(record: &Value) -> String {
 
 const AUDIT_TABLE: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("audit");
 
+/// Every row of the stored trail (not archived), decoded, each with whether it was stored
+/// compact. A compact row leaves out its `seq` and `prev_hash` (they are implied by where it
+/// sits), so the walk supplies them, as every reader of the table does.
+fn read_trail(table: &impl ReadableTable<u64, &'static [u8]>) -> Vec<(u64, Value, bool)> {
+    let mut prev = "0".repeat(64);
+    let mut rows = Vec::new();
+    for entry in table.iter().unwrap() {
+        let (k, v) = entry.unwrap();
+        let stored = StoredRecord(v.value());
+        let record = stored.decode(k.value(), &prev).unwrap();
+        prev = record.hash.clone();
+        rows.push((
+            k.value(),
+            serde_json::to_value(&record).unwrap(),
+            stored.is_compact(),
+        ));
+    }
+    rows
+}
+
+/// `record` stored the way the row it replaces was: compact (as this build writes, `seq`
+/// and `prev_hash` implied) or JSON (as older releases did).
+fn stored(record: &Value, compact: bool) -> Vec<u8> {
+    let record: AuditRecord = serde_json::from_value(record.clone()).unwrap();
+    match compact {
+        true => StoredRecord::encode(&record).unwrap(),
+        false => serde_json::to_vec(&record).unwrap(),
+    }
+}
+
 /// Rewrites the whole stored trail with `edit`, then relinks every record after the first
 /// changed one with unkeyed SHA-256 links (and no `key`), as an attacker with the file but
 /// not the key would: the best forgery there is without the master key.
@@ -253,16 +284,14 @@ fn rewrite_trail(db: &Path, edit: impl Fn(u64, &mut Value) -> bool) {
     let txn = db.begin_write().unwrap();
     {
         let mut table = txn.open_table(AUDIT_TABLE).unwrap();
-        let rows: Vec<(u64, Value)> = redb::ReadableTable::iter(&table)
-            .unwrap()
-            .map(|e| {
-                let (k, v) = e.unwrap();
-                (k.value(), serde_json::from_slice(v.value()).unwrap())
-            })
-            .collect();
+        let rows = read_trail(&table);
+        assert!(
+            rows.iter().all(|(_, _, compact)| *compact),
+            "a new trail is compact"
+        );
         let mut relink = false;
         let mut prev: Option<String> = None;
-        for (seq, mut r) in rows {
+        for (seq, mut r, compact) in rows {
             relink |= edit(seq, &mut r);
             if relink {
                 if let Some(p) = &prev {
@@ -270,9 +299,7 @@ fn rewrite_trail(db: &Path, edit: impl Fn(u64, &mut Value) -> bool) {
                 }
                 r.as_object_mut().unwrap().remove("key");
                 r["hash"] = json!(sha256_link(&r));
-                table
-                    .insert(seq, serde_json::to_vec(&r).unwrap().as_slice())
-                    .unwrap();
+                table.insert(seq, stored(&r, compact).as_slice()).unwrap();
             }
             prev = Some(r["hash"].as_str().unwrap().to_string());
         }
@@ -440,18 +467,17 @@ fn verify_never_writes_the_file_it_checks() {
 }
 
 /// Edits the stored audit record `seq` in place with redb, the way an attacker with the
-/// file would, keeping its stored hash.
+/// file would, keeping its stored hash and its format.
 fn tamper(db: &Path, seq: u64, edit: impl FnOnce(&mut Value)) {
-    const AUDIT: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("audit");
     let db = redb::Database::open(db).unwrap();
     let txn = db.begin_write().unwrap();
     {
-        let mut table = txn.open_table(AUDIT).unwrap();
-        let mut record: Value =
-            serde_json::from_slice(table.get(seq).unwrap().unwrap().value()).unwrap();
+        let mut table = txn.open_table(AUDIT_TABLE).unwrap();
+        let rows = read_trail(&table);
+        let (_, mut record, compact) = rows.into_iter().find(|(k, _, _)| *k == seq).unwrap();
         edit(&mut record);
         table
-            .insert(seq, serde_json::to_vec(&record).unwrap().as_slice())
+            .insert(seq, stored(&record, compact).as_slice())
             .unwrap();
     }
     txn.commit().unwrap();
@@ -489,6 +515,48 @@ fn verify_names_the_first_altered_or_missing_record() {
     drop(rdb);
     let err = String::from_utf8_lossy(&verify(&s.data_dir()).stderr).to_string();
     assert!(err.contains("record 2") && err.contains("missing"), "{err}");
+}
+
+/// A compact record does not store its `seq` or `prev_hash`: they are where it sits. Its
+/// keyed hash still covers them, so a record moved to another place, byte for byte, fails
+/// there, and so does one whose stored hash is swapped for another record's.
+#[test]
+fn a_compact_record_moved_or_given_another_hash_fails_its_link() {
+    let s = stopped_with_records(4);
+    let db = s.data_dir().join("secretctl.redb");
+    let raw = |seq: u64| -> Vec<u8> {
+        let rdb = redb::Database::open(&db).unwrap();
+        let txn = rdb.begin_read().unwrap();
+        let row = txn
+            .open_table(AUDIT_TABLE)
+            .unwrap()
+            .get(seq)
+            .unwrap()
+            .unwrap();
+        row.value().to_vec()
+    };
+    let put = |seq: u64, bytes: &[u8]| {
+        let rdb = redb::Database::open(&db).unwrap();
+        let txn = rdb.begin_write().unwrap();
+        txn.open_table(AUDIT_TABLE)
+            .unwrap()
+            .insert(seq, bytes)
+            .unwrap();
+        txn.commit().unwrap();
+    };
+    let (four, five) = (raw(4), raw(5));
+    assert!(StoredRecord(&four).is_compact(), "{four:?}");
+    put(4, &five);
+    put(5, &four);
+    let err = verify_err(&s.data_dir(), &[]);
+    assert!(err.contains("record 4") && err.contains("altered"), "{err}");
+    put(4, &four);
+    put(5, &five);
+    assert!(verify(&s.data_dir()).status.success());
+
+    tamper(&db, 4, |r| r["hash"] = r["prev_hash"].clone());
+    let err = verify_err(&s.data_dir(), &[]);
+    assert!(err.contains("record 4") && err.contains("altered"), "{err}");
 }
 
 #[test]
