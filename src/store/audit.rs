@@ -162,7 +162,7 @@ impl AuditBody {
 }
 
 pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::crypto::token::hex(bytes)
 }
 
 /// Cuts and cleans a client-supplied string: control characters become spaces, so a user
