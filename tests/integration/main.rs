@@ -15,6 +15,7 @@ mod audit_names;
 mod backup;
 mod browser;
 mod cli;
+mod crash;
 mod disk;
 mod hardening;
 mod http_layer;
