@@ -259,6 +259,9 @@ pub fn restore(ctx: &Context, args: &RestoreArgs) -> Result<(), CliError> {
     refuse_if_running(dir)?;
     backup::rename_durably(&tmp, &db).map_err(CliError::failed)?;
     guard.disarm();
+    // The journal of the database just replaced (left by a crash) holds its commits, not the
+    // backup's. Were this step lost, the next open would refuse the pair rather than apply it.
+    crate::store::discard_journal(&db).map_err(|e| io_error(&db, e))?;
     if ctx.json {
         return output::json(&json!({
             "restored": true,

@@ -396,6 +396,7 @@ pub(super) fn verify_chain_after(
     expect: Option<&ChainHead>,
     archives: &[PathBuf],
 ) -> Result<ChainCheck, StoreError> {
+    super::refuse_pending_journal(db_path)?;
     let db = redb::ReadOnlyDatabase::open(db_path).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyInUse(db_path.to_path_buf()),
         source => StoreError::DbFile {

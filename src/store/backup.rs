@@ -298,6 +298,7 @@ pub fn in_use(path: &Path) -> Result<bool, StoreError> {
 }
 
 fn open_read_only(path: &Path) -> Result<ReadOnlyDatabase, StoreError> {
+    super::refuse_pending_journal(path)?;
     ReadOnlyDatabase::open(path).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyInUse(path.to_path_buf()),
         source => StoreError::DbFile {

@@ -14,6 +14,7 @@ mod audit_keys;
 mod audit_row;
 mod audit_vocab;
 pub mod backup;
+mod journal;
 mod keys;
 mod rotation;
 mod schema;
@@ -61,6 +62,10 @@ use write::{Committer, Core, LiveDb};
 pub enum StoreError {
     #[error("database {0} is already in use by another secretctl process; stop it first")]
     AlreadyInUse(PathBuf),
+    #[error(
+        "database {0} was not closed cleanly: its newest commits are still in its journal beside it; start the server on it (or run any `secretctl admin` command on its data dir) once to apply them, then try again"
+    )]
+    JournalPending(PathBuf),
     #[error(
         "database {db} was created with a master key, but the key file {key} is missing; restore it from backup or point --key-file at it"
     )]
@@ -384,7 +389,9 @@ fn preflight(
     key_file: &Path,
     master: Option<&MasterKey>,
 ) -> Result<(), StoreError> {
-    if !db_path.is_file() {
+    // After a crash the file alone is older than what was acknowledged (and redb would ask
+    // for a repair anyway): the writable open applies the journal and checks as it opens.
+    if !db_path.is_file() || journal::is_pending(db_path) {
         return Ok(());
     }
     let db = match redb::ReadOnlyDatabase::open(db_path) {
@@ -449,25 +456,67 @@ fn preflight(
 /// Bytes of redb page cache (see `open_database`).
 const CACHE_BYTES: usize = 32 << 20;
 
-/// Opens (or creates) the redb file, mapping a lock held by another process to `AlreadyInUse`.
+/// Refuses a read-only look at `db_path` while its journal holds commits (after a crash):
+/// the file alone would show an older state than was acknowledged. (A running server holds
+/// the file: its readers are refused as `AlreadyInUse` before this matters.)
+pub(crate) fn refuse_pending_journal(db_path: &Path) -> Result<(), StoreError> {
+    if journal::is_pending(db_path) && !backup::in_use(db_path)? {
+        return Err(StoreError::JournalPending(db_path.to_path_buf()));
+    }
+    Ok(())
+}
+
+/// Removes the journal beside `db_path`, whose commits belong to the file a restore has just
+/// replaced.
+pub fn discard_journal(db_path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(journal::path_for(db_path)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Opens (or creates) the redb file over its commit journal (`journal`), mapping a lock held
+/// by another process to `AlreadyInUse`.
 fn open_database(db_path: &Path) -> Result<Database, StoreError> {
+    let db = open_journaled(db_path, true)?;
+    restrict_to_owner(db_path)?;
+    Ok(db)
+}
+
+/// Opens the redb file at `db_path` (creating it only when `create`) with its commit journal
+/// applied and in use.
+pub(super) fn open_journaled(db_path: &Path, create: bool) -> Result<Database, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let in_use = || StoreError::AlreadyInUse(db_path.to_path_buf());
+    let io_err = |source: std::io::Error| StoreError::DbFile {
+        path: db_path.to_path_buf(),
+        source: redb::DatabaseError::Storage(redb::StorageError::Io(source)),
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .mode(0o600)
+        .open(db_path)
+        .map_err(io_err)?;
+    let backend = journal::Journaled::open(db_path, file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock => in_use(),
+        _ => io_err(e),
+    })?;
     // redb's page cache grows to 1 GiB by default, i.e. the whole file for any real secrets
     // database; 32 MiB holds the hot metadata and indexes of hundreds of thousands of secrets,
     // and the kernel's page cache serves the rest.
-    let db = redb::Builder::new()
+    redb::Builder::new()
         .set_cache_size(CACHE_BYTES)
-        .create(db_path)
+        .create_with_backend(backend)
         .map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => {
-                StoreError::AlreadyInUse(db_path.to_path_buf())
-            }
+            redb::DatabaseError::DatabaseAlreadyOpen => in_use(),
             source => StoreError::DbFile {
                 path: db_path.to_path_buf(),
                 source,
             },
-        })?;
-    restrict_to_owner(db_path)?;
-    Ok(db)
+        })
 }
 
 /// A database being created: a 0600 file under a temporary name beside its final path,

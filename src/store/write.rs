@@ -291,10 +291,7 @@ impl LiveDb {
         // Closes the file unless a reader still holds the handle for a moment; then the open
         // below fails as "already open" and is tried again at the next backoff step.
         drop(old);
-        let db = Database::open(&self.path).map_err(|source| StoreError::DbFile {
-            path: self.path.clone(),
-            source,
-        })?;
+        let db = super::open_journaled(&self.path, false)?;
         let intact = {
             let txn = db.begin_read()?;
             let last = last_record(&txn.open_table(AUDIT)?)?;

@@ -498,3 +498,101 @@ fn sigkill_while_idle_after_writes_loses_nothing() {
     answers_normally(&server, &token, "after-idle", when);
     stop_and_verify_trail(&mut server);
 }
+
+/// Runs the binary with `args` and no inherited environment.
+fn run(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .output()
+        .unwrap()
+}
+
+/// After a crash the newest commits may be in the commit journal only: read-only tools say
+/// so instead of reading an older state, the next writable open (here an offline admin
+/// command) applies it, and a clean stop leaves no journal behind.
+#[test]
+fn after_sigkill_the_journal_is_applied_by_the_next_open_and_read_only_tools_wait_for_it() {
+    let mut server = Server::start();
+    let token = server.user("alice");
+    let expected = create_acknowledged(&server, &token, "journaled", 20);
+    kill(&mut server);
+    let dir = server.data_dir();
+    let dir_arg = dir.to_str().unwrap();
+    assert!(dir.join("secretctl.redb-journal").exists());
+
+    let out = run(&["audit", "verify", "--data-dir", dir_arg]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("was not closed cleanly"), "{stderr}");
+
+    let out = run(&["--json", "admin", "users", "ls", "--data-dir", dir_arg]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !dir.join("secretctl.redb-journal").exists(),
+        "a clean close removes the applied journal"
+    );
+    let out = run(&["--json", "audit", "verify", "--data-dir", dir_arg]);
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["intact"], true, "{v}");
+
+    server.spawn(&[]);
+    check_survivors(
+        &server,
+        &token,
+        &expected,
+        "after the journal was applied offline",
+    );
+    assert!(server.stop().success());
+    assert!(!dir.join("secretctl.redb-journal").exists());
+}
+
+/// A restore replaces the database: the journal a crash left beside the old one is not
+/// applied to the restored file (which would corrupt it) but discarded.
+#[test]
+fn a_restore_discards_the_journal_of_the_database_it_replaces() {
+    let mut server = Server::start();
+    let token = server.user("alice");
+    let kept = create_acknowledged(&server, &token, "in-backup", 3);
+    let dir = server.data_dir();
+    let dir_arg = dir.to_str().unwrap().to_string();
+    let file = server.dir.path().join("backup.redb");
+    let out = run(&[
+        "admin",
+        "backup",
+        "--data-dir",
+        &dir_arg,
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    create_acknowledged(&server, &token, "after-backup", 3);
+    kill(&mut server);
+    assert!(dir.join("secretctl.redb-journal").exists());
+
+    let out = run(&[
+        "admin",
+        "restore",
+        file.to_str().unwrap(),
+        "--data-dir",
+        &dir_arg,
+        "--force",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(!dir.join("secretctl.redb-journal").exists());
+    server.spawn(&[]);
+    check_survivors(&server, &token, &kept, "after the restore");
+    let r = server.http().get("/secrets", Some(&token));
+    assert_eq!(r.status, 200, "{r:?}");
+    let names: Vec<&str> = r.json["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with("after-backup")),
+        "{names:?}"
+    );
+}

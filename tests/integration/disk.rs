@@ -264,9 +264,20 @@ fn a_first_start_on_a_full_disk_leaves_nothing_that_blocks_the_next() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
-    // The running server's admin channel sits beside them.
+    // The running server's admin channel and commit journal sit beside them; the journal is
+    // as private as the database.
     assert_eq!(
         entries(&data),
-        ["admin.sock", "master.key", "secretctl.redb"]
+        [
+            "admin.sock",
+            "master.key",
+            "secretctl.redb",
+            "secretctl.redb-journal"
+        ]
     );
+    let mode = std::fs::metadata(data.join("secretctl.redb-journal"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
 }
