@@ -91,7 +91,8 @@ struct State {
     next_frame: u64,
     /// Where the next frame goes.
     pos: u64,
-    /// The writes since the last `sync_data`, encoded as the next frame's payload.
+    /// The next frame: room for its header, then the writes since the last `sync_data`
+    /// encoded as its payload. Reused from frame to frame (cleared, not freed).
     pending: Vec<u8>,
     /// The writes since the last `sync_data` did not fit in a frame: the next `sync_data`
     /// checkpoints instead.
@@ -156,7 +157,7 @@ impl State {
             epoch,
             next_frame: 0,
             pos: HEADER_BYTES,
-            pending: Vec::new(),
+            pending: vec![0; FRAME_HEADER_BYTES],
             overflow: false,
             owner,
         }
@@ -193,6 +194,17 @@ impl State {
         journal.sync_data()
     }
 
+    /// The writes recorded since the last `sync_data`.
+    fn payload(&self) -> &[u8] {
+        &self.pending[FRAME_HEADER_BYTES..]
+    }
+
+    /// Forgets the recorded writes (keeping the buffer unless a huge commit grew it).
+    fn clear_pending(&mut self) {
+        self.pending.truncate(FRAME_HEADER_BYTES);
+        self.pending.shrink_to(1 << 20);
+    }
+
     fn record_write(&mut self, offset: u64, data: &[u8]) {
         if self.overflow || self.journal.is_none() {
             return;
@@ -221,12 +233,13 @@ impl State {
         let room = self
             .capacity
             .saturating_sub(HEADER_BYTES + FRAME_HEADER_BYTES as u64);
+        let len = self.payload().len();
         let too_big = u32::try_from(more).is_err()
-            || (self.pending.len() + more) as u64 > room
-            || self.pending.len() + more > u32::MAX as usize;
+            || (len + more) as u64 > room
+            || len + more > u32::MAX as usize;
         if too_big {
             self.overflow = true;
-            self.pending = Vec::new();
+            self.clear_pending();
         }
         too_big
     }
@@ -257,21 +270,26 @@ impl StorageBackend for Journaled {
 
     fn sync_data(&self) -> Result<(), io::Error> {
         let mut state = self.state();
-        let payload = std::mem::take(&mut state.pending);
         let overflow = std::mem::replace(&mut state.overflow, false);
-        let frame_len = (FRAME_HEADER_BYTES + payload.len()) as u64;
+        let frame_len = state.pending.len() as u64;
         let fits = state.pos + frame_len <= state.capacity;
+        let (epoch, number, pos) = (state.epoch, state.next_frame, state.pos);
+        let state = &mut *state;
         let result = match &state.journal {
             Some(journal) if !overflow && fits => {
-                let frame = encode_frame(state.epoch, state.next_frame, &payload);
+                seal_frame(&mut state.pending, epoch, number);
                 journal
-                    .write_all_at(&frame, state.pos)
+                    .write_all_at(&state.pending, pos)
                     .and_then(|()| journal.sync_data())
             }
             // No journal, a commit too large for it, or a full journal: the database file
             // is synced, which makes this commit durable too.
-            _ => return self.checkpoint(&mut state),
+            _ => {
+                state.clear_pending();
+                return self.checkpoint(state);
+            }
         };
+        state.clear_pending();
         match result {
             Ok(()) => {
                 // Frames start on block boundaries, so no block is shared by two frames: a
@@ -282,7 +300,7 @@ impl StorageBackend for Journaled {
             }
             // The frame may be half written: nothing after it may follow in this epoch. The
             // database file holds the commit; syncing it is the other way to make it durable.
-            Err(e) => self.checkpoint(&mut state).map_err(|_| e),
+            Err(e) => self.checkpoint(state).map_err(|_| e),
         }
     }
 
@@ -387,21 +405,25 @@ fn decode_header(h: &[u8]) -> Option<((u64, u64), u64)> {
     Some(((word(8), word(16)), word(24)))
 }
 
-fn encode_frame(epoch: u64, number: u64, payload: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(FRAME_HEADER_BYTES + payload.len());
-    f.extend_from_slice(&FRAME_MAGIC.to_le_bytes());
-    f.extend_from_slice(&epoch.to_le_bytes());
-    f.extend_from_slice(&number.to_le_bytes());
-    f.extend_from_slice(
-        &u32::try_from(payload.len())
-            .unwrap_or(u32::MAX)
-            .to_le_bytes(),
-    );
+/// Fills in the header of `frame` (its first [`FRAME_HEADER_BYTES`], then the payload).
+fn seal_frame(frame: &mut [u8], epoch: u64, number: u64) {
+    let payload_len = frame.len() - FRAME_HEADER_BYTES;
+    frame[..4].copy_from_slice(&FRAME_MAGIC.to_le_bytes());
+    frame[4..12].copy_from_slice(&epoch.to_le_bytes());
+    frame[12..20].copy_from_slice(&number.to_le_bytes());
+    frame[20..24].copy_from_slice(&u32::try_from(payload_len).unwrap_or(u32::MAX).to_le_bytes());
     let mut crc = crc32fast::Hasher::new();
-    crc.update(&f[4..]);
-    crc.update(payload);
-    f.extend_from_slice(&crc.finalize().to_le_bytes());
+    crc.update(&frame[4..24]);
+    crc.update(&frame[FRAME_HEADER_BYTES..]);
+    let crc = crc.finalize();
+    frame[24..28].copy_from_slice(&crc.to_le_bytes());
+}
+
+#[cfg(test)]
+fn encode_frame(epoch: u64, number: u64, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0; FRAME_HEADER_BYTES];
     f.extend_from_slice(payload);
+    seal_frame(&mut f, epoch, number);
     f
 }
 
@@ -552,7 +574,7 @@ mod tests {
         s.record_set_len(1 << 20);
         s.record_write(0, b"hdr");
         assert_eq!(
-            ops(&s.pending).unwrap(),
+            ops(s.payload()).unwrap(),
             [
                 Op::Write(4096, b"page"),
                 Op::SetLen(1 << 20),
@@ -560,7 +582,7 @@ mod tests {
             ]
         );
         assert!(ops(&[9, 0, 0]).is_none());
-        assert!(ops(&s.pending[..s.pending.len() - 1]).is_none());
+        assert!(ops(&s.payload()[..s.payload().len() - 1]).is_none());
     }
 
     /// What a crash leaves: the database file without the writes that only reached the page
@@ -579,7 +601,7 @@ mod tests {
         // Two commits synced, a third recorded but never synced.
         for (n, byte) in [(0u64, 1u8), (1, 2)] {
             state.record_write(n * 4096, &[byte; 4096]);
-            let frame = encode_frame(state.epoch, state.next_frame, &state.pending);
+            let frame = encode_frame(state.epoch, state.next_frame, state.payload());
             state
                 .journal
                 .as_ref()
@@ -588,7 +610,7 @@ mod tests {
                 .unwrap();
             state.pos += (frame.len() as u64).next_multiple_of(BLOCK);
             state.next_frame += 1;
-            state.pending.clear();
+            state.clear_pending();
         }
         state.record_write(0, &[9; 4096]);
         drop(state);
