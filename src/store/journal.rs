@@ -120,7 +120,7 @@ impl Journaled {
         };
         let state = match existing {
             Some(journal) => {
-                lock(&journal)?;
+                lock(&journal, &journal_path)?;
                 let capacity = journal.metadata()?.len();
                 let epoch = recover(&file, &journal, owner)?;
                 let mut state = State::new(Some(journal), capacity, epoch, owner);
@@ -309,10 +309,12 @@ impl StorageBackend for Journaled {
         // Only a database file known durable lets the journal go; otherwise it stays for the
         // next open to apply.
         if state.journal.is_some() && self.inner.sync_data().is_ok() {
-            state.journal = None;
+            // Unlinked while still locked: a process that opens the path from now on finds
+            // no journal (or a new one), never this one about to be unlocked.
             if std::fs::remove_file(&self.journal_path).is_ok() {
                 let _ = sync_parent(&self.journal_path);
             }
+            state.journal = None;
         }
         drop(state);
         self.inner.close()
@@ -347,12 +349,24 @@ impl StorageBackend for Journaled {
     }
 }
 
-/// Takes the journal's exclusive lock (held until the file is closed).
-fn lock(journal: &File) -> io::Result<()> {
+/// Takes the journal's exclusive lock (held until the file is closed), and checks that
+/// `path` still names the locked file: one unlinked meanwhile by a closing process (which
+/// removes its journal under the lock) must not be used, or its frames would go to a file
+/// no recovery can find. That case looks like a database in use; the caller may try again.
+fn lock(journal: &File, path: &Path) -> io::Result<()> {
     journal.try_lock().map_err(|e| match e {
         std::fs::TryLockError::WouldBlock => io::Error::from(io::ErrorKind::WouldBlock),
         std::fs::TryLockError::Error(e) => e,
-    })
+    })?;
+    let held = journal.metadata()?;
+    match std::fs::metadata(path) {
+        Ok(named) if named.dev() == held.dev() && named.ino() == held.ino() => Ok(()),
+        Ok(_) => Err(io::Error::from(io::ErrorKind::WouldBlock)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(io::Error::from(io::ErrorKind::WouldBlock))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A new journal file of `capacity` zero bytes, written (not sparse) and synced, locked.
@@ -364,7 +378,7 @@ fn preallocate(path: &Path, capacity: u64) -> io::Result<File> {
         .truncate(false)
         .mode(0o600)
         .open(path)?;
-    lock(&journal)?;
+    lock(&journal, path)?;
     journal.set_len(0)?;
     let zeros = vec![0u8; 1 << 20];
     let mut at = 0;
