@@ -136,7 +136,21 @@ impl Store {
         actor: &Actor,
         now: i64,
     ) -> Result<(SecretRecord, SecretString), StoreError> {
-        let Some((rec, value)) = self.peek_owned(owner, id)? else {
+        let found = self.peek_owned(owner, id)?;
+        self.audit_read(found, owner, id, actor, now)
+    }
+
+    /// Hands out a value looked up as `found` only once its `secret.read` record is durable;
+    /// a miss (`None`) is audited as one and is `NotFound`.
+    pub(super) fn audit_read(
+        &self,
+        found: Option<(SecretRecord, SecretString)>,
+        owner: &Owner,
+        id: &SecretId,
+        actor: &Actor,
+        now: i64,
+    ) -> Result<(SecretRecord, SecretString), StoreError> {
+        let Some((rec, value)) = found else {
             return Err(self.record_miss(actor, Action::SecretRead, id, now));
         };
         let (target, owner) = (format!("secret:{id}"), owner.to_string());

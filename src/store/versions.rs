@@ -73,18 +73,8 @@ impl Store {
         actor: &Actor,
         now: i64,
     ) -> Result<(SecretRecord, SecretString), StoreError> {
-        let Some((rec, value)) = self.peek_version(owner, id, version)? else {
-            return Err(self.record_miss(actor, Action::SecretRead, id, now));
-        };
-        let (target, owner) = (format!("secret:{id}"), owner.to_string());
-        self.write(actor, now, move |tx| {
-            tx.audit(Event::ok(
-                Action::SecretRead,
-                Some(target.clone()),
-                Some(&owner),
-            ))
-        })?;
-        Ok((rec, value))
+        let found = self.peek_version(owner, id, version)?;
+        self.audit_read(found, owner, id, actor, now)
     }
 
     fn peek_version(
