@@ -156,6 +156,13 @@ impl Store {
             tx.audit(Event::ok(Action::AdminRotateDataKey, target, None))?;
             Ok(new)
         })?;
+        let mut rotation = self.adopt(new)?;
+        rotation.compaction_warning = self.compact_after_rotation();
+        Ok(rotation)
+    }
+
+    /// Seals with the data key a rotation has just committed, and only with it, from now on.
+    fn adopt(&mut self, new: NewDataKey) -> Result<DataKeyRotation, StoreError> {
         let NewDataKey {
             id,
             key,
@@ -169,7 +176,7 @@ impl Store {
             retired,
             secrets,
             shares,
-            compaction_warning: self.compact_after_rotation(),
+            compaction_warning: None,
         })
     }
 
@@ -200,22 +207,8 @@ impl Store {
             tx.audit(Event::ok(Action::AdminRotateMaster, target, None))?;
             Ok(installed)
         })?;
-        let NewDataKey {
-            id,
-            key,
-            retired,
-            secrets,
-            shares,
-        } = installed;
-        self.use_only(id, key)?;
-        Ok(DataKeyRotation {
-            key_id: id,
-            retired,
-            secrets,
-            shares,
-            // The caller compacts once the new key file is in place.
-            compaction_warning: None,
-        })
+        // The caller compacts once the new key file is in place.
+        self.adopt(installed)
     }
 
     /// In `txn`: adds a data key with the next id, wrapped to `wrap_to`; re-seals every value
