@@ -158,21 +158,8 @@ impl Store {
 mod tests {
     use super::*;
     use crate::sensitive::SecretString;
-    use crate::store::test_support::{actor, temp_store};
-    use crate::store::{NewSecret, Session, UserRecord};
-
-    fn user(id: &str, name: &str) -> UserRecord {
-        UserRecord {
-            id: id.into(),
-            username: name.into(),
-            password_hash: "$scrypt$old".into(),
-            created_at: 1,
-            email: None,
-            disabled: false,
-            links_kept: false,
-            must_change_password_until: None,
-        }
-    }
+    use crate::store::test_support::{actor, temp_store, user};
+    use crate::store::{NewSecret, Session};
 
     fn secret(name: &str) -> NewSecret {
         NewSecret {

@@ -635,6 +635,20 @@ pub(crate) mod test_support {
         }
     }
 
+    /// A user record as an account registered at time 1 has it.
+    pub fn user(id: &str, name: &str) -> UserRecord {
+        UserRecord {
+            id: id.into(),
+            username: name.into(),
+            password_hash: "$scrypt$old".into(),
+            created_at: 1,
+            email: None,
+            disabled: false,
+            links_kept: false,
+            must_change_password_until: None,
+        }
+    }
+
     pub fn temp_store(tag: &str) -> TempStore {
         let dir = std::env::temp_dir().join(format!(
             "sctl-store-{tag}-{}-{}",

@@ -325,21 +325,12 @@ impl Tx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_support::{actor, temp_store};
+    use crate::store::test_support::{actor, temp_store, user};
 
     #[test]
     fn usernames_are_unique() {
         let t = temp_store("users");
-        let u = UserRecord {
-            id: "u1".into(),
-            username: "alice".into(),
-            password_hash: "$scrypt$x".into(),
-            created_at: 1,
-            email: None,
-            disabled: false,
-            links_kept: false,
-            must_change_password_until: None,
-        };
+        let u = user("u1", "alice");
         t.store.create_user(&u, &actor()).unwrap();
         let dup = UserRecord {
             id: "u2".into(),
@@ -359,16 +350,7 @@ mod tests {
     #[test]
     fn email_is_set_cleared_and_audited() {
         let t = temp_store("email");
-        let u = UserRecord {
-            id: "u1".into(),
-            username: "alice".into(),
-            password_hash: "$scrypt$x".into(),
-            created_at: 1,
-            email: None,
-            disabled: false,
-            links_kept: false,
-            must_change_password_until: None,
-        };
+        let u = user("u1", "alice");
         t.store.create_user(&u, &actor()).unwrap();
         let set = t
             .store
@@ -386,7 +368,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(found.email.as_deref(), Some("alice@example.com"));
-        assert_eq!(found.password_hash, "$scrypt$x");
+        assert_eq!(found.password_hash, "$scrypt$old");
         t.store
             .set_email(&crate::ids::UserId::new("u1"), None, &actor(), 3)
             .unwrap();
@@ -431,16 +413,7 @@ mod tests {
     fn operator_holds_revoke_sessions_and_a_password_change_clears_the_forced_change() {
         use crate::store::Session;
         let t = temp_store("holds");
-        let u = UserRecord {
-            id: "u1".into(),
-            username: "alice".into(),
-            password_hash: "$scrypt$old".into(),
-            created_at: 1,
-            email: None,
-            disabled: false,
-            links_kept: false,
-            must_change_password_until: None,
-        };
+        let u = user("u1", "alice");
         t.store.create_user(&u, &actor()).unwrap();
         let session = Session::new("u1".into(), &actor(), 5, 500);
         t.store
