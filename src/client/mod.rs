@@ -500,20 +500,7 @@ impl ApiClient {
         tag: Option<&str>,
         name: Option<&str>,
     ) -> Result<SecretList, ClientError> {
-        let mut query = Vec::new();
-        if let Some(t) = tag {
-            query.push(format!("tag={}", percent_encode(t)));
-        }
-        if let Some(n) = name {
-            query.push(format!("name={}", percent_encode(n)));
-        }
-        let path = if query.is_empty() {
-            "/secrets".to_string()
-        } else {
-            format!("/secrets?{}", query.join("&"))
-        };
-        let b = self.send::<()>(Method::Get, &path, None)?;
-        self.decode(&b)
+        self.list_secrets_in(None, tag, name)
     }
 
     /// `GET /secrets/{id}`.
