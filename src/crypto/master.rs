@@ -309,7 +309,7 @@ mod tests {
         let other = MasterKey::create(&dir.path().join("other.key"), None).unwrap();
         assert_ne!(*other.derive_key("a"), *a);
         // Neither a derived key nor the root shows in Debug.
-        let hex: String = a.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::crypto::token::hex(&a[..]);
         let shown = format!("{mk:?}");
         assert!(
             !shown.contains(&hex) && !shown.contains("derive_root"),

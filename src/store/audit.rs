@@ -32,6 +32,7 @@ use super::audit_keys::{self, AuditKeys};
 use super::tables::{AUDIT, AUDIT_BY_USER, AUDIT_KEYS, META, META_SCHEMA_VERSION};
 use super::{Store, StoreError};
 use crate::crypto::master::MasterKey;
+use crate::crypto::token::hex;
 use crate::ids::UserId;
 
 /// `actor` of events without an authenticated user.
@@ -159,10 +160,6 @@ impl AuditBody {
             None => Some(hex(&Sha256::digest(&canonical))),
         }
     }
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    crate::crypto::token::hex(bytes)
 }
 
 /// Cuts and cleans a client-supplied string: control characters become spaces, so a user

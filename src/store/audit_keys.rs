@@ -49,7 +49,7 @@ impl AuditKeys {
         for part in parts {
             mac.update(part);
         }
-        Some(super::audit::hex(&mac.finalize().into_bytes()))
+        Some(crate::crypto::token::hex(&mac.finalize().into_bytes()))
     }
 }
 

@@ -318,7 +318,7 @@ impl<'a> Reader<'a> {
         let bytes = self.take(len)?;
         match header & 3 {
             KIND_UTF8 => String::from_utf8(bytes.to_vec()).map_err(|_| Malformed("not UTF-8")),
-            KIND_HEX => Ok(super::audit::hex(bytes)),
+            KIND_HEX => Ok(crate::crypto::token::hex(bytes)),
             KIND_IPV4 => <[u8; 4]>::try_from(bytes)
                 .map(|o| Ipv4Addr::from(o).to_string())
                 .map_err(|_| Malformed("bad IPv4 length")),
@@ -330,7 +330,7 @@ impl<'a> Reader<'a> {
 
     fn hash(&mut self, flags: u8) -> Result<String, Malformed> {
         match flags & F_HASH_TEXT {
-            0 => Ok(super::audit::hex(self.take(HASH_BYTES)?)),
+            0 => Ok(crate::crypto::token::hex(self.take(HASH_BYTES)?)),
             _ => self.text(),
         }
     }

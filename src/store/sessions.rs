@@ -9,9 +9,10 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::audit::{Action, Actor, Event, MAX_USER_AGENT, Outcome, clean, hex};
+use super::audit::{Action, Actor, Event, MAX_USER_AGENT, Outcome, clean};
 use super::tables::SESSIONS;
 use super::{Store, StoreError, Tx};
+use crate::crypto::token::hex;
 use crate::ids::{TokenHash, UserId};
 
 /// How stale "last used" may get before a request refreshes it.
