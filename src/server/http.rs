@@ -170,9 +170,8 @@ impl HttpServer {
 impl<F: Fn(&Request) -> Response> Serving<F> {
     /// Answers one request, on its connection's thread.
     fn serve(&self, mut req: tiny_http::Request) {
-        let draining = self.draining.load(Ordering::SeqCst);
-        let response = if draining && !req.began_before_drain() {
-            self.refusal(&req, "shutting down")
+        let response = if self.draining.load(Ordering::SeqCst) && !req.began_before_drain() {
+            refusal(&req, "shutting down")
         } else {
             match self.gate.enter() {
                 // The body is read under the permit: the permits bound how many bodies are
@@ -191,27 +190,27 @@ impl<F: Fn(&Request) -> Response> Serving<F> {
                     drop(permit);
                     response
                 }
-                None => self.refusal(&req, "all workers busy"),
+                None => refusal(&req, "all workers busy"),
             }
         };
         // During a drain the client learns from the answer itself not to send another
         // request on this connection, which closes after it.
-        let response = if draining || self.draining.load(Ordering::SeqCst) {
+        let response = if self.draining.load(Ordering::SeqCst) {
             response.with_unique_header("Connection", "close")
         } else {
             response
         };
         let _ = req.respond(to_tiny(response, self.secure));
     }
+}
 
-    /// `503` with `Retry-After` for a request turned away before routing, logged.
-    fn refusal(&self, req: &tiny_http::Request, reason: &'static str) -> Response {
-        log_refusal(req.remote_addr().copied(), Some(503), reason);
-        ApiError::Unavailable
-            .into_response()
-            .with_additional_header("Retry-After", "1")
-            .with_unique_header("Connection", "close")
-    }
+/// `503` with `Retry-After` for a request turned away before routing, logged.
+fn refusal(req: &tiny_http::Request, reason: &'static str) -> Response {
+    log_refusal(req.remote_addr().copied(), Some(503), reason);
+    ApiError::Unavailable
+        .into_response()
+        .with_additional_header("Retry-After", "1")
+        .with_unique_header("Connection", "close")
 }
 
 // `--client-timeout` sets the longest a single read from a client may block: a TLS
